@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Targets follow DESIGN §8; imports point downward only:
+// partctl -> PartitionCommands -> PartitionCore -> {LibvirtKit, WorkloadEngine, AgentProtocol} -> PartitionModel
+let package = Package(
+    name: "partctl",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "partctl", targets: ["partctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibvirt",
+            pkgConfig: "libvirt",
+            providers: [.apt(["libvirt-dev"])]
+        ),
+        .target(
+            name: "PartitionModel",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        .target(
+            name: "LibvirtKit",
+            dependencies: ["CLibvirt", "PartitionModel"]
+        ),
+        .target(
+            name: "PartitionCore",
+            dependencies: ["PartitionModel", "LibvirtKit"]
+        ),
+        .target(
+            name: "PartitionCommands",
+            dependencies: [
+                "PartitionCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "partctl",
+            dependencies: ["PartitionCommands"]
+        ),
+        .testTarget(name: "PartitionModelTests", dependencies: ["PartitionModel"]),
+        .testTarget(name: "LibvirtKitTests", dependencies: ["LibvirtKit"]),
+        .testTarget(name: "PartitionCoreTests", dependencies: ["PartitionCore"]),
+        .testTarget(name: "PartitionCommandsTests", dependencies: ["PartitionCommands"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["PartitionModel"]),
+    ]
+)

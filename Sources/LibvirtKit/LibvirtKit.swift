@@ -1,0 +1,1 @@
+// LibvirtKit: safe Swift over libvirt (being written).

@@ -1,0 +1,2 @@
+import PartitionCore
+public enum PartctlMain { public static func run() {} }

@@ -1,0 +1,3 @@
+import PartitionCommands
+
+PartctlMain.run()
