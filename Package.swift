@@ -28,9 +28,18 @@ let package = Package(
             name: "LibvirtKit",
             dependencies: ["CLibvirt", "PartitionModel"]
         ),
+        // The fork-to-exec child path and nothing else (DESIGN §5).
+        .target(name: "CSpawn"),
+        .target(
+            name: "WorkloadEngine",
+            dependencies: [
+                "CSpawn", "PartitionModel",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         .target(
             name: "PartitionCore",
-            dependencies: ["PartitionModel", "LibvirtKit"]
+            dependencies: ["PartitionModel", "LibvirtKit", "WorkloadEngine"]
         ),
         .target(
             name: "PartitionCommands",
@@ -45,6 +54,7 @@ let package = Package(
         ),
         .testTarget(name: "PartitionModelTests", dependencies: ["PartitionModel"]),
         .testTarget(name: "LibvirtKitTests", dependencies: ["LibvirtKit"]),
+        .testTarget(name: "WorkloadEngineTests", dependencies: ["WorkloadEngine"]),
         .testTarget(name: "PartitionCoreTests", dependencies: ["PartitionCore"]),
         .testTarget(name: "PartitionCommandsTests", dependencies: ["PartitionCommands"]),
         .testTarget(name: "IntegrationTests", dependencies: ["PartitionModel"]),

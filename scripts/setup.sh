@@ -1,0 +1,48 @@
+#!/bin/sh
+# Installs what partctl needs on Debian and starts libvirtd (and virtlogd) when they are not running.
+# Idempotent: a second run only checks.
+set -eu
+
+PACKAGES="libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev qemu-system-x86
+qemu-utils busybox-static memtest86+ ovmf cpio xz-utils zstd pkg-config iproute2 kmod"
+
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "setup: installing$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# Start the daemons. With systemd as PID 1 use it; otherwise (containers, CI sandboxes) run them
+# daemonised, as root, the way their packages configure them.
+start_daemon() {
+    name=$1
+    if pgrep -x "$name" >/dev/null 2>&1; then return 0; fi
+    if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && command -v systemctl >/dev/null; then
+        systemctl start "$name" || true
+    fi
+    if ! pgrep -x "$name" >/dev/null 2>&1; then
+        echo "setup: starting $name"
+        "/usr/sbin/$name" -d
+    fi
+}
+start_daemon virtlogd
+start_daemon libvirtd
+
+# Wait until libvirtd answers on its socket.
+i=0
+until virsh -c qemu:///system version >/dev/null 2>&1; do
+    i=$((i + 1))
+    if [ $i -gt 50 ]; then
+        echo "setup: libvirtd did not answer on qemu:///system within 10 seconds" >&2
+        exit 1
+    fi
+    sleep 0.2
+done
+mkdir -p /var/lib/partctl /run/partctl
+echo "setup: libvirtd is running ($(virsh -c qemu:///system version 2>/dev/null | sed -n 's/^Running hypervisor: //p'))"
