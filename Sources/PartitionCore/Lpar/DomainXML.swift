@@ -1,0 +1,190 @@
+import PartitionModel
+
+/// Builds libvirt domain XML for an LPAR from its resolved profile (DESIGN §4's mapping).
+///
+/// Everything goes through `XMLNode`, so values are escaped by construction. Only elements listed
+/// here can ever be produced: no passthrough (`<qemu:commandline>`, host devices, raw block devices).
+public struct DomainXML: Sendable {
+    /// libvirt's name for the virtio-serial channel the partctl agent listens on.
+    public static let agentChannelName = "org.partctl.agent.0"
+    /// Period for the hard CPU cap, in microseconds (CFS default).
+    static let capPeriodMicroseconds = 100_000
+
+    public var name: PartitionName
+    public var profile: LparProfile
+    /// The accelerator this definition runs on; `auto` must be resolved before building.
+    public var accelerator: Acceleration
+    public var metadata: PartitionMetadata
+    /// Where virtlogd keeps the serial console's output, for `console --log`.
+    public var consoleLogPath: String
+
+    public init(name: PartitionName, profile: LparProfile, accelerator: Acceleration,
+                metadata: PartitionMetadata, consoleLogPath: String) {
+        precondition(accelerator != .auto, "resolve the accelerator before building domain XML")
+        self.name = name
+        self.profile = profile
+        self.accelerator = accelerator
+        self.metadata = metadata
+        self.consoleLogPath = consoleLogPath
+    }
+
+    /// Default location of an LPAR's console log: libvirt's own log directory, which virtlogd may write.
+    public static func defaultConsoleLogPath(for name: PartitionName) -> String {
+        "/var/log/libvirt/qemu/\(name.rawValue)-console.log"
+    }
+
+    /// libvirt `<shares>` for a weight: 100 (the default) maps to the kernel's default 1024.
+    public static func shares(forWeight weight: Int) -> Int {
+        max(2, weight * 1024 / 100)
+    }
+
+    public func document() -> XMLNode {
+        var domain = XMLNode("domain", [("type", accelerator == .kvm ? "kvm" : "qemu")])
+        domain.append(XMLNode("name", text: name.rawValue))
+        if let description = metadata.description, !description.isEmpty {
+            domain.append(XMLNode("description", text: description))
+        }
+        domain.append(XMLNode("metadata", children: [.element(metadata.element())]))
+        domain.append(XMLNode("memory", [("unit", "KiB")], text: String(profile.memory.max.kibibytes)))
+        domain.append(XMLNode("currentMemory", [("unit", "KiB")], text: String(profile.memory.desired.kibibytes)))
+        domain.append(XMLNode("vcpu", [("placement", "static"), ("current", String(profile.processors.desired))],
+                              text: String(profile.processors.max)))
+        domain.append(cputune())
+        domain.append(os())
+        domain.append(XMLNode("features", children: [.element(XMLNode("acpi")), .element(XMLNode("apic"))]))
+        if accelerator == .kvm {
+            domain.append(XMLNode("cpu", [("mode", "host-passthrough"), ("check", "none")]))
+        }
+        domain.append(XMLNode("clock", [("offset", "utc")]))
+        domain.append(XMLNode("on_poweroff", text: "destroy"))
+        domain.append(XMLNode("on_reboot", text: "restart"))
+        domain.append(XMLNode("on_crash", text: "destroy"))
+        domain.append(devices())
+        return domain
+    }
+
+    public func serialized() -> String { document().serialized() }
+
+    private func cputune() -> XMLNode {
+        var tune = XMLNode("cputune")
+        tune.append(XMLNode("shares", text: String(DomainXML.shares(forWeight: profile.weight))))
+        if let cap = profile.cap {
+            // global_* caps the whole partition; plain <quota> would be per vCPU.
+            let quota = max(1000, Int((cap * Double(DomainXML.capPeriodMicroseconds)).rounded()))
+            tune.append(XMLNode("global_period", text: String(DomainXML.capPeriodMicroseconds)))
+            tune.append(XMLNode("global_quota", text: String(quota)))
+        }
+        return tune
+    }
+
+    private func os() -> XMLNode {
+        let boot = profile.boot
+        var os = XMLNode("os", boot.firmware == .uefi ? [("firmware", "efi")] : [])
+        os.append(XMLNode("type", [("arch", "x86_64"), ("machine", "q35")], text: "hvm"))
+        if boot.firmware == .uefi {
+            // Plain OVMF: Secure Boot would need SMM and enrolled keys that a user's own OS may lack.
+            os.append(XMLNode("firmware", children: [
+                .element(XMLNode("feature", [("enabled", "no"), ("name", "secure-boot")])),
+            ]))
+        }
+        if let kernel = boot.kernel {
+            os.append(XMLNode("kernel", text: kernel))
+            if let initrd = boot.initrd { os.append(XMLNode("initrd", text: initrd)) }
+            if let cmdline = boot.cmdline { os.append(XMLNode("cmdline", text: cmdline)) }
+        } else {
+            for device in boot.order {
+                let dev: String
+                switch device {
+                case .disk: dev = "hd"
+                case .cdrom: dev = "cdrom"
+                case .network: dev = "network"
+                }
+                os.append(XMLNode("boot", [("dev", dev)]))
+            }
+        }
+        return os
+    }
+
+    private func devices() -> XMLNode {
+        var devices = XMLNode("devices")
+        var targets = DiskTargetNames()
+        for disk in profile.disks {
+            devices.append(diskElement(disk, target: targets.next(for: disk.bus)))
+        }
+        for adapter in profile.network {
+            devices.append(interfaceElement(adapter))
+        }
+        var serial = XMLNode("serial", [("type", "pty")])
+        serial.append(XMLNode("log", [("file", consoleLogPath), ("append", "off")]))
+        serial.append(XMLNode("target", [("port", "0")]))
+        devices.append(serial)
+        devices.append(XMLNode("console", [("type", "pty")], children: [
+            .element(XMLNode("target", [("type", "serial"), ("port", "0")])),
+        ]))
+        if profile.agent {
+            devices.append(XMLNode("channel", [("type", "unix")], children: [
+                .element(XMLNode("source", [("mode", "bind")])),
+                .element(XMLNode("target", [("type", "virtio"), ("name", DomainXML.agentChannelName)])),
+            ]))
+        }
+        devices.append(XMLNode("memballoon", [("model", "virtio")], children: [
+            .element(XMLNode("stats", [("period", "5")])),
+        ]))
+        devices.append(XMLNode("rng", [("model", "virtio")], children: [
+            .element(XMLNode("backend", [("model", "random")], text: "/dev/urandom")),
+        ]))
+        return devices
+    }
+
+    private func diskElement(_ disk: DiskSpec, target: String) -> XMLNode {
+        var element = XMLNode("disk", [("type", "file"), ("device", disk.device.rawValue)])
+        element.append(XMLNode("driver", [("name", "qemu"), ("type", disk.format.rawValue)]))
+        element.append(XMLNode("source", [("file", disk.file)]))
+        element.append(XMLNode("target", [("dev", target), ("bus", disk.bus.rawValue)]))
+        if disk.readonly || disk.device == .cdrom { element.append(XMLNode("readonly")) }
+        return element
+    }
+
+    private func interfaceElement(_ adapter: NetworkSpec) -> XMLNode {
+        var element: XMLNode
+        switch adapter.attachment {
+        case .network(let network):
+            element = XMLNode("interface", [("type", "network")])
+            element.append(XMLNode("source", [("network", network)]))
+        case .bridge(let bridge):
+            element = XMLNode("interface", [("type", "bridge")])
+            element.append(XMLNode("source", [("bridge", bridge)]))
+        }
+        if let mac = adapter.mac { element.append(XMLNode("mac", [("address", mac)])) }
+        element.append(XMLNode("model", [("type", adapter.model.rawValue)]))
+        return element
+    }
+}
+
+/// Guest device names per bus: vda, vdb… for virtio; sda… for SATA/SCSI; hda… for IDE.
+struct DiskTargetNames {
+    private var used: [String: Int] = [:]
+
+    mutating func next(for bus: DiskBus) -> String {
+        let prefix: String
+        switch bus {
+        case .virtio: prefix = "vd"
+        case .sata, .scsi: prefix = "sd"
+        case .ide: prefix = "hd"
+        }
+        let index = used[prefix, default: 0]
+        used[prefix] = index + 1
+        return prefix + DiskTargetNames.letters(index)
+    }
+
+    /// 0 -> a, 25 -> z, 26 -> aa (the kernel's naming).
+    static func letters(_ index: Int) -> String {
+        var n = index
+        var out: [Character] = []
+        repeat {
+            out.insert(Character(Unicode.Scalar(UInt8(ascii: "a") + UInt8(n % 26))), at: 0)
+            n = n / 26 - 1
+        } while n >= 0
+        return String(out)
+    }
+}
