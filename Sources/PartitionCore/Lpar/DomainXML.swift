@@ -17,6 +17,8 @@ public struct DomainXML: Sendable {
     public var metadata: PartitionMetadata
     /// Where virtlogd keeps the serial console's output, for `console --log`.
     public var consoleLogPath: String
+    /// The existing domain's UUID when redefining it; libvirt would otherwise see a second domain of the same name.
+    public var uuid: String?
 
     public init(name: PartitionName, profile: LparProfile, accelerator: Acceleration,
                 metadata: PartitionMetadata, consoleLogPath: String) {
@@ -41,6 +43,7 @@ public struct DomainXML: Sendable {
     public func document() -> XMLNode {
         var domain = XMLNode("domain", [("type", accelerator == .kvm ? "kvm" : "qemu")])
         domain.append(XMLNode("name", text: name.rawValue))
+        if let uuid { domain.append(XMLNode("uuid", text: uuid)) }
         if let description = metadata.description, !description.isEmpty {
             domain.append(XMLNode("description", text: description))
         }

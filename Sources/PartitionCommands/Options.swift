@@ -1,0 +1,38 @@
+import ArgumentParser
+import PartitionCore
+import PartitionModel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Options every verb that talks to a managed system shares.
+struct ConnectionOptions: ParsableArguments {
+    @Option(name: .customLong("connect"),
+            help: ArgumentHelp("libvirt URI of the managed system (default: $PARTCTL_CONNECT or qemu:///system).", valueName: "uri"))
+    var uri: String?
+
+    func manager() -> PartitionManager {
+        PartitionManager(configuration: .fromEnvironment(connectURI: uri))
+    }
+}
+
+/// `--json` for every listing verb; errors are then JSON too.
+struct JSONOption: ParsableArguments {
+    @Flag(name: .long, help: "Print JSON (the stable interface for scripts).")
+    var json = false
+}
+
+/// Parses a path argument with the same rules everywhere.
+func partitionPath(_ text: String) throws(PartitionError) -> PartitionPath {
+    try PartitionPath(text)
+}
+
+/// Writes a line to standard output without Foundation.
+func printLine(_ text: String) {
+    print(text)
+}
+
+/// Writes text to standard output as it is, without adding a newline.
+func writeStdout(_ text: String) {
+    _ = text.withCString { fputs($0, stdout) }
+}

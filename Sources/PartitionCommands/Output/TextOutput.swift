@@ -1,0 +1,103 @@
+import PartitionCore
+import PartitionModel
+
+/// Text forms of partition listings: an aligned table, `-F` value lines, and the tree.
+enum TextOutput {
+    /// The columns `query` shows when no `-F` is given.
+    static let defaultColumns = ["name", "kind", "state", "procs", "mem", "accel", "profile"]
+
+    /// Parses `-F name,state` or `-F name:state`: the first of `,:;|` or a space found is the delimiter.
+    static func fieldList(_ spec: String) throws(PartitionError) -> (fields: [String], delimiter: String) {
+        let delimiter = spec.first(where: { ",:;| ".contains($0) }).map(String.init) ?? ","
+        let fields = spec.split(separator: Character(delimiter), omittingEmptySubsequences: false).map(String.init)
+        let known = Set(PartitionRecord.knownFields.map(\.0))
+        for field in fields where !known.contains(field) {
+            let list = PartitionRecord.knownFields.map(\.0).joined(separator: ", ")
+            throw PartitionError(.invalidArgument, "-F: '\(field)' is not a field; the fields are \(list).")
+        }
+        return (fields, delimiter)
+    }
+
+    static func values(_ records: [PartitionRecord], fields: [String], delimiter: String, header: Bool) -> String {
+        var lines: [String] = []
+        if header { lines.append(fields.joined(separator: delimiter)) }
+        for record in records {
+            lines.append(fields.map { record.field($0)?.text ?? "-" }.joined(separator: delimiter))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func table(_ records: [PartitionRecord], columns: [String], header: Bool) -> String {
+        var rows: [[String]] = []
+        if header { rows.append(columns.map { $0.uppercased() }) }
+        for record in records {
+            rows.append(columns.map { column in
+                let text = record.field(column)?.text ?? "-"
+                return column == "name" && !record.managed ? text + " (unmanaged)" : text
+            })
+        }
+        return align(rows)
+    }
+
+    static func align(_ rows: [[String]]) -> String {
+        guard let count = rows.first?.count else { return "" }
+        var widths = [Int](repeating: 0, count: count)
+        for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+        return rows.map { row in
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+
+    /// The partition tree with states and resources, one partition per line.
+    static func tree(_ root: PartitionRecord) -> String {
+        var rows: [[String]] = []
+        func walk(_ record: PartitionRecord, prefix: String, childPrefix: String) {
+            let label = prefix + record.name + (record.managed ? "" : " (unmanaged)")
+            rows.append([label, record.kind.rawValue, record.state.rawValue, resources(record)])
+            for (index, child) in record.children.enumerated() {
+                let last = index == record.children.count - 1
+                walk(child, prefix: childPrefix + (last ? "└─ " : "├─ "), childPrefix: childPrefix + (last ? "   " : "│  "))
+            }
+        }
+        walk(root, prefix: "", childPrefix: "")
+        return align(rows)
+    }
+
+    /// A short summary of what a partition holds: vCPUs and memory, limits, accelerator.
+    static func resources(_ record: PartitionRecord) -> String {
+        var parts: [String] = []
+        switch record.kind {
+        case .system:
+            if let cpus = record.field("cpus") { parts.append("\(cpus.text) CPU") }
+            if let memory = record.field("mem") { parts.append(memory.text) }
+            if let hypervisor = record.field("hypervisor") { parts.append(hypervisor.text) }
+        case .lpar:
+            if let procs = record.field("procs"), let max = record.field("max_procs"), max != .none {
+                parts.append("\(procs.text)/\(max.text) vCPU")
+            } else if let procs = record.field("procs") {
+                parts.append("\(procs.text) vCPU")
+            }
+            if let memory = record.field("mem"), let max = record.field("max_mem"), max != .none {
+                parts.append("\(memory.text)/\(max.text)")
+            } else if let memory = record.field("mem") {
+                parts.append(memory.text)
+            }
+            if let accel = record.field("accel"), accel != .none { parts.append(accel.text) }
+            if let agent = record.field("agent"), agent != .none { parts.append("agent \(agent.text)") }
+        case .wpar:
+            if let type = record.type { parts.append(type) }
+            if let cap = record.field("cpu_max"), cap != .none { parts.append("cpu \(cap.text)") }
+            let current = record.field("memory_current")
+            if let max = record.field("memory_max"), max != .none {
+                parts.append("mem \(current.map { $0 == .none ? "-" : $0.text } ?? "-")/\(max.text)")
+            } else if let current, current != .none {
+                parts.append("mem \(current.text)")
+            }
+            if let pids = record.field("pids_current"), pids != .none { parts.append("pids \(pids.text)") }
+        }
+        if let note = record.note { parts.append("(\(note))") }
+        return parts.joined(separator: "  ")
+    }
+}

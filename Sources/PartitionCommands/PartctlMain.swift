@@ -1,0 +1,95 @@
+import ArgumentParser
+import PartitionModel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The root command: `partctl VERB ...`.
+public struct Partctl: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "partctl",
+        abstract: "Manage logical partitions (libvirt domains) and workload partitions (namespaced process groups) as one tree.",
+        discussion: "Partitions are addressed by path: lp1 is an LPAR or a host WPAR, lp1/web a WPAR nested in LPAR lp1, / the managed system.",
+        version: PartctlVersion.string,
+        groupedSubcommands: [
+            CommandGroup(name: "Lifecycle", subcommands: [
+                Define.self, Activate.self, Shutdown.self, Force.self, Restart.self, Remove.self,
+            ]),
+            CommandGroup(name: "Inspect and change", subcommands: [Query.self, Tree.self, Modify.self]),
+            CommandGroup(name: "Work inside", subcommands: [Console.self, Login.self, Run.self]),
+            CommandGroup(name: "Profiles", subcommands: [ProfileCommand.self]),
+        ]
+    )
+
+    public init() {}
+}
+
+public enum PartctlVersion {
+    public static let string = "0.1.0"
+}
+
+/// Exit statuses: 0 success, 1 the operation failed, 2 the input was refused (usage, names, values, profiles).
+enum ExitStatus {
+    static let failure: Int32 = 1
+    static let refused: Int32 = 2
+}
+
+/// Set by commands that take `--json`, so that errors come out in the same format.
+nonisolated(unsafe) var errorsAsJSON = false
+
+public enum PartctlMain {
+    /// Parses, runs, and turns every error into one line on standard error (or a JSON object
+    /// with `--json`) and a non-zero exit status.
+    public static func run(arguments: [String]? = nil) -> Never {
+        let argv = arguments ?? Array(CommandLine.arguments.dropFirst())
+        errorsAsJSON = argv.contains("--json")
+        let command: ParsableCommand
+        do {
+            command = try Partctl.parseAsRoot(argv)
+        } catch {
+            exitForParseError(error, arguments: argv)
+        }
+        do {
+            var runnable = command
+            try runnable.run()
+            exit(0)
+        } catch let error as PartitionError {
+            report(error)
+            exit(error.code == .invalidArgument || error.code == .invalidProfile ? ExitStatus.refused : ExitStatus.failure)
+        } catch let exitCode as ExitCode {
+            exit(exitCode.rawValue)
+        } catch {
+            exitForParseError(error, arguments: argv)
+        }
+    }
+
+    static func report(_ error: PartitionError) {
+        if errorsAsJSON {
+            print(JSONOutput.error(error))
+        } else {
+            writeStderr("partctl: \(error.description)\n")
+        }
+    }
+
+    /// Help and version go to stdout with status 0; anything else is one line: what is wrong and where to look.
+    static func exitForParseError(_ error: Error, arguments: [String]) -> Never {
+        let code = Partctl.exitCode(for: error)
+        if code == .success {
+            Partctl.exit(withError: error)
+        }
+        var message = Partctl.message(for: error)
+        if let newline = message.firstIndex(of: "\n") { message = String(message[..<newline]) }
+        if message.hasPrefix("Error: ") { message = String(message.dropFirst(7)) }
+        if let first = message.first, first.isLowercase { message = first.uppercased() + message.dropFirst() }
+        if !message.hasSuffix(".") { message += "." }
+        let verb = arguments.first { !$0.hasPrefix("-") } ?? ""
+        let hint = verb.isEmpty ? "partctl --help" : "partctl \(verb) --help"
+        let error = PartitionError(.invalidArgument, "\(message) See '\(hint)'.")
+        report(error)
+        exit(ExitStatus.refused)
+    }
+}
+
+func writeStderr(_ text: String) {
+    _ = text.withCString { fputs($0, stderr) }
+}

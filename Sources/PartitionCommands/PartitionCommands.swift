@@ -1,2 +1,0 @@
-import PartitionCore
-public enum PartctlMain { public static func run() {} }

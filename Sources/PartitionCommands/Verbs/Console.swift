@@ -1,0 +1,23 @@
+import ArgumentParser
+import PartitionCore
+
+struct Console: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Attach to a partition's console; type ~. at the start of a line to leave.",
+        discussion: "With --log, print what the partition has written to its console so far and return.")
+
+    @Argument(help: "The partition's path.") var path: String
+    @Flag(name: .long, help: "Print the console output so far instead of attaching.") var log = false
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() throws {
+        let target = try partitionPath(path)
+        let manager = connection.manager()
+        if log {
+            let text = try manager.consoleLog(target)
+            writeStdout(text)
+        } else {
+            try manager.attachConsole(target)
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+import PartitionCore
+import PartitionModel
+
+struct Define: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create a partition's definition from a profile; it owns no resources until activated.",
+        discussion: """
+            The profile's kind decides what PATH becomes: an LPAR (a libvirt domain) or a WPAR on the host; \
+            lp1/web defines a WPAR nested in LPAR lp1. The resolved profile is stored with the definition, \
+            so later edits of the profile file change nothing until you ask (modify, activate --profile).
+            Example: partctl define lp1 --profile lpar-minimal -i "desired_mem=384MiB"
+            """)
+
+    @Argument(help: "The new partition's path (lp1, tools, lp1/web).") var path: String
+    @Option(name: .long, help: "Profile name (looked up in ./profiles, /etc/partctl/profiles, $PARTCTL_PROFILES) or file.")
+    var profile: String
+    @Option(name: .customShort("i"), help: ArgumentHelp("Attribute overrides, e.g. \"desired_procs=2,desired_mem=384MiB\".", valueName: "k=v,..."))
+    var attributes: String?
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() throws {
+        let target = try partitionPath(path)
+        try connection.manager().define(target, profile: profile, overrides: attributes)
+    }
+}

@@ -1,0 +1,14 @@
+import ArgumentParser
+import PartitionCore
+
+struct Force: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Stop a partition immediately, without the guest's cooperation (like pulling the plug).")
+
+    @Argument(help: "The partition's path.") var path: String
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() throws {
+        try connection.manager().force(try partitionPath(path))
+    }
+}

@@ -1,0 +1,18 @@
+import ArgumentParser
+import PartitionCore
+
+struct Login: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a shell or a command inside a partition; the exit status is the command's.",
+        discussion: "Example: partctl login tools -- ps -ef")
+
+    @Argument(help: "The partition's path.") var path: String
+    @Argument(parsing: .postTerminator, help: "The command and its arguments (default: a login shell).")
+    var command: [String] = []
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() throws {
+        let status = try connection.manager().login(try partitionPath(path), command: command)
+        throw ExitCode(status)
+    }
+}

@@ -1,0 +1,19 @@
+import ArgumentParser
+import PartitionCore
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a command in a transient application WPAR: define, activate, wait, remove.",
+        discussion: "The exit status is the command's. Example: partctl run --profile wpar-app -- /bin/sh -c 'exit 7'")
+
+    @Option(name: .long, help: "An application WPAR profile.") var profile: String
+    @Option(name: .customShort("i"), help: ArgumentHelp("Attribute overrides.", valueName: "k=v,...")) var attributes: String?
+    @Argument(parsing: .postTerminator, help: "The command and its arguments (default: the profile's command).")
+    var command: [String] = []
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() throws {
+        let status = try connection.manager().run(profile: profile, overrides: attributes, command: command)
+        throw ExitCode(status)
+    }
+}

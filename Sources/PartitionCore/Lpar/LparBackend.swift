@@ -1,0 +1,218 @@
+import LibvirtKit
+import PartitionModel
+import WorkloadEngine
+
+/// Logical partitions: libvirt domains defined from LPAR profiles.
+///
+/// Every operation checks what it can before libvirt is called, so a refused input changes
+/// nothing. Domains without partctl's metadata are unmanaged: listed, never changed.
+final class LparBackend {
+    let connection: LibvirtConnection
+    let configuration: PartctlConfiguration
+    /// How often a graceful shutdown re-presses the power button: a guest still booting may miss the first.
+    static let shutdownRepeatSeconds = 5.0
+
+    init(connection: LibvirtConnection, configuration: PartctlConfiguration) {
+        self.connection = connection
+        self.configuration = configuration
+    }
+
+    // MARK: Lookup
+
+    /// A managed domain by name; refuses missing and unmanaged ones with a clear message.
+    func managedDomain(_ name: PartitionName) throws(PartitionError) -> (LibvirtDomain, PartitionMetadata) {
+        guard let domain = try connection.lookupDomain(name: name.rawValue) else {
+            throw PartitionError(.notFound, "No partition named '\(name)' is defined on \(connection.uri).")
+        }
+        guard let xml = try domain.metadata(uri: PartitionMetadata.namespaceURI) else {
+            throw PartitionError(.unmanaged,
+                "The domain '\(name)' was not created by partctl; partctl lists it but leaves it alone.")
+        }
+        return (domain, try PartitionMetadata(xml: xml, domain: name.rawValue))
+    }
+
+    func exists(_ name: PartitionName) throws(PartitionError) -> Bool {
+        try connection.lookupDomain(name: name.rawValue) != nil
+    }
+
+    // MARK: Define
+
+    func define(_ name: PartitionName, resolved: ResolvedProfile, accelerator: Acceleration) throws(PartitionError) {
+        guard let profile = resolved.lpar else {
+            throw PartitionError(.invalidProfile, "The profile '\(resolved.name)' describes a \(resolved.kind.rawValue), not an LPAR.")
+        }
+        try checkHostFits(profile)
+        try HostPaths.check(profile)
+        if try connection.lookupDomain(name: name.rawValue) != nil {
+            throw PartitionError(.alreadyExists, "A domain named '\(name)' already exists on \(connection.uri).")
+        }
+        let xml = try domainXML(name, resolved: resolved, accelerator: accelerator, uuid: nil)
+        let domain = try connection.defineDomain(xml: xml)
+        if profile.autostart {
+            do { try domain.setAutostart(true) } catch {
+                try? domain.undefine()
+                throw error
+            }
+        }
+    }
+
+    func domainXML(_ name: PartitionName, resolved: ResolvedProfile, accelerator: Acceleration, uuid: String?) throws(PartitionError) -> String {
+        guard let profile = resolved.lpar else {
+            throw PartitionError(.invalidProfile, "The profile '\(resolved.name)' does not describe an LPAR.")
+        }
+        let metadata = PartitionMetadata(profileName: resolved.name, resolvedProfileJSON: try resolved.jsonString(),
+                                         accelerator: accelerator, description: resolved.description)
+        var builder = DomainXML(name: name, profile: profile, accelerator: accelerator, metadata: metadata,
+                                consoleLogPath: DomainXML.defaultConsoleLogPath(for: name))
+        builder.uuid = uuid
+        return builder.serialized()
+    }
+
+    /// Refuses what the managed system cannot give, before libvirt sees it.
+    func checkHostFits(_ profile: LparProfile) throws(PartitionError) {
+        let node = try connection.nodeInfo()
+        if profile.processors.max > node.cpus {
+            throw PartitionError(.outOfRange,
+                "processors.max is \(profile.processors.max), but the managed system has \(node.cpus) CPUs.")
+        }
+        let hostMemory = ByteSize.kibibytes(node.memoryKiB)
+        if profile.memory.max > hostMemory {
+            throw PartitionError(.outOfRange,
+                "memory.max is \(profile.memory.max), but the managed system has \(hostMemory) of memory.")
+        }
+    }
+
+    // MARK: Lifecycle
+
+    func activate(_ name: PartitionName, reprofile: ResolvedProfile?, accelerator: Acceleration?) throws(PartitionError) {
+        var (domain, metadata) = try managedDomain(name)
+        if try domain.isActive() {
+            throw PartitionError(.invalidState, "The partition is already running.")
+        }
+        if let reprofile, let accelerator {
+            guard let profile = reprofile.lpar else {
+                throw PartitionError(.invalidProfile, "The profile '\(reprofile.name)' does not describe an LPAR.")
+            }
+            try checkHostFits(profile)
+            try HostPaths.check(profile)
+            let xml = try domainXML(name, resolved: reprofile, accelerator: accelerator, uuid: try domain.uuidString())
+            domain = try connection.defineDomain(xml: xml)
+            try domain.setAutostart(profile.autostart)
+            metadata = try managedDomain(name).1
+        }
+        let resolved = try ResolvedProfile.decode(json: metadata.resolvedProfileJSON, domain: name.rawValue)
+        if let profile = resolved.lpar { try HostPaths.check(profile) }
+        try domain.create()
+    }
+
+    func shutdown(_ name: PartitionName, within seconds: Int, force: Bool) throws(PartitionError) {
+        let (domain, _) = try managedDomain(name)
+        guard try domain.isActive() else {
+            throw PartitionError(.invalidState, "The partition is not running.")
+        }
+        try domain.shutdown()
+        let deadline = Clock.now() + Double(seconds)
+        var nextPress = Clock.now() + LparBackend.shutdownRepeatSeconds
+        while Clock.now() < deadline {
+            if try !domain.isActive() { return }
+            if Clock.now() >= nextPress {
+                try? domain.shutdown()
+                nextPress = Clock.now() + LparBackend.shutdownRepeatSeconds
+            }
+            Clock.sleep(0.1)
+        }
+        if try !domain.isActive() { return }
+        guard force else {
+            throw PartitionError(.timeout,
+                "The partition did not stop within \(seconds) seconds; add --force to stop it immediately, or use 'partctl force \(name)'.")
+        }
+        try destroyIfActive(domain)
+    }
+
+    func force(_ name: PartitionName) throws(PartitionError) {
+        let (domain, _) = try managedDomain(name)
+        guard try domain.isActive() else {
+            throw PartitionError(.invalidState, "The partition is not running.")
+        }
+        try destroyIfActive(domain)
+    }
+
+    /// Destroy, tolerating the guest having stopped by itself in the meantime.
+    private func destroyIfActive(_ domain: LibvirtDomain) throws(PartitionError) {
+        do {
+            try domain.destroy()
+        } catch {
+            if try domain.isActive() { throw error }
+        }
+    }
+
+    func remove(_ name: PartitionName, force: Bool) throws(PartitionError) {
+        let (domain, _) = try managedDomain(name)
+        if try domain.isActive() {
+            guard force else {
+                throw PartitionError(.invalidState,
+                    "The partition is running; shut it down first, or add --force to stop it immediately and remove it.")
+            }
+            try destroyIfActive(domain)
+        }
+        try domain.undefine()
+        if connection.isLocal {
+            // The console log is partctl's (its path is in the definition it made); libvirt would keep it forever.
+            _ = unlink(DomainXML.defaultConsoleLogPath(for: name))
+        }
+    }
+
+    // MARK: Modify
+
+    /// Applies `overrides` to the definition (`config`) and/or the running domain (`live`).
+    func modify(_ name: PartitionName, overrides: ProfileOverrides, live: Bool, config: Bool) throws(PartitionError) {
+        let (domain, metadata) = try managedDomain(name)
+        let current = try ResolvedProfile.decode(json: metadata.resolvedProfileJSON, domain: name.rawValue)
+        let updated = try current.applying(overrides)
+        guard let old = current.lpar, let new = updated.lpar else {
+            throw PartitionError(.invalidProfile, "The stored definition is not an LPAR profile.")
+        }
+        let running = try domain.isActive()
+        let applyLive = live || (!live && !config && running)
+        let applyConfig = config || (!live && !config)
+        if applyLive {
+            guard running else {
+                throw PartitionError(.invalidState, "The partition is not running; drop --live to change only its definition.")
+            }
+            let liveOnly = LparLiveChange(old: old, new: new)
+            if let refused = liveOnly.refusedAttribute {
+                throw PartitionError(.invalidArgument,
+                    "\(refused) cannot change on a running partition; use --config, it takes effect at the next activation.")
+            }
+            try liveOnly.checkWithinBounds(of: old)
+            try liveOnly.apply(to: domain)
+        }
+        if applyConfig {
+            try checkHostFits(new)
+            let xml = try domainXML(name, resolved: updated, accelerator: metadata.accelerator, uuid: try domain.uuidString())
+            let redefined = try connection.defineDomain(xml: xml)
+            if new.autostart != old.autostart { try redefined.setAutostart(new.autostart) }
+        }
+    }
+
+    // MARK: Console
+
+    func consoleLog(_ name: PartitionName) throws(PartitionError) -> String {
+        _ = try managedDomain(name)
+        guard connection.isLocal else {
+            throw PartitionError(.unsupported,
+                "console --log reads the log file on the managed system, which is remote here (\(connection.uri)); attach with 'partctl console' instead.")
+        }
+        let path = DomainXML.defaultConsoleLogPath(for: name)
+        guard let bytes = try AtomicFile.read(path, limit: 16 << 20) else { return "" }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    func attachConsole(_ name: PartitionName) throws(PartitionError) {
+        let (domain, _) = try managedDomain(name)
+        guard try domain.isActive() else {
+            throw PartitionError(.invalidState, "The partition is not running; its console output so far is in 'partctl console \(name) --log'.")
+        }
+        try ConsoleSession.attach(domain: domain, escapeHint: "partctl: connected to \(name)'s console; type ~. to leave.")
+    }
+}

@@ -1,0 +1,193 @@
+import LibvirtKit
+import PartitionModel
+import WorkloadEngine
+
+/// The one entry point the CLI verbs call. Resolves a path to its backend (an LPAR on libvirt, a
+/// WPAR on the host engine), serialises commands on the same partition with a lock, and adds the
+/// partition and the operation to every error.
+public final class PartitionManager {
+    public let configuration: PartctlConfiguration
+    private var openedConnection: LibvirtConnection?
+
+    public init(configuration: PartctlConfiguration) {
+        self.configuration = configuration
+    }
+
+    // MARK: Connections and context
+
+    /// The libvirt connection, opened on first use so that WPAR-only commands never need libvirtd.
+    func libvirt() throws(PartitionError) -> LibvirtConnection {
+        if let openedConnection { return openedConnection }
+        do {
+            let connection = try LibvirtConnection.open(uri: configuration.connectURI)
+            openedConnection = connection
+            return connection
+        } catch {
+            guard error.code == .unavailable else { throw error }
+            var message = "libvirt is not reachable at \(configuration.connectURI): \(error.message)"
+            if configuration.connectURI.hasPrefix("qemu:///") {
+                message += " Start libvirtd with 'make setup' (or 'systemctl start libvirtd', or 'libvirtd -d')."
+            }
+            throw PartitionError(.unavailable, message)
+        }
+    }
+
+    func lpars() throws(PartitionError) -> LparBackend {
+        LparBackend(connection: try libvirt(), configuration: configuration)
+    }
+
+    var profiles: ProfileStore { ProfileStore.default(environment: configuration.environment) }
+
+    /// Runs `body` holding the partition's lock; errors carry the partition and the operation.
+    func withLock<T>(_ path: PartitionPath, _ operation: String, _ body: () throws(PartitionError) -> T) throws(PartitionError) -> T {
+        do {
+            let lock = try PartitionLock.acquire(path: lockPath(path), wait: true, timeout: 30)
+            defer { withExtendedLifetime(lock) {} }
+            return try body()
+        } catch {
+            throw error.with(partition: path.description, operation: operation)
+        }
+    }
+
+    func context<T>(_ path: PartitionPath?, _ operation: String, _ body: () throws(PartitionError) -> T) throws(PartitionError) -> T {
+        do { return try body() } catch { throw error.with(partition: path?.description, operation: operation) }
+    }
+
+    func lockPath(_ path: PartitionPath) -> String {
+        configuration.runtimeRoot + "/locks/" + path.components.map(\.rawValue).joined(separator: "+") + ".lock"
+    }
+
+    /// Only LPARs and host WPARs exist at depth 1 in this version; nested WPARs need the guest agent.
+    func topLevelName(_ path: PartitionPath, _ operation: String) throws(PartitionError) -> PartitionName {
+        guard let name = path.name, !path.isRoot else {
+            throw PartitionError(.invalidArgument, "The managed system itself cannot be the target of \(operation).", operation: operation)
+        }
+        guard path.depth == 1 else {
+            throw PartitionError(.unsupported,
+                "WPARs nested in an LPAR are not available in this version of partctl.", partition: path.description, operation: operation)
+        }
+        return name
+    }
+
+    // MARK: Verbs
+
+    public func define(_ path: PartitionPath, profile: String, overrides: String?) throws(PartitionError) {
+        let name = try topLevelName(path, "define")
+        try context(path, "define") { () throws(PartitionError) in
+            let parsed = try overrides.map { text throws(PartitionError) in try ProfileOverrides.parse(text) }
+            let resolved = try profiles.resolve(profile, overrides: parsed)
+            switch resolved.kind {
+            case .lpar:
+                let backend = try lpars()
+                let accelerator = try AccelerationProbe(configuration: configuration).resolve(resolved.lpar?.accel ?? .auto)
+                try withLock(path, "define") { () throws(PartitionError) in
+                    try backend.define(name, resolved: resolved, accelerator: accelerator)
+                }
+            default:
+                throw PartitionError(.invalidProfile, "The profile '\(resolved.name)' is of kind \(resolved.kind.rawValue), which cannot be defined yet.")
+            }
+        }
+    }
+
+    public func activate(_ path: PartitionPath, profile: String?) throws(PartitionError) {
+        let name = try topLevelName(path, "activate")
+        try withLock(path, "activate") { () throws(PartitionError) in
+            var reprofile: ResolvedProfile?
+            var accelerator: Acceleration?
+            if let profile {
+                let resolved = try profiles.resolve(profile, overrides: nil)
+                reprofile = resolved
+                accelerator = try AccelerationProbe(configuration: configuration).resolve(resolved.lpar?.accel ?? .auto)
+            }
+            try lpars().activate(name, reprofile: reprofile, accelerator: accelerator)
+        }
+    }
+
+    public func shutdown(_ path: PartitionPath, within: Int, force: Bool) throws(PartitionError) {
+        let name = try topLevelName(path, "shutdown")
+        try withLock(path, "shutdown") { () throws(PartitionError) in
+            try lpars().shutdown(name, within: within, force: force)
+        }
+    }
+
+    public func force(_ path: PartitionPath) throws(PartitionError) {
+        let name = try topLevelName(path, "force")
+        try withLock(path, "force") { () throws(PartitionError) in
+            try lpars().force(name)
+        }
+    }
+
+    public func restart(_ path: PartitionPath, immediate: Bool, within: Int) throws(PartitionError) {
+        let name = try topLevelName(path, "restart")
+        try withLock(path, "restart") { () throws(PartitionError) in
+            let backend = try lpars()
+            if immediate {
+                try backend.force(name)
+            } else {
+                try backend.shutdown(name, within: within, force: false)
+            }
+            try backend.activate(name, reprofile: nil, accelerator: nil)
+        }
+    }
+
+    public func remove(_ path: PartitionPath, force: Bool) throws(PartitionError) {
+        let name = try topLevelName(path, "remove")
+        try withLock(path, "remove") { () throws(PartitionError) in
+            try lpars().remove(name, force: force)
+        }
+    }
+
+    public func modify(_ path: PartitionPath, attributes: String, live: Bool, config: Bool) throws(PartitionError) {
+        let name = try topLevelName(path, "modify")
+        try withLock(path, "modify") { () throws(PartitionError) in
+            let overrides = try ProfileOverrides.parse(attributes)
+            try lpars().modify(name, overrides: overrides, live: live, config: config)
+        }
+    }
+
+    public func consoleLog(_ path: PartitionPath) throws(PartitionError) -> String {
+        let name = try topLevelName(path, "console")
+        return try context(path, "console") { () throws(PartitionError) in try lpars().consoleLog(name) }
+    }
+
+    public func attachConsole(_ path: PartitionPath) throws(PartitionError) {
+        let name = try topLevelName(path, "console")
+        try context(path, "console") { () throws(PartitionError) in try lpars().attachConsole(name) }
+    }
+
+    public func login(_ path: PartitionPath, command: [String]) throws(PartitionError) -> Int32 {
+        _ = try topLevelName(path, "login")
+        throw PartitionError(.unsupported, "login needs a WPAR; LPARs are reached with 'partctl console'.",
+                             partition: path.description, operation: "login")
+    }
+
+    public func run(profile: String, overrides: String?, command: [String]) throws(PartitionError) -> Int32 {
+        throw PartitionError(.unsupported, "Application WPARs are not available in this version of partctl.", operation: "run")
+    }
+
+    public func query(_ path: PartitionPath?) throws(PartitionError) -> [PartitionRecord] {
+        try context(path, "query") { () throws(PartitionError) in
+            let root = try TreeBuilder(manager: self).build()
+            let all = root.flattened()
+            guard let path else { return all }
+            guard let record = all.first(where: { $0.path == path.description }) else {
+                throw PartitionError(.notFound, "No partition has this path.")
+            }
+            return [record]
+        }
+    }
+
+    public func tree(_ path: PartitionPath?) throws(PartitionError) -> PartitionRecord {
+        try context(path, "tree") { () throws(PartitionError) in
+            let root = try TreeBuilder(manager: self).build()
+            guard let path, !path.isRoot else { return root }
+            func find(_ record: PartitionRecord) -> PartitionRecord? {
+                if record.path == path.description { return record }
+                for child in record.children { if let found = find(child) { return found } }
+                return nil
+            }
+            guard let found = find(root) else { throw PartitionError(.notFound, "No partition has this path.") }
+            return found
+        }
+    }
+}

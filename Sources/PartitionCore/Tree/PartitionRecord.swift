@@ -1,0 +1,110 @@
+import PartitionModel
+
+/// One value of a partition's attribute, typed so that each output format can render it well:
+/// sizes as `256MiB` in text and bytes in JSON.
+public enum FieldValue: Sendable, Equatable {
+    case string(String)
+    case int(Int)
+    case bytes(UInt64)
+    case number(Double)
+    case bool(Bool)
+    case none
+
+    /// Text form, as `-F` prints it and `-i` reads it back.
+    public var text: String {
+        switch self {
+        case .string(let value): return value
+        case .int(let value): return String(value)
+        case .bytes(let value): return ByteSize(bytes: value).description
+        case .number(let value): return FieldValue.format(value)
+        case .bool(let value): return value ? "yes" : "no"
+        case .none: return "-"
+        }
+    }
+
+    /// Up to two decimals, no trailing zeros: 0.5, 1.25, 2.
+    static func format(_ value: Double) -> String {
+        let scaled = (value * 100).rounded()
+        let whole = Int(scaled) / 100
+        let fraction = abs(Int(scaled) % 100)
+        if fraction == 0 { return String(whole) }
+        return fraction % 10 == 0 ? "\(whole).\(fraction / 10)" : "\(whole).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+}
+
+/// What `query` and `tree` know about one partition: the stable fields of DESIGN §2 plus
+/// kind-specific attributes in a fixed order.
+public struct PartitionRecord: Sendable, Equatable {
+    public var name: String
+    /// `lp1`, `lp1/web`; `/` for the managed system.
+    public var path: String
+    public var kind: PartitionKind
+    public var state: PartitionState
+    /// For WPARs: `system` or `application`.
+    public var type: String?
+    /// False for domains partctl did not create: shown, never changed.
+    public var managed: Bool
+    /// Kind-specific attributes, in display order (`procs`, `mem`, `accel`, …).
+    public var fields: [(String, FieldValue)]
+    public var children: [PartitionRecord]
+    /// Why the state is `error` or `unavailable`, when known.
+    public var note: String?
+
+    public init(name: String, path: String, kind: PartitionKind, state: PartitionState, type: String? = nil,
+                managed: Bool = true, fields: [(String, FieldValue)] = [], children: [PartitionRecord] = [], note: String? = nil) {
+        self.name = name
+        self.path = path
+        self.kind = kind
+        self.state = state
+        self.type = type
+        self.managed = managed
+        self.fields = fields
+        self.children = children
+        self.note = note
+    }
+
+    public func field(_ key: String) -> FieldValue? {
+        switch key {
+        case "name": return .string(name)
+        case "path": return .string(path)
+        case "kind": return .string(kind.rawValue)
+        case "state": return .string(state.rawValue)
+        case "type": return type.map(FieldValue.string) ?? FieldValue.none
+        case "managed": return .bool(managed)
+        default: return fields.first { $0.0 == key }?.1
+        }
+    }
+
+    /// This record and all below it, depth first.
+    public func flattened() -> [PartitionRecord] {
+        var all: [PartitionRecord] = []
+        var copy = self
+        copy.children = []
+        all.append(copy)
+        for child in children { all += child.flattened() }
+        return all
+    }
+
+    public static func == (lhs: PartitionRecord, rhs: PartitionRecord) -> Bool {
+        lhs.name == rhs.name && lhs.path == rhs.path && lhs.kind == rhs.kind && lhs.state == rhs.state
+            && lhs.type == rhs.type && lhs.managed == rhs.managed && lhs.children == rhs.children
+            && lhs.fields.map(\.0) == rhs.fields.map(\.0) && lhs.fields.map(\.1) == rhs.fields.map(\.1)
+    }
+
+    /// Every field name `-F` and `--filter` accept, with what it means.
+    public static let knownFields: [(String, String)] = [
+        ("name", "the partition's name"), ("path", "its path in the tree (lp1, lp1/web)"),
+        ("kind", "system, lpar or wpar"), ("state", "defined, starting, running, paused, stopping, error, unavailable"),
+        ("type", "WPAR type: system or application"), ("managed", "whether partctl created it"),
+        ("procs", "vCPUs now"), ("min_procs", "vCPU floor"), ("desired_procs", "vCPUs at activation"), ("max_procs", "vCPU ceiling"),
+        ("mem", "memory now"), ("min_mem", "memory floor"), ("desired_mem", "memory at activation"), ("max_mem", "memory ceiling"),
+        ("weight", "share of spare CPU"), ("cap", "hard CPU ceiling in CPUs"), ("accel", "kvm or tcg"),
+        ("autostart", "starts with the host"), ("profile", "the profile it was defined from"),
+        ("uuid", "libvirt's UUID"), ("id", "libvirt's domain id while running"), ("cpu_time", "CPU time used, seconds"),
+        ("cpu_weight", "WPAR CPU weight"), ("cpu_max", "WPAR CPU cap in CPUs"), ("memory_high", "WPAR soft memory limit"),
+        ("memory_max", "WPAR hard memory limit"), ("memory_current", "WPAR memory in use"), ("pids_max", "WPAR task limit"),
+        ("pids_current", "WPAR tasks now"), ("pid", "WPAR init's host PID"), ("exit_status", "WPAR init's last exit status"),
+        ("agent", "LPAR agent channel/state"), ("note", "why a partition is in error or unavailable"),
+        ("cpus", "managed system: host CPUs"), ("hypervisor", "managed system: hypervisor and version"),
+    ]
+}

@@ -1,0 +1,12 @@
+#!/bin/sh
+# `partctl tree --json` over 1000 domains against `virsh list --all` on the same test-driver file.
+# Goal (issue 2): ratio <= 1.5.
+set -eu
+node="$(pwd)/work/node-1000.xml"
+python3 make-test-node.py "$node" 1000
+uri="test://$node"
+echo "tree-1000: partctl tree --json vs virsh list --all, 1000 domains on $uri"
+hyperfine -N -w 3 -r 30 --export-json work/tree.json \
+    "virsh -c $uri list --all" \
+    "$PARTCTL --connect $uri tree --json" >/dev/null
+python3 median-ratio.py work/tree.json

@@ -1,0 +1,36 @@
+#!/bin/sh
+# The main job of `make run`: partitions defined and started from profiles/, the tree printed.
+# Idempotent: partitions already there are reused, so `make run` can run again.
+set -eu
+PARTCTL=${PARTCTL:-partctl}
+say() { printf '\n== %s\n' "$*"; }
+
+exists() { "$PARTCTL" query "$1" >/dev/null 2>&1; }
+state() { "$PARTCTL" query "$1" -F state 2>/dev/null || true; }
+
+say "profiles"
+"$PARTCTL" profile list
+
+say "LPAR lp1 from lpar-minimal (partctl's guest image)"
+exists lp1 || "$PARTCTL" define lp1 --profile lpar-minimal
+[ "$(state lp1)" = running ] || "$PARTCTL" activate lp1
+
+say "LPAR memtest from lpar-memtest (memtest86+, a second operating system)"
+exists memtest || "$PARTCTL" define memtest --profile lpar-memtest
+[ "$(state memtest)" = running ] || "$PARTCTL" activate memtest
+
+# Wait for lp1's guest to reach user space (its console says so).
+i=0
+until "$PARTCTL" console lp1 --log | grep -q "partctl-guest: up"; do
+    i=$((i + 1)); [ $i -le 150 ] || { echo "lp1 did not reach user space within 30 s" >&2; exit 1; }
+    sleep 0.2
+done
+say "lp1's console so far"
+"$PARTCTL" console lp1 --log | tail -n 5
+
+say "the partition tree"
+"$PARTCTL" tree
+say "query"
+"$PARTCTL" query -F name,kind,state,procs,mem,accel --header
+echo
+echo "Next: 'partctl console lp1' (~. leaves), 'partctl shutdown lp1', 'partctl remove memtest --force'."
