@@ -1,1 +1,0 @@
-// LibvirtKit: safe Swift over libvirt (being written).

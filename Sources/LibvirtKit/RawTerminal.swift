@@ -1,0 +1,25 @@
+import Glibc
+import PartitionModel
+
+/// The terminal mode an interactive console needs: every key goes to the guest as typed (Ctrl-C
+/// included), nothing is echoed locally, no line editing.
+public enum RawTerminal {
+    /// Runs `body` with `fd` in raw mode and restores the previous mode afterwards, also when `body`
+    /// throws. When `fd` is not a terminal (a pipe, a file) it just runs `body`.
+    public static func withRawMode<Result>(
+        fd: Int32 = STDIN_FILENO, _ body: () throws(PartitionError) -> Result
+    ) throws(PartitionError) -> Result {
+        guard isatty(fd) == 1 else { return try body() }
+        var saved = termios()
+        guard tcgetattr(fd, &saved) == 0 else {
+            throw PartitionError(.system, "Cannot read the terminal's mode: \(String(cString: strerror(errno))).")
+        }
+        var raw = saved
+        cfmakeraw(&raw)
+        guard tcsetattr(fd, TCSADRAIN, &raw) == 0 else {
+            throw PartitionError(.system, "Cannot put the terminal into raw mode: \(String(cString: strerror(errno))).")
+        }
+        defer { tcsetattr(fd, TCSADRAIN, &saved) }
+        return try body()
+    }
+}

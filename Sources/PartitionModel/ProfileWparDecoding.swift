@@ -1,0 +1,198 @@
+/// The WPAR keys of a profile (DESIGN §4) and how they decode into a `WparProfile`.
+/// Decoding checks shapes and types; `WparProfile.problems()` checks ranges, paths and consistency.
+enum ProfileWparDecoding {
+    static let keys = ["type", "command", "rootfs", "shared", "resources", "network", "mounts", "hostname",
+                       "capabilities", "user_namespace", "environment", "workdir"]
+
+    static func decode(_ root: ProfileNode, _ reader: ProfileReader, complete: Bool) throws(PartitionError) -> WparProfile? {
+        let top = ProfileKeyPath.root
+        let type = try reader.choice(root["type"], at: top / "type", WparType.self)
+        if type == nil, complete {
+            throw reader.missing(top / "type", "write type: system (own root and init) or type: application (one command).")
+        }
+        let command = try decodeCommand(root["command"], type: type, reader, complete: complete)
+        let rootfs = try decodeRootfs(root["rootfs"], reader)
+        if type == .system, rootfs == nil, complete {
+            throw reader.missing(top / "rootfs", "a system WPAR needs its root file system, e.g. rootfs: /var/lib/partctl/rootfs/busybox.")
+        }
+        let shared = try reader.texts(root["shared"], at: top / "shared", expecting: "a list of host directories like [/usr]",
+                                      default: []) ?? []
+        let resources = try decodeResources(root["resources"], reader)
+        let network = try decodeNetwork(root["network"], reader)
+        let mounts = try decodeMounts(root["mounts"], reader)
+        let hostname = try reader.text(root["hostname"], at: top / "hostname", expecting: "a host name")
+        let capabilities = try decodeCapabilities(root["capabilities"], type: type, reader)
+        let userNamespace = reader.orDefault(try reader.flag(root["user_namespace"], at: top / "user_namespace"),
+                                             root["user_namespace"], at: top / "user_namespace", false, { String($0) })
+        let environment = try decodeEnvironment(root["environment"], reader)
+        let workdir = reader.orDefault(try reader.text(root["workdir"], at: top / "workdir", expecting: "an absolute path"),
+                                       root["workdir"], at: top / "workdir", WparProfile.defaultWorkdir, { $0 })
+        let autostart = reader.orDefault(try reader.flag(root["autostart"], at: top / "autostart"), root["autostart"],
+                                         at: top / "autostart", false, { String($0) })
+        guard complete, let type, let command else { return nil }
+        return WparProfile(type: type, command: command, rootfs: rootfs, shared: shared, resources: resources,
+                           network: network, mounts: mounts, hostname: hostname, capabilities: capabilities,
+                           userNamespace: userNamespace, environment: environment, workdir: workdir, autostart: autostart)
+    }
+
+    /// An argv list. A single string is refused rather than guessed at: partctl runs no shell unless
+    /// the profile names one, so `[/bin/sh, -c, "…"]` says exactly what runs.
+    static func decodeCommand(_ node: ProfileNode?, type: WparType?, _ reader: ProfileReader,
+                              complete: Bool) throws(PartitionError) -> [String]? {
+        let path = ProfileKeyPath.root / "command"
+        if let node, case .scalar(let text) = node.content {
+            throw reader.failure(node.origin, path,
+                "expected a list of arguments like [/bin/sh, -c, \"echo hi\"], found \(PartitionName.quoted(text)); no shell splits it, so write each argument as an item.")
+        }
+        let command = try reader.texts(node, at: path, expecting: "a list of arguments like [/bin/sh, -c, \"echo hi\"]")
+        if command != nil { return command }
+        switch type {
+        case .system:
+            return reader.orDefault(nil, node, at: path, WparProfile.defaultSystemCommand, ProfileReader.render)
+        case .application where complete:
+            throw reader.missing(path, "an application WPAR runs one command, e.g. command: [/bin/sh].")
+        default:
+            return nil
+        }
+    }
+
+    /// A directory, or `{base: dir, overlay: true}`.
+    static func decodeRootfs(_ node: ProfileNode?, _ reader: ProfileReader) throws(PartitionError) -> WparRootfs? {
+        let path = ProfileKeyPath.root / "rootfs"
+        guard let node, !node.isNull else { return nil }
+        if case .scalar = node.content {
+            let base = try reader.text(node, at: path / "base", expecting: "a directory")!
+            reader.record(path / "overlay", "false", .builtInDefault)
+            return WparRootfs(base: base, overlay: false)
+        }
+        let rootfs = try reader.mapping(node, at: path, keys: ["base", "overlay"],
+                                        expecting: "a directory, or a mapping like {base: /var/lib/partctl/rootfs/busybox, overlay: true}")!
+        guard let base = try reader.text(rootfs["base"], at: path / "base", expecting: "a directory") else {
+            throw reader.failure(rootfs.origin, path / "base", "is required: the directory that holds the root file system.")
+        }
+        let overlay = reader.orDefault(try reader.flag(rootfs["overlay"], at: path / "overlay"), rootfs["overlay"],
+                                       at: path / "overlay", false, { String($0) })
+        return WparRootfs(base: base, overlay: overlay)
+    }
+
+    static func decodeResources(_ node: ProfileNode?, _ reader: ProfileReader) throws(PartitionError) -> WparResources {
+        let path = ProfileKeyPath.root / "resources"
+        let resources = try reader.mapping(node, at: path, keys: ["cpu", "memory", "processes"],
+                                           expecting: "a mapping like {cpu: {weight: 100}, memory: {max: 256MiB}}")
+        let cpuPath = path / "cpu"
+        let cpu = try reader.mapping(resources?["cpu"], at: cpuPath, keys: ["weight", "max"],
+                                     expecting: "a mapping like {weight: 100, max: 0.5}")
+        let weight = reader.orDefault(try reader.integer(cpu?["weight"], at: cpuPath / "weight"), cpu?["weight"],
+                                      at: cpuPath / "weight", WparProfile.defaultCpuWeight, { String($0) })
+        let cpuMax = try reader.number(cpu?["max"], at: cpuPath / "max", orNone: true)
+        let memoryPath = path / "memory"
+        let memory = try reader.mapping(resources?["memory"], at: memoryPath, keys: ["high", "max"],
+                                        expecting: "a mapping like {high: 192MiB, max: 256MiB}")
+        let high = try reader.size(memory?["high"], at: memoryPath / "high", orNone: true)
+        let memoryMax = try reader.size(memory?["max"], at: memoryPath / "max", orNone: true)
+        let processesPath = path / "processes"
+        let processes = try reader.mapping(resources?["processes"], at: processesPath, keys: ["max"],
+                                           expecting: "a mapping like {max: 256}")
+        let pids = try reader.integer(processes?["max"], at: processesPath / "max", orNone: true)
+        return WparResources(cpu: WparCpuLimits(weight: weight, max: cpuMax),
+                             memory: WparMemoryLimits(high: high, max: memoryMax),
+                             processes: WparProcessLimits(max: pids))
+    }
+
+    /// `none`, `loopback`, or `{bridge: partctl0, address: 10.77.0.2/24, gateway: 10.77.0.1}`.
+    static func decodeNetwork(_ node: ProfileNode?, _ reader: ProfileReader) throws(PartitionError) -> WparNetwork {
+        let path = ProfileKeyPath.root / "network"
+        let expecting = "none, loopback, or a mapping like {bridge: partctl0, address: 10.77.0.2/24, gateway: 10.77.0.1}"
+        guard let node, !node.isNull else {
+            reader.record(path, "loopback", node?.origin ?? .builtInDefault)
+            return WparProfile.defaultNetwork
+        }
+        switch node.content {
+        case .scalar(let word):
+            switch word {
+            case "none":
+                reader.record(path, word, node.origin)
+                return .none
+            case "loopback":
+                reader.record(path, word, node.origin)
+                return .loopback
+            default:
+                throw reader.failure(node.origin, path, "expected \(expecting); found \(node.shapeDescription).")
+            }
+        case .mapping:
+            let bridge = try reader.mapping(node, at: path, keys: ["bridge", "address", "gateway"], expecting: expecting)!
+            guard let name = try reader.text(bridge["bridge"], at: path / "bridge", expecting: "a host bridge name") else {
+                throw reader.failure(bridge.origin, path / "bridge", "is required: the host bridge to attach to, e.g. partctl0.")
+            }
+            guard let address = try reader.text(bridge["address"], at: path / "address", expecting: "an address like 10.77.0.2/24") else {
+                throw reader.failure(bridge.origin, path / "address", "is required: the WPAR's address with prefix, e.g. 10.77.0.2/24.")
+            }
+            let gateway = try reader.text(bridge["gateway"], at: path / "gateway", expecting: "an address like 10.77.0.1")
+            return .bridge(WparBridgeNetwork(bridge: name, address: address, gateway: gateway))
+        case .null, .sequence:
+            throw reader.failure(node.origin, path, "expected \(expecting); found \(node.shapeDescription).")
+        }
+    }
+
+    static func decodeMounts(_ node: ProfileNode?, _ reader: ProfileReader) throws(PartitionError) -> [WparMount] {
+        let path = ProfileKeyPath.root / "mounts"
+        let example = "a mount like {source: /srv/data, target: /data, readonly: true}"
+        guard let items = try reader.list(node, at: path, expecting: "a list of mounts like [{source: /srv/data, target: /data}]"),
+              !items.isEmpty else {
+            reader.record(path, "[]", node?.origin ?? .builtInDefault)
+            return []
+        }
+        var mounts: [WparMount] = []
+        for (index, item) in items.enumerated() {
+            let itemPath = path[index]
+            guard let mount = try reader.mapping(item, at: itemPath, keys: ["source", "target", "readonly"], expecting: example) else {
+                throw reader.failure(item.origin, itemPath, "expected \(example), found nothing.")
+            }
+            guard let source = try reader.text(mount["source"], at: itemPath / "source", expecting: "an absolute path") else {
+                throw reader.failure(mount.origin, itemPath / "source", "is required: the host path to mount.")
+            }
+            let target = reader.orDefault(try reader.text(mount["target"], at: itemPath / "target", expecting: "an absolute path"),
+                                          mount["target"], at: itemPath / "target", source, { $0 })
+            let readonly = reader.orDefault(try reader.flag(mount["readonly"], at: itemPath / "readonly"), mount["readonly"],
+                                            at: itemPath / "readonly", true, { String($0) })
+            mounts.append(WparMount(source: source, target: target, readonly: readonly))
+        }
+        return mounts
+    }
+
+    static func decodeCapabilities(_ node: ProfileNode?, type: WparType?,
+                                   _ reader: ProfileReader) throws(PartitionError) -> [LinuxCapability] {
+        let names = LinuxCapability.allCases.map(\.rawValue)
+        let given = try reader.scalars(node, at: ProfileKeyPath.root / "capabilities",
+                                       expecting: "a list of capability names like [net_bind_service]",
+                                       default: type.map(WparProfile.defaultCapabilities(for:)),
+                                       parse: { LinuxCapability(name: $0) },
+                                       problem: { text in
+                                           let hint = ProfileReader.closest(to: text, among: names).map { "; did you mean '\($0)'?" }
+                                           return "\(PartitionName.quoted(text)) is not a Linux capability\(hint ?? " (see capabilities(7); write them without CAP_).")"
+                                       },
+                                       render: { $0.rawValue })
+        return given ?? []
+    }
+
+    static func decodeEnvironment(_ node: ProfileNode?, _ reader: ProfileReader) throws(PartitionError) -> [String: String] {
+        let path = ProfileKeyPath.root / "environment"
+        guard let node, !node.isNull else {
+            reader.record(path, "{}", node?.origin ?? .builtInDefault)
+            return [:]
+        }
+        guard let entries = node.entries else {
+            throw reader.failure(node.origin, path, "expected a mapping of names to values like {LANG: C.UTF-8}, found \(node.shapeDescription).")
+        }
+        if entries.isEmpty { reader.record(path, "{}", node.origin) }
+        var environment: [String: String] = [:]
+        // `NAME: ~` removes a variable that an extended profile set. Sorted, so that the provenance has
+        // one order however the mapping was written or stored.
+        for entry in entries.sorted(by: { $0.key < $1.key }) {
+            if let value = try reader.text(entry.value, at: path / entry.key, expecting: "text") {
+                environment[entry.key] = value
+            }
+        }
+        return environment
+    }
+}

@@ -1,0 +1,224 @@
+/// AIX's two kinds of workload partition.
+public enum WparType: String, Sendable, Codable, CaseIterable {
+    /// Its own root file system and its own init; host directories shared read-only where asked.
+    case system
+    /// One command on the host's file system, its processes isolated.
+    case application
+}
+
+/// A system WPAR's root file system: a directory used as it is, or, with `overlay`, a read-only base
+/// under a private writable layer, so that many WPARs can share one base.
+public struct WparRootfs: Sendable, Codable, Hashable {
+    public var base: String
+    public var overlay: Bool
+
+    public init(base: String, overlay: Bool = false) {
+        self.base = base
+        self.overlay = overlay
+    }
+}
+
+/// CPU share and hard cap: cgroup `cpu.weight`/`cpu.max` (v2), `cpu.shares`/`cfs_quota_us` (v1).
+public struct WparCpuLimits: Sendable, Codable, Hashable {
+    /// Share of spare CPU, 1–10000.
+    public var weight: Int
+    /// Hard ceiling in CPUs (0.5 = half a CPU); nil = no cap.
+    public var max: Double?
+
+    public init(weight: Int = WparProfile.defaultCpuWeight, max: Double? = nil) {
+        self.weight = weight
+        self.max = max
+    }
+}
+
+/// Soft and hard memory limits: `memory.high`/`memory.max` (v2), `memory.limit_in_bytes` (v1).
+public struct WparMemoryLimits: Sendable, Codable, Hashable {
+    /// Above this the kernel reclaims hard and throttles; nil = no soft limit.
+    public var high: ByteSize?
+    /// The hard limit; the OOM killer acts within the WPAR above it. nil = no limit.
+    public var max: ByteSize?
+
+    public init(high: ByteSize? = nil, max: ByteSize? = nil) {
+        self.high = high
+        self.max = max
+    }
+}
+
+/// The task limit: `pids.max`.
+public struct WparProcessLimits: Sendable, Codable, Hashable {
+    /// nil = no limit.
+    public var max: Int?
+
+    public init(max: Int? = nil) { self.max = max }
+}
+
+public struct WparResources: Sendable, Codable, Hashable {
+    public var cpu: WparCpuLimits
+    public var memory: WparMemoryLimits
+    public var processes: WparProcessLimits
+
+    public init(cpu: WparCpuLimits = WparCpuLimits(), memory: WparMemoryLimits = WparMemoryLimits(),
+                processes: WparProcessLimits = WparProcessLimits()) {
+        self.cpu = cpu
+        self.memory = memory
+        self.processes = processes
+    }
+}
+
+/// A veth pair from the WPAR's network namespace into a host bridge, with a static IPv4 address.
+public struct WparBridgeNetwork: Sendable, Codable, Hashable {
+    /// The host bridge, e.g. `partctl0`.
+    public var bridge: String
+    /// The WPAR's address with prefix length, e.g. `10.77.0.2/24`.
+    public var address: String
+    /// The default route's gateway, e.g. `10.77.0.1`; nil = no default route.
+    public var gateway: String?
+
+    public init(bridge: String, address: String, gateway: String? = nil) {
+        self.bridge = bridge
+        self.address = address
+        self.gateway = gateway
+    }
+
+    /// `10.77.0.2` of `10.77.0.2/24`.
+    public var host: String { String(address.split(separator: "/").first ?? Substring(address)) }
+    /// `24` of `10.77.0.2/24`.
+    public var prefixLength: Int { address.split(separator: "/").last.flatMap { Int($0) } ?? 32 }
+}
+
+/// A WPAR always gets its own network namespace; this says what is in it.
+public enum WparNetwork: Sendable, Hashable, Codable {
+    /// Nothing, not even a working loopback.
+    case none
+    /// The loopback interface, up.
+    case loopback
+    /// Loopback plus a veth into a host bridge.
+    case bridge(WparBridgeNetwork)
+
+    // Encoded as in a profile: "none", "loopback", or {bridge, address, gateway}.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let word = try? container.decode(String.self) {
+            switch word {
+            case "none": self = .none
+            case "loopback": self = .loopback
+            default:
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                    debugDescription: "expected none, loopback or a bridge mapping, found '\(word)'"))
+            }
+            return
+        }
+        self = .bridge(try container.decode(WparBridgeNetwork.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .none: try container.encode("none")
+        case .loopback: try container.encode("loopback")
+        case .bridge(let bridge): try container.encode(bridge)
+        }
+    }
+}
+
+/// A host path bind-mounted into the WPAR.
+public struct WparMount: Sendable, Codable, Hashable {
+    public var source: String
+    public var target: String
+    public var readonly: Bool
+
+    public init(source: String, target: String, readonly: Bool = true) {
+        self.source = source
+        self.target = target
+        self.readonly = readonly
+    }
+}
+
+/// Linux capabilities by their names without `CAP_`, as `capabilities(7)` lists them.
+public enum LinuxCapability: String, Sendable, Codable, CaseIterable {
+    case chown, dacOverride = "dac_override", dacReadSearch = "dac_read_search", fowner, fsetid, kill, setgid, setuid
+    case setpcap, linuxImmutable = "linux_immutable", netBindService = "net_bind_service"
+    case netBroadcast = "net_broadcast", netAdmin = "net_admin", netRaw = "net_raw", ipcLock = "ipc_lock"
+    case ipcOwner = "ipc_owner", sysModule = "sys_module", sysRawio = "sys_rawio", sysChroot = "sys_chroot"
+    case sysPtrace = "sys_ptrace", sysPacct = "sys_pacct", sysAdmin = "sys_admin", sysBoot = "sys_boot"
+    case sysNice = "sys_nice", sysResource = "sys_resource", sysTime = "sys_time", sysTtyConfig = "sys_tty_config"
+    case mknod, lease, auditWrite = "audit_write", auditControl = "audit_control", setfcap
+    case macOverride = "mac_override", macAdmin = "mac_admin", syslog, wakeAlarm = "wake_alarm"
+    case blockSuspend = "block_suspend", auditRead = "audit_read", perfmon, bpf
+    case checkpointRestore = "checkpoint_restore"
+
+    /// The capability's number in the kernel (`CAP_CHOWN` is 0); the cases are declared in that order.
+    public var number: Int32 { Int32(LinuxCapability.allCases.firstIndex(of: self)!) }
+
+    /// Capabilities that act on the host kernel as a whole, which no namespace contains: partctl never
+    /// grants them to a WPAR.
+    public static let hostWide: Set<LinuxCapability> = [.sysModule, .sysRawio, .sysTime, .sysBoot, .macAdmin, .macOverride]
+
+    /// Parses `net_bind_service`, `NET_BIND_SERVICE` or `CAP_NET_BIND_SERVICE`.
+    public init?(name: String) {
+        var lowered = name.lowercased()
+        if lowered.hasPrefix("cap_") { lowered.removeFirst(4) }
+        self.init(rawValue: lowered)
+    }
+}
+
+/// The resolved attributes of a workload partition (DESIGN §4). Values here have passed validation.
+public struct WparProfile: Sendable, Codable, Hashable {
+    public var type: WparType
+    /// The init of a system WPAR, or the workload of an application WPAR: an argv, run without a shell.
+    public var command: [String]
+    /// A system WPAR's root; nil for an application WPAR.
+    public var rootfs: WparRootfs?
+    /// Host directories a system WPAR sees read-only at the same path (AIX shares /usr this way).
+    public var shared: [String]
+    public var resources: WparResources
+    public var network: WparNetwork
+    public var mounts: [WparMount]
+    /// nil = the partition's name.
+    public var hostname: String?
+    /// The bounding set; everything else is dropped.
+    public var capabilities: [LinuxCapability]
+    /// Run in a user namespace, root inside mapped to an unprivileged user outside.
+    public var userNamespace: Bool
+    public var environment: [String: String]
+    /// The working directory inside the WPAR.
+    public var workdir: String
+    public var autostart: Bool
+
+    public static let defaultCpuWeight = 100
+    public static let cpuWeightRange = 1...10000
+    public static let defaultSystemCommand = ["/sbin/init"]
+    public static let defaultWorkdir = "/"
+    public static let defaultNetwork = WparNetwork.loopback
+    /// runc's default set: enough for ordinary programs, nothing that reaches beyond the WPAR.
+    public static let defaultApplicationCapabilities: [LinuxCapability] = [.auditWrite, .kill, .netBindService]
+    /// Docker's default set less `mknod`: what an init and its services commonly need.
+    public static let defaultSystemCapabilities: [LinuxCapability] = [
+        .chown, .dacOverride, .fowner, .fsetid, .kill, .setgid, .setuid, .setpcap, .netBindService, .netRaw,
+        .sysChroot, .auditWrite, .setfcap,
+    ]
+
+    public static func defaultCapabilities(for type: WparType) -> [LinuxCapability] {
+        type == .system ? defaultSystemCapabilities : defaultApplicationCapabilities
+    }
+
+    public init(type: WparType, command: [String], rootfs: WparRootfs? = nil, shared: [String] = [],
+                resources: WparResources = WparResources(), network: WparNetwork = defaultNetwork,
+                mounts: [WparMount] = [], hostname: String? = nil, capabilities: [LinuxCapability]? = nil,
+                userNamespace: Bool = false, environment: [String: String] = [:], workdir: String = defaultWorkdir,
+                autostart: Bool = false) {
+        self.type = type
+        self.command = command
+        self.rootfs = rootfs
+        self.shared = shared
+        self.resources = resources
+        self.network = network
+        self.mounts = mounts
+        self.hostname = hostname
+        self.capabilities = capabilities ?? WparProfile.defaultCapabilities(for: type)
+        self.userNamespace = userNamespace
+        self.environment = environment
+        self.workdir = workdir
+        self.autostart = autostart
+    }
+}
