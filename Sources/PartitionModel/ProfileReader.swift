@@ -154,7 +154,9 @@ final class ProfileReader {
         try scalar(node, at: path, expecting: "a size like 512MiB", orNone: orNone,
                    parse: { try? ByteSize(parsing: $0) },
                    problem: { text in
-                       do throws(PartitionError) { _ = try ByteSize(parsing: text) } catch { return error.message }
+                       do throws(PartitionError) { _ = try ByteSize(parsing: text) } catch {
+                           return error.message.prefix(1).lowercased() + error.message.dropFirst()
+                       }
                        return "expected a size like 512MiB."
                    },
                    render: { $0.description })
