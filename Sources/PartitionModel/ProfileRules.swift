@@ -97,9 +97,10 @@ enum ProfileRules {
     /// `52:54:00:12:34:56`: six hexadecimal pairs, a unicast address, not all zero.
     static func macProblem(_ mac: String) -> String? {
         let shown = PartitionName.quoted(mac)
-        let parts = mac.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 6, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isHexDigit) }),
-              let octets = Optional(parts.compactMap { UInt8($0, radix: 16) }), octets.count == 6 else {
+        let octets = mac.split(separator: ":", omittingEmptySubsequences: false).compactMap { part in
+            part.count == 2 && part.allSatisfy(\.isHexDigit) ? UInt8(part, radix: 16) : nil
+        }
+        guard octets.count == 6, mac.utf8.count == 17 else {
             return "\(shown) is not a MAC address; write six hexadecimal pairs like 52:54:00:12:34:56."
         }
         if octets[0] & 1 == 1 { return "\(shown) is a multicast address; an adapter needs a unicast one (even first byte)." }

@@ -158,6 +158,14 @@ import Testing
         expectProfileError(fixture.failure("ptest-bad"), place: file, keyPath: keyPath, fragment)
     }
 
+    @Test func networkBootNeedsNoDisk() throws {
+        let fixture = try ProfileFixture()
+        try fixture.write("ptest-pxe", "kind: lpar\nmemory: {desired: 256MiB}\nprocessors: {desired: 1}\nboot: {order: [network]}\nnetwork: [{network: default}]\n")
+        #expect(try fixture.store.resolve("ptest-pxe").lpar?.boot.order == [.network])
+        try fixture.write("ptest-pxe", "kind: lpar\nmemory: {desired: 256MiB}\nprocessors: {desired: 1}\nboot: {order: [network]}\n")
+        expectProfileError(fixture.failure("ptest-pxe"), place: fixture.path("ptest-pxe.yaml"), keyPath: "boot.order", "no network adapter")
+    }
+
     /// A value's problem points at the line that set it.
     @Test func namesTheLine() throws {
         let fixture = try ProfileFixture()
