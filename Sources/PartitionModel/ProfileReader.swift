@@ -190,7 +190,7 @@ final class ProfileReader {
 
     static func choiceProblem(_ text: String, _ names: [String]) -> String {
         let hint = closest(to: text, among: names).map { "; did you mean '\($0)'?" } ?? "."
-        return "expected one of \(names.joined(separator: ", ")), found \(PartitionName.quoted(text))\(hint)"
+        return "expected one of \(names.joined(separator: ", ")), found \(ProfileRules.quoted(text))\(hint)"
     }
 
     static func parseInteger(_ text: String) -> Int? {
