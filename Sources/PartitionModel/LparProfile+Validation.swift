@@ -43,9 +43,10 @@ extension LparProfile {
         return problems + bootProblems() + adapterProblems() + diskProblems()
     }
 
+    // Desired first: min and max default to it, and then the problem is desired's, on its line.
     private func memoryProblems() -> [ProfileProblem] {
         var problems: [ProfileProblem] = []
-        for (key, value) in [("min", memory.min), ("desired", memory.desired), ("max", memory.max)] {
+        for (key, value) in [("desired", memory.desired), ("min", memory.min), ("max", memory.max)] {
             if value < LparProfile.memoryLimits.lowerBound {
                 problems.append(ProfileProblem("memory.\(key)", "\(value) is below \(LparProfile.memoryLimits.lowerBound), the least an LPAR can run in."))
             } else if value > LparProfile.memoryLimits.upperBound {
@@ -60,7 +61,7 @@ extension LparProfile {
 
     private func processorProblems() -> [ProfileProblem] {
         var problems: [ProfileProblem] = []
-        for (key, value) in [("min", processors.min), ("desired", processors.desired), ("max", processors.max)]
+        for (key, value) in [("desired", processors.desired), ("min", processors.min), ("max", processors.max)]
         where !LparProfile.processorLimits.contains(value) {
             problems.append(ProfileProblem("processors.\(key)", value < 1 ? "must be at least 1; found \(value)."
                 : "\(value) is more than \(LparProfile.processorLimits.upperBound), the most vCPUs an LPAR may have."))
@@ -107,8 +108,8 @@ extension LparProfile {
                 problems.append(ProfileProblem("boot.cmdline", "needs boot.kernel: a command line goes only to a kernel given directly.",
                                                involving: ["boot.cmdline", "boot.kernel"]))
             }
-            if disks.isEmpty {
-                problems.append(ProfileProblem("boot", "there is nothing to boot from: give boot.kernel, or disks (and boot.order).",
+            if disks.isEmpty, !boot.order.contains(.network) {
+                problems.append(ProfileProblem("boot", "there is nothing to boot from: give boot.kernel, or disks (and boot.order), or boot.order: [network].",
                                                involving: ["boot.kernel", "disks"]))
             }
         } else if !boot.order.isEmpty {

@@ -47,7 +47,7 @@ struct ProfileFile: Sendable {
         if fd < 0 {
             let code = errno
             if code == ENOENT || code == ENOTDIR {
-                throw PartitionError(.notFound, "The profile file \(PartitionName.quoted(path)) does not exist.")
+                throw PartitionError(.notFound, "The profile file \(ProfileRules.quoted(path)) does not exist.")
             }
             throw PartitionError(.system, "\(path): cannot be opened: \(String(cString: strerror(code))).")
         }
@@ -119,7 +119,7 @@ struct ProfileFile: Sendable {
              .composer(let context, let problem, let mark, _):
             return located(mark, problem, context)
         case .duplicatedKeysInMapping(let duplicates, let context):
-            let keys = duplicates.map { PartitionName.quoted($0) }.joined(separator: ", ")
+            let keys = duplicates.map { ProfileRules.quoted($0) }.joined(separator: ", ")
             return ":\(context.mark.line): the key \(keys) appears more than once in one mapping."
         case .reader(let problem, let offset, _, let yaml):
             if let offset {

@@ -111,7 +111,7 @@ struct ProfileNode: Hashable, Sendable {
     /// How the value looks, for "expected …, found …" messages.
     var shapeDescription: String {
         switch content {
-        case .scalar(let text): return text.isEmpty ? "empty text" : "\(PartitionName.quoted(text))"
+        case .scalar(let text): return text.isEmpty ? "empty text" : "\(ProfileRules.quoted(text))"
         case .null: return "nothing"
         case .mapping: return "a mapping"
         case .sequence: return "a list"

@@ -58,7 +58,7 @@ public struct ProfileOverrides: Sendable, Codable, Hashable {
             for item in text.split(separator: ",", omittingEmptySubsequences: false) {
                 let trimmed = item.trimmingSpaces
                 guard let equals = trimmed.firstIndex(of: "=") else {
-                    let shown = trimmed.isEmpty ? "an empty item" : PartitionName.quoted(trimmed)
+                    let shown = trimmed.isEmpty ? "an empty item" : ProfileRules.quoted(trimmed)
                     throw PartitionError(.invalidArgument, "-i: \(shown) is not of the form attribute=value.")
                 }
                 let attribute = String(trimmed[..<equals]).trimmingSpaces
@@ -66,7 +66,7 @@ public struct ProfileOverrides: Sendable, Codable, Hashable {
                 guard allAttributeNames.contains(attribute) else {
                     let hint = ProfileReader.closest(to: attribute, among: allAttributeNames).map { "did you mean '\($0)'? " } ?? ""
                     throw PartitionError(.invalidArgument,
-                        "-i: \(PartitionName.quoted(attribute)) is not an attribute; \(hint)The attributes are: \(allAttributeNames.joined(separator: ", ")).")
+                        "-i: \(ProfileRules.quoted(attribute)) is not an attribute; \(hint)The attributes are: \(allAttributeNames.joined(separator: ", ")).")
                 }
                 if value.isEmpty {
                     throw PartitionError(.invalidArgument, "-i \(attribute): has no value; write \(attribute)=VALUE.")

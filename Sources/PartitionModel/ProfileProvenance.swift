@@ -85,12 +85,17 @@ struct ProfileBlame: Sendable {
         return best.origin
     }
 
-    /// For a container key path (`disks[0]`), the origin of its first leaf.
+    /// For a container key path (`disks[0]`), the origin of its first leaf; for an item of a list
+    /// recorded as one value (`command[0]`), the origin of the list.
     private func nearest(_ keyPath: String) -> ProfileOrigin? {
         let prefixes = [keyPath + ".", keyPath + "["]
-        return origins.filter { key, origin in
+        let leaf = origins.filter { key, origin in
             origin.source != .builtInDefault && prefixes.contains { key.hasPrefix($0) }
         }.min(by: { $0.key < $1.key })?.value
+        if let leaf { return leaf }
+        guard let cut = keyPath.lastIndex(where: { $0 == "." || $0 == "[" }) else { return nil }
+        let parent = String(keyPath[..<cut])
+        return origins[parent] ?? nearest(parent)
     }
 
     func error(_ problem: ProfileProblem) -> PartitionError {

@@ -154,7 +154,9 @@ final class ProfileReader {
         try scalar(node, at: path, expecting: "a size like 512MiB", orNone: orNone,
                    parse: { try? ByteSize(parsing: $0) },
                    problem: { text in
-                       do throws(PartitionError) { _ = try ByteSize(parsing: text) } catch { return error.message }
+                       do throws(PartitionError) { _ = try ByteSize(parsing: text) } catch {
+                           return error.message.prefix(1).lowercased() + error.message.dropFirst()
+                       }
                        return "expected a size like 512MiB."
                    },
                    render: { $0.description })
@@ -188,7 +190,7 @@ final class ProfileReader {
 
     static func choiceProblem(_ text: String, _ names: [String]) -> String {
         let hint = closest(to: text, among: names).map { "; did you mean '\($0)'?" } ?? "."
-        return "expected one of \(names.joined(separator: ", ")), found \(PartitionName.quoted(text))\(hint)"
+        return "expected one of \(names.joined(separator: ", ")), found \(ProfileRules.quoted(text))\(hint)"
     }
 
     static func parseInteger(_ text: String) -> Int? {

@@ -8,7 +8,7 @@ enum ProfileRules {
     /// An absolute path in normal form: no empty, `.` or `..` components, no trailing `/`, no control
     /// characters. Normal form makes the checks below mean what they say (`/tmp/../etc` cannot slip by).
     static func absolutePathProblem(_ path: String) -> String? {
-        let shown = PartitionName.quoted(path)
+        let shown = ProfileRules.quoted(path)
         if path.isEmpty { return "must not be empty." }
         if hasControlCharacters(path) { return "\(shown) contains a control character." }
         if path.utf8.count > maxPathLength { return "is longer than \(maxPathLength) bytes." }
@@ -77,13 +77,24 @@ enum ProfileRules {
 
     // MARK: Names and addresses
 
+    /// Quotes text from a profile for a message: control characters made visible, long text cut at 200
+    /// characters (paths must stay readable, unlike names).
+    static func quoted(_ text: String) -> String {
+        var shown = ""
+        for scalar in text.unicodeScalars.prefix(200) {
+            shown += scalar.value < 0x20 || scalar.value == 0x7f ? scalar.escaped(asASCII: true) : String(scalar)
+        }
+        if text.unicodeScalars.count > 200 { shown += "…" }
+        return "'\(shown)'"
+    }
+
     static func hasControlCharacters(_ text: String) -> Bool {
         text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f }
     }
 
     /// A libvirt network or host bridge name: letters, digits, `-`, `_`, `.`; not starting with `-` or `.`.
     static func interfaceNameProblem(_ name: String, maxLength: Int) -> String? {
-        let shown = PartitionName.quoted(name)
+        let shown = ProfileRules.quoted(name)
         if name.isEmpty { return "must not be empty." }
         if name.utf8.count > maxLength { return "\(shown) is longer than \(maxLength) characters." }
         let allowed = name.unicodeScalars.allSatisfy {
@@ -96,10 +107,11 @@ enum ProfileRules {
 
     /// `52:54:00:12:34:56`: six hexadecimal pairs, a unicast address, not all zero.
     static func macProblem(_ mac: String) -> String? {
-        let shown = PartitionName.quoted(mac)
-        let parts = mac.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 6, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isHexDigit) }),
-              let octets = Optional(parts.compactMap { UInt8($0, radix: 16) }), octets.count == 6 else {
+        let shown = ProfileRules.quoted(mac)
+        let octets = mac.split(separator: ":", omittingEmptySubsequences: false).compactMap { part in
+            part.count == 2 && part.allSatisfy(\.isHexDigit) ? UInt8(part, radix: 16) : nil
+        }
+        guard octets.count == 6, mac.utf8.count == 17 else {
             return "\(shown) is not a MAC address; write six hexadecimal pairs like 52:54:00:12:34:56."
         }
         if octets[0] & 1 == 1 { return "\(shown) is a multicast address; an adapter needs a unicast one (even first byte)." }
@@ -109,7 +121,7 @@ enum ProfileRules {
 
     /// A host name: dot-separated labels of letters, digits and inner `-`, at most 64 characters.
     static func hostnameProblem(_ name: String) -> String? {
-        let shown = PartitionName.quoted(name)
+        let shown = ProfileRules.quoted(name)
         if name.isEmpty { return "must not be empty." }
         if name.utf8.count > 64 { return "\(shown) is longer than 64 characters." }
         for label in name.split(separator: ".", omittingEmptySubsequences: false) {
@@ -153,7 +165,7 @@ enum ProfileRules {
         guard let first = name.unicodeScalars.first, first.isASCII, first.properties.isAlphabetic || first == "_",
               name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") }),
               name.utf8.count <= 256 else {
-            return "\(PartitionName.quoted(name)) is not a variable name; use letters, digits and '_', not starting with a digit."
+            return "\(ProfileRules.quoted(name)) is not a variable name; use letters, digits and '_', not starting with a digit."
         }
         return nil
     }

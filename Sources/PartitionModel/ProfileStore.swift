@@ -43,13 +43,13 @@ public struct ProfileStore: Sendable, Hashable {
         if ProfileStore.isPath(reference) {
             let path = reference.hasPrefix("/") || directory == nil ? reference : "\(directory!)/\(reference)"
             guard ProfileHostPath.inspect(path) != nil else {
-                throw PartitionError(.notFound, "The profile file \(PartitionName.quoted(path)) does not exist.")
+                throw PartitionError(.notFound, "The profile file \(ProfileRules.quoted(path)) does not exist.")
             }
             return path
         }
         if PartitionName.problem(with: reference) != nil {
             throw PartitionError(.invalidArgument,
-                "The profile name \(PartitionName.quoted(reference)) is not valid: use lowercase letters, digits, '-' and '_', or give a path to a .yaml file.")
+                "The profile name \(ProfileRules.quoted(reference)) is not valid: use lowercase letters, digits, '-' and '_', or give a path to a .yaml file.")
         }
         for directory in searchPath {
             for suffix in [".yaml", ".yml"] {
@@ -120,7 +120,7 @@ public struct ProfileStore: Sendable, Hashable {
             guard let node = file.root["kind"], case .scalar(let kind) = node.content else { continue }
             if let inherited, inherited.kind != kind {
                 throw PartitionError(.invalidProfile,
-                    "\(node.origin.place): kind: \(PartitionName.quoted(kind)) differs from \(inherited.kind), the kind of '\(inherited.from)', which this profile extends.")
+                    "\(node.origin.place): kind: \(ProfileRules.quoted(kind)) differs from \(inherited.kind), the kind of '\(inherited.from)', which this profile extends.")
             }
             inherited = (kind, file.name)
         }

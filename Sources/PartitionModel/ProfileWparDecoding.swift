@@ -42,7 +42,7 @@ enum ProfileWparDecoding {
         let path = ProfileKeyPath.root / "command"
         if let node, case .scalar(let text) = node.content {
             throw reader.failure(node.origin, path,
-                "expected a list of arguments like [/bin/sh, -c, \"echo hi\"], found \(PartitionName.quoted(text)); no shell splits it, so write each argument as an item.")
+                "expected a list of arguments like [/bin/sh, -c, \"echo hi\"], found \(ProfileRules.quoted(text)); no shell splits it, so write each argument as an item.")
         }
         let command = try reader.texts(node, at: path, expecting: "a list of arguments like [/bin/sh, -c, \"echo hi\"]")
         if command != nil { return command }
@@ -169,7 +169,7 @@ enum ProfileWparDecoding {
                                        parse: { LinuxCapability(name: $0) },
                                        problem: { text in
                                            let hint = ProfileReader.closest(to: text, among: names).map { "; did you mean '\($0)'?" }
-                                           return "\(PartitionName.quoted(text)) is not a Linux capability\(hint ?? " (see capabilities(7); write them without CAP_).")"
+                                           return "\(ProfileRules.quoted(text)) is not a Linux capability\(hint ?? " (see capabilities(7); write them without CAP_).")"
                                        },
                                        render: { $0.rawValue })
         return given ?? []

@@ -147,7 +147,7 @@ extension WparProfile {
             problems.append(ProfileProblem("network.bridge", problem))
         }
         guard let (address, prefix) = ProfileRules.parseIPv4Interface(bridge.address) else {
-            problems.append(ProfileProblem("network.address", "\(PartitionName.quoted(bridge.address)) is not an IPv4 address with prefix length, like 10.77.0.2/24."))
+            problems.append(ProfileProblem("network.address", "\(ProfileRules.quoted(bridge.address)) is not an IPv4 address with prefix length, like 10.77.0.2/24."))
             return problems
         }
         let mask = ProfileRules.ipv4Mask(prefix: prefix)
@@ -164,7 +164,7 @@ extension WparProfile {
                                                    involving: ["network.gateway", "network.address"]))
                 }
             } else {
-                problems.append(ProfileProblem("network.gateway", "\(PartitionName.quoted(gatewayText)) is not an IPv4 address like 10.77.0.1."))
+                problems.append(ProfileProblem("network.gateway", "\(ProfileRules.quoted(gatewayText)) is not an IPv4 address like 10.77.0.1."))
             }
         }
         return problems
