@@ -29,10 +29,10 @@ func partitionPath(_ text: String) throws(PartitionError) -> PartitionPath {
 
 /// Writes a line to standard output without Foundation.
 func printLine(_ text: String) {
-    print(text)
+    StandardStream.write(text + "\n", to: STDOUT_FILENO)
 }
 
 /// Writes text to standard output as it is, without adding a newline.
 func writeStdout(_ text: String) {
-    _ = text.withCString { fputs($0, stdout) }
+    StandardStream.write(text, to: STDOUT_FILENO)
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PartitionCore
 import PartitionModel
 #if canImport(Glibc)
 import Glibc
@@ -65,7 +66,7 @@ public enum PartctlMain {
 
     static func report(_ error: PartitionError) {
         if errorsAsJSON {
-            print(JSONOutput.error(error))
+            printLine(JSONOutput.error(error))
         } else {
             writeStderr("partctl: \(error.description)\n")
         }
@@ -91,5 +92,5 @@ public enum PartctlMain {
 }
 
 func writeStderr(_ text: String) {
-    _ = text.withCString { fputs($0, stderr) }
+    StandardStream.write(text, to: STDERR_FILENO)
 }

@@ -50,3 +50,11 @@ enum ProcessEnvironment {
         return result
     }
 }
+
+extension PartctlConfiguration {
+    /// Whether the managed system is this machine (no host in the URI), so its files are ours to read.
+    public var isLocal: Bool {
+        guard let schemeEnd = connectURI.firstRange(of: "://") else { return true }
+        return connectURI[schemeEnd.upperBound...].first == "/"
+    }
+}

@@ -75,7 +75,7 @@ public final class PartitionManager {
         let name = try topLevelName(path, "define")
         try context(path, "define") { () throws(PartitionError) in
             let parsed = try overrides.map { text throws(PartitionError) in try ProfileOverrides.parse(text) }
-            let resolved = try profiles.resolve(profile, overrides: parsed)
+            let resolved = try profiles.resolve(profile, overrides: parsed ?? ProfileOverrides())
             switch resolved.kind {
             case .lpar:
                 let backend = try lpars()
@@ -95,7 +95,7 @@ public final class PartitionManager {
             var reprofile: ResolvedProfile?
             var accelerator: Acceleration?
             if let profile {
-                let resolved = try profiles.resolve(profile, overrides: nil)
+                let resolved = try profiles.resolve(profile)
                 reprofile = resolved
                 accelerator = try AccelerationProbe(configuration: configuration).resolve(resolved.lpar?.accel ?? .auto)
             }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import PartitionCore
+import PartitionModel
 
 struct Tree: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -81,7 +81,9 @@ struct AccelerationProbe {
 enum OutputCapture {
     static func run(_ arguments: [String], timeoutSeconds: Double, stopWhen marker: String) -> String? {
         var pipeFDs: [Int32] = [0, 0]
-        guard pipe2(&pipeFDs, O_CLOEXEC) == 0 else { return nil }
+        guard pipe(&pipeFDs) == 0 else { return nil }
+        _ = fcntl(pipeFDs[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(pipeFDs[1], F_SETFD, FD_CLOEXEC)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

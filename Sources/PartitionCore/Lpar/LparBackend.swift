@@ -1,6 +1,9 @@
 import LibvirtKit
 import PartitionModel
 import WorkloadEngine
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Logical partitions: libvirt domains defined from LPAR profiles.
 ///
@@ -22,7 +25,7 @@ final class LparBackend {
     /// A managed domain by name; refuses missing and unmanaged ones with a clear message.
     func managedDomain(_ name: PartitionName) throws(PartitionError) -> (LibvirtDomain, PartitionMetadata) {
         guard let domain = try connection.lookupDomain(name: name.rawValue) else {
-            throw PartitionError(.notFound, "No partition named '\(name)' is defined on \(connection.uri).")
+            throw PartitionError(.notFound, "No partition named '\(name)' is defined on \(configuration.connectURI).")
         }
         guard let xml = try domain.metadata(uri: PartitionMetadata.namespaceURI) else {
             throw PartitionError(.unmanaged,
@@ -44,7 +47,7 @@ final class LparBackend {
         try checkHostFits(profile)
         try HostPaths.check(profile)
         if try connection.lookupDomain(name: name.rawValue) != nil {
-            throw PartitionError(.alreadyExists, "A domain named '\(name)' already exists on \(connection.uri).")
+            throw PartitionError(.alreadyExists, "A domain named '\(name)' already exists on \(configuration.connectURI).")
         }
         let xml = try domainXML(name, resolved: resolved, accelerator: accelerator, uuid: nil)
         let domain = try connection.defineDomain(xml: xml)
@@ -71,7 +74,7 @@ final class LparBackend {
     /// Refuses what the managed system cannot give, before libvirt sees it.
     func checkHostFits(_ profile: LparProfile) throws(PartitionError) {
         let node = try connection.nodeInfo()
-        if profile.processors.max > node.cpus {
+        if profile.processors.max > Int(node.cpus) {
             throw PartitionError(.outOfRange,
                 "processors.max is \(profile.processors.max), but the managed system has \(node.cpus) CPUs.")
         }
@@ -95,7 +98,7 @@ final class LparBackend {
             }
             try checkHostFits(profile)
             try HostPaths.check(profile)
-            let xml = try domainXML(name, resolved: reprofile, accelerator: accelerator, uuid: try domain.uuidString())
+            let xml = try domainXML(name, resolved: reprofile, accelerator: accelerator, uuid: domain.uuidString)
             domain = try connection.defineDomain(xml: xml)
             try domain.setAutostart(profile.autostart)
             metadata = try managedDomain(name).1
@@ -156,7 +159,7 @@ final class LparBackend {
             try destroyIfActive(domain)
         }
         try domain.undefine()
-        if connection.isLocal {
+        if configuration.isLocal {
             // The console log is partctl's (its path is in the definition it made); libvirt would keep it forever.
             _ = unlink(DomainXML.defaultConsoleLogPath(for: name))
         }
@@ -189,7 +192,7 @@ final class LparBackend {
         }
         if applyConfig {
             try checkHostFits(new)
-            let xml = try domainXML(name, resolved: updated, accelerator: metadata.accelerator, uuid: try domain.uuidString())
+            let xml = try domainXML(name, resolved: updated, accelerator: metadata.accelerator, uuid: domain.uuidString)
             let redefined = try connection.defineDomain(xml: xml)
             if new.autostart != old.autostart { try redefined.setAutostart(new.autostart) }
         }
@@ -199,13 +202,12 @@ final class LparBackend {
 
     func consoleLog(_ name: PartitionName) throws(PartitionError) -> String {
         _ = try managedDomain(name)
-        guard connection.isLocal else {
+        guard configuration.isLocal else {
             throw PartitionError(.unsupported,
-                "console --log reads the log file on the managed system, which is remote here (\(connection.uri)); attach with 'partctl console' instead.")
+                "console --log reads the log file on the managed system, which is remote here (\(configuration.connectURI)); attach with 'partctl console' instead.")
         }
         let path = DomainXML.defaultConsoleLogPath(for: name)
-        guard let bytes = try AtomicFile.read(path, limit: 16 << 20) else { return "" }
-        return String(decoding: bytes, as: UTF8.self)
+        return try LocalFile.read(path, limit: 16 << 20, missingIsEmpty: true)
     }
 
     func attachConsole(_ name: PartitionName) throws(PartitionError) {
@@ -213,6 +215,12 @@ final class LparBackend {
         guard try domain.isActive() else {
             throw PartitionError(.invalidState, "The partition is not running; its console output so far is in 'partctl console \(name) --log'.")
         }
-        try ConsoleSession.attach(domain: domain, escapeHint: "partctl: connected to \(name)'s console; type ~. to leave.")
+        let stream = try domain.openConsole()
+        writeStderrLine("partctl: connected to \(name)'s console; type ~. at the start of a line to leave.")
+        let ending = try RawTerminal.withRawMode { () throws(PartitionError) in try ConsoleSession(stream: stream).run() }
+        switch ending {
+        case .streamClosed: writeStderrLine("\npartctl: the console of \(name) closed.")
+        case .escaped, .inputClosed, .stopped: writeStderrLine("")
+        }
     }
 }

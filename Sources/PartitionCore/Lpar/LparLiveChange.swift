@@ -35,19 +35,19 @@ struct LparLiveChange {
 
     func apply(to domain: LibvirtDomain) throws(PartitionError) {
         if new.processors.desired != old.processors.desired {
-            try domain.setVcpus(new.processors.desired, live: true, config: false)
+            try domain.setVcpus(UInt32(new.processors.desired), live: true, config: false)
         }
         if new.memory.desired != old.memory.desired {
             try domain.setMemory(kib: new.memory.desired.kibibytes, live: true, config: false)
         }
         if new.weight != old.weight || new.cap != old.cap {
-            var parameters = SchedulerParameters()
-            parameters.cpuShares = UInt64(DomainXML.shares(forWeight: new.weight))
+            // The whole partition's cap, as in the definition's <global_period>/<global_quota>.
+            var parameters: [String: LibvirtTypedValue] = ["cpu_shares": .uint64(UInt64(DomainXML.shares(forWeight: new.weight)))]
             if let cap = new.cap {
-                parameters.globalPeriod = UInt64(DomainXML.capPeriodMicroseconds)
-                parameters.globalQuota = Int64(max(1000, (cap * Double(DomainXML.capPeriodMicroseconds)).rounded()))
+                parameters["global_period"] = .uint64(UInt64(DomainXML.capPeriodMicroseconds))
+                parameters["global_quota"] = .int64(Int64(max(1000, (cap * Double(DomainXML.capPeriodMicroseconds)).rounded())))
             } else if old.cap != nil {
-                parameters.globalQuota = -1 // libvirt's "no limit"
+                parameters["global_quota"] = .int64(-1) // libvirt's "no limit"
             }
             try domain.setSchedulerParameters(parameters, live: true, config: false)
         }

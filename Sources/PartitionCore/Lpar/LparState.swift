@@ -3,7 +3,7 @@ import PartitionModel
 
 extension PartitionState {
     /// libvirt's domain state in partctl's words (DESIGN §3).
-    init(libvirt state: DomainState) {
+    init(libvirt state: LibvirtDomainState) {
         switch state {
         case .running, .blocked: self = .running
         case .paused, .pmSuspended: self = .paused

@@ -20,11 +20,12 @@ struct TreeBuilder {
     func systemRecord(_ connection: LibvirtConnection) throws(PartitionError) -> PartitionRecord {
         let node = try connection.nodeInfo()
         var fields: [(String, FieldValue)] = [
-            ("cpus", .int(node.cpus)),
+            ("cpus", .int(Int(node.cpus))),
             ("mem", .bytes(node.memoryKiB << 10)),
         ]
         if let version = try? connection.hypervisorVersion() {
-            fields.append(("hypervisor", .string("\(try connection.hypervisorType()) \(version)")))
+            let type = manager.configuration.connectURI.hasPrefix("qemu") ? "QEMU" : "hypervisor"
+            fields.append(("hypervisor", .string("\(type) \(version)")))
         }
         return PartitionRecord(name: (try? connection.hostname()) ?? "localhost", path: "/", kind: .system,
                                state: .running, fields: fields)
@@ -34,7 +35,7 @@ struct TreeBuilder {
     func lparRecord(_ domain: LibvirtDomain) -> PartitionRecord {
         let name = domain.name
         var record = PartitionRecord(name: name, path: name, kind: .lpar, state: .unavailable)
-        let info: DomainInfo
+        let info: LibvirtDomainInfo
         do { info = try domain.info() } catch {
             record.note = error.message
             return record
@@ -52,7 +53,7 @@ struct TreeBuilder {
         }
         record.managed = metadata != nil
         let active = record.state.isActive
-        var fields: [(String, FieldValue)] = [("procs", .int(Int(info.vcpus)))]
+        var fields: [(String, FieldValue)] = [("procs", .int(Int(info.virtualCPUs)))]
         fields.append(("min_procs", profile.map { .int($0.processors.min) } ?? .none))
         fields.append(("desired_procs", profile.map { .int($0.processors.desired) } ?? .none))
         fields.append(("max_procs", profile.map { .int($0.processors.max) } ?? .none))

@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+
+/// Runs the real partctl binary (built by `make test`, path in $PARTCTL_BIN) and real virsh.
+enum CLI {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static var partctlPath: String {
+        if let path = ProcessInfo.processInfo.environment["PARTCTL_BIN"], !path.isEmpty { return path }
+        // `swift test` without make: the debug build next to the test bundle.
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return here.appendingPathComponent(".build/debug/partctl").path
+    }
+
+    static var packageRoot: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }
+
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                    directory: String? = nil, timeout: TimeInterval = 120) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        process.currentDirectoryURL = URL(fileURLWithPath: directory ?? packageRoot)
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Drain both pipes while the process runs, so a large output cannot block it.
+        var outData = Data(), errData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter()
+        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        group.wait()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    @discardableResult
+    static func partctl(_ arguments: String..., environment: [String: String] = [:], timeout: TimeInterval = 120) throws -> Result {
+        try run(partctlPath, arguments, environment: environment, timeout: timeout)
+    }
+
+    static func partctl(arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        try run(partctlPath, arguments, environment: environment)
+    }
+
+    @discardableResult
+    static func virsh(_ arguments: String...) throws -> Result {
+        try run("/usr/bin/virsh", ["-c", "qemu:///system"] + arguments)
+    }
+
+    /// Every domain libvirt has, for "nothing changed" checks.
+    static func domainNames() throws -> [String] {
+        try virsh("list", "--all", "--name").stdout.split(separator: "\n").map(String.init).sorted()
+    }
+
+    /// Removes a test domain whatever state it is in; for cleanup after success and failure alike.
+    static func removeDomain(_ name: String) {
+        precondition(name.hasPrefix("ptest-"), "tests only remove what they made")
+        _ = try? virsh("destroy", name)
+        _ = try? virsh("undefine", name, "--nvram")
+        _ = try? run("/bin/rm", ["-f", "/var/log/libvirt/qemu/\(name)-console.log"])
+    }
+
+    /// Polls until `condition` holds or `seconds` pass.
+    static func waitFor(_ seconds: Double, interval: Double = 0.2, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            usleep(UInt32(interval * 1_000_000))
+        }
+        return try condition()
+    }
+}
+
+/// A refusal is one line on stderr naming the problem, with a non-zero status.
+func expectRefusal(_ result: CLI.Result, status: Int32? = nil, mentioning words: [String],
+                   sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(result.status != 0, "expected a refusal, got status 0: \(result.stdout)", sourceLocation: sourceLocation)
+    if let status { #expect(result.status == status, "status \(result.status): \(result.stderr)", sourceLocation: sourceLocation) }
+    let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: true)
+    #expect(lines.count == 1, "expected one line on stderr, got: \(result.stderr)", sourceLocation: sourceLocation)
+    for word in words {
+        #expect(result.stderr.contains(word), "stderr lacks '\(word)': \(result.stderr)", sourceLocation: sourceLocation)
+    }
+}
