@@ -22,9 +22,9 @@ struct JSONOption: ParsableArguments {
     var json = false
 }
 
-/// Parses a path argument with the same rules everywhere.
-func partitionPath(_ text: String) throws(PartitionError) -> PartitionPath {
-    try PartitionPath(text)
+/// Parses a path argument with the same rules everywhere; a refusal names the verb.
+func partitionPath(_ text: String, _ operation: String) throws(PartitionError) -> PartitionPath {
+    do { return try PartitionPath(text) } catch { throw error.with(operation: operation) }
 }
 
 /// Writes a line to standard output without Foundation.

@@ -23,12 +23,8 @@ public final class PartitionManager {
             openedConnection = connection
             return connection
         } catch {
-            guard error.code == .unavailable else { throw error }
-            var message = "libvirt is not reachable at \(configuration.connectURI): \(error.message)"
-            if configuration.connectURI.hasPrefix("qemu:///") {
-                message += " Start libvirtd with 'make setup' (or 'systemctl start libvirtd', or 'libvirtd -d')."
-            }
-            throw PartitionError(.unavailable, message)
+            // LibvirtKit's message names the URI, libvirt's reason and how to start libvirtd.
+            throw error
         }
     }
 

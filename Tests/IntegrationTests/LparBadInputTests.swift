@@ -3,11 +3,19 @@ import Testing
 
 /// Refused input against the real libvirtd: one clear line, non-zero exit, nothing created.
 @Suite(.serialized) struct LparBadInputTests {
-    @Test(arguments: ["ptest/x", "..", "ptest<x", "ptest'x", "ptest x", "PTEST", String(repeating: "p", count: 100), "ptest;reboot"])
+    @Test(arguments: ["ptest/x/y", "../x", "..", "ptest<x", "ptest'x", "ptest x", "PTEST", String(repeating: "p", count: 100), "ptest;reboot"])
     func refusesBadNames(_ name: String) throws {
         let before = try CLI.domainNames()
         let result = try CLI.partctl("define", name, "--profile", "lpar-memtest")
         expectRefusal(result, status: 2, mentioning: ["define"])
+        #expect(try CLI.domainNames() == before)
+    }
+
+    /// `ptest/x` is a nested path: refused because LPAR ptest does not exist (or nesting is not available).
+    @Test func refusesNestedPathWithoutItsLpar() throws {
+        let before = try CLI.domainNames()
+        let result = try CLI.partctl("define", "ptest/x", "--profile", "lpar-memtest")
+        expectRefusal(result, mentioning: ["ptest/x", "define"])
         #expect(try CLI.domainNames() == before)
     }
 

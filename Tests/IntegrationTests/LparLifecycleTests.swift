@@ -14,7 +14,7 @@ import Testing
         let booted = try CLI.waitFor(60) {
             try CLI.partctl("console", name, "--log").stdout.contains("Memtest86+")
         }
-        #expect(booted, "no memtest86+ banner in: \(try CLI.partctl("console", name, "--log").stdout.suffix(500))")
+        #expect(booted, "no memtest86+ banner in: \(CLI.consoleLog(name).suffix(500))")
         #expect(try CLI.partctl("query", name, "-F", "state").stdout == "running\n")
         let force = try CLI.partctl("force", name)
         #expect(force.status == 0, "\(force.stderr)")
@@ -43,7 +43,7 @@ import Testing
         expectRefusal(twice, mentioning: ["already running"])
 
         let up = try CLI.waitFor(60) { try CLI.partctl("console", name, "--log").stdout.contains("partctl-guest: up") }
-        try #require(up, "the guest did not reach user space: \(try CLI.partctl("console", name, "--log").stdout.suffix(800))")
+        try #require(up, "the guest did not reach user space: \(CLI.consoleLog(name).suffix(800))")
 
         let query = try CLI.partctl("query", name, "--json")
         #expect(query.status == 0)
@@ -63,7 +63,7 @@ import Testing
         let memoryTarget = try CLI.waitFor(20) {
             try CLI.virsh("dominfo", name).stdout.contains("393216 KiB")
         }
-        #expect(memoryTarget, "\(try CLI.virsh("dominfo", name).stdout)")
+        #expect(memoryTarget, "\((try? CLI.virsh("dominfo", name).stdout) ?? "")")
         #expect(try CLI.partctl("query", name, "-F", "procs").stdout == "2\n")
         // Out of range: refused, nothing changed.
         expectRefusal(try CLI.partctl("modify", name, "-i", "desired_procs=3", "--live"), mentioning: ["desired_procs"])

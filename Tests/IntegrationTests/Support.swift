@@ -30,26 +30,30 @@ enum CLI {
         for (key, value) in environment { env[key] = value }
         process.environment = env
         process.currentDirectoryURL = URL(fileURLWithPath: directory ?? packageRoot)
-        let out = Pipe(), err = Pipe()
+        // Output goes to files: no pipe can fill up and block the process, no reader threads.
+        let tmp = FileManager.default.temporaryDirectory
+        let outURL = tmp.appendingPathComponent("ptest-out-\(UUID().uuidString)")
+        let errURL = tmp.appendingPathComponent("ptest-err-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(at: outURL)
+            try? FileManager.default.removeItem(at: errURL)
+        }
+        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        // Drain both pipes while the process runs, so a large output cannot block it.
-        var outData = Data(), errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter()
-        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(10_000) }
         if process.isRunning {
             process.terminate()
-            process.waitUntilExit()
         }
-        group.wait()
         process.waitUntilExit()
+        try out.close()
+        try err.close()
+        let outData = try Data(contentsOf: outURL), errData = try Data(contentsOf: errURL)
         return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                       stderr: String(decoding: errData, as: UTF8.self))
     }
@@ -79,6 +83,11 @@ enum CLI {
         _ = try? virsh("destroy", name)
         _ = try? virsh("undefine", name, "--nvram")
         _ = try? run("/bin/rm", ["-f", "/var/log/libvirt/qemu/\(name)-console.log"])
+    }
+
+    /// What the partition wrote to its console, for failure messages.
+    static func consoleLog(_ name: String) -> String {
+        (try? partctl("console", name, "--log").stdout) ?? ""
     }
 
     /// Polls until `condition` holds or `seconds` pass.

@@ -11,6 +11,6 @@ struct Activate: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        try connection.manager().activate(try partitionPath(path), profile: profile)
+        try connection.manager().activate(try partitionPath(path, "activate"), profile: profile)
     }
 }

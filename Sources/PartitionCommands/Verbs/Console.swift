@@ -11,7 +11,7 @@ struct Console: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        let target = try partitionPath(path)
+        let target = try partitionPath(path, "console")
         let manager = connection.manager()
         if log {
             let text = try manager.consoleLog(target)

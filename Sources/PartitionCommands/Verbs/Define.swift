@@ -20,7 +20,7 @@ struct Define: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        let target = try partitionPath(path)
+        let target = try partitionPath(path, "define")
         try connection.manager().define(target, profile: profile, overrides: attributes)
     }
 }

@@ -9,6 +9,6 @@ struct Force: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        try connection.manager().force(try partitionPath(path))
+        try connection.manager().force(try partitionPath(path, "force"))
     }
 }

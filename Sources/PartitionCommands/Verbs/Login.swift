@@ -12,7 +12,7 @@ struct Login: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        let status = try connection.manager().login(try partitionPath(path), command: command)
+        let status = try connection.manager().login(try partitionPath(path, "login"), command: command)
         throw ExitCode(status)
     }
 }

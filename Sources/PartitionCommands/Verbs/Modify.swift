@@ -19,6 +19,6 @@ struct Modify: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        try connection.manager().modify(try partitionPath(path), attributes: attributes, live: live, config: config)
+        try connection.manager().modify(try partitionPath(path, "modify"), attributes: attributes, live: live, config: config)
     }
 }

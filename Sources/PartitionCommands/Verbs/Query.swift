@@ -20,7 +20,7 @@ struct Query: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        let target = try path.map { text throws(PartitionError) in try partitionPath(text) }
+        let target = try path.map { text throws(PartitionError) in try partitionPath(text, "query") }
         let filters = try Filters.parse(filter)
         let format = try fields.map { spec throws(PartitionError) in try TextOutput.fieldList(spec) }
         var records = try connection.manager().query(target)

@@ -11,6 +11,6 @@ struct Remove: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        try connection.manager().remove(try partitionPath(path), force: force)
+        try connection.manager().remove(try partitionPath(path, "remove"), force: force)
     }
 }

@@ -17,6 +17,6 @@ struct Restart: ParsableCommand {
     }
 
     func run() throws {
-        try connection.manager().restart(try partitionPath(path), immediate: immed, within: within)
+        try connection.manager().restart(try partitionPath(path, "restart"), immediate: immed, within: within)
     }
 }

@@ -18,6 +18,6 @@ struct Shutdown: ParsableCommand {
     }
 
     func run() throws {
-        try connection.manager().shutdown(try partitionPath(path), within: within, force: force)
+        try connection.manager().shutdown(try partitionPath(path, "shutdown"), within: within, force: force)
     }
 }

@@ -11,7 +11,7 @@ struct Tree: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        let target = try path.map { text throws(PartitionError) in try partitionPath(text) }
+        let target = try path.map { text throws(PartitionError) in try partitionPath(text, "tree") }
         let root = try connection.manager().tree(target)
         printLine(output.json ? JSONOutput.tree(root) : TextOutput.tree(root))
     }

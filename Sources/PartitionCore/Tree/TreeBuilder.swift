@@ -23,9 +23,10 @@ struct TreeBuilder {
             ("cpus", .int(Int(node.cpus))),
             ("mem", .bytes(node.memoryKiB << 10)),
         ]
-        if let version = try? connection.hypervisorVersion() {
-            let type = manager.configuration.connectURI.hasPrefix("qemu") ? "QEMU" : "hypervisor"
-            fields.append(("hypervisor", .string("\(type) \(version)")))
+        // virConnectGetLibVersion is the daemon's version and cheap; virConnectGetVersion can make
+        // libvirtd probe QEMU's capabilities for seconds, too slow for every tree.
+        if let version = try? connection.libVersion() {
+            fields.append(("hypervisor", .string("libvirt \(version)")))
         }
         return PartitionRecord(name: (try? connection.hostname()) ?? "localhost", path: "/", kind: .system,
                                state: .running, fields: fields)
