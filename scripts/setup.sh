@@ -18,6 +18,15 @@ if [ -n "$missing" ]; then
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
+# /dev/kvm: Debian's udev rules give it to group kvm, mode 0660, so that QEMU (running as
+# libvirt-qemu, a member of kvm) can open it. Without udev (containers, CI sandboxes) it stays
+# root-only; libvirt then finds KVM in its capability probe but not usable by QEMU's user, throws its
+# capability cache away on every call and re-probes QEMU: every define takes a minute.
+if [ -c /dev/kvm ] && getent group kvm >/dev/null && [ "$(stat -c %G:%a /dev/kvm)" != kvm:660 ]; then
+    echo "setup: giving /dev/kvm to group kvm, mode 0660, as Debian's udev rules do"
+    chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
+fi
+
 # Start the daemons. With systemd as PID 1 use it; otherwise (containers, CI sandboxes) run them
 # daemonised, as root, the way their packages configure them.
 start_daemon() {
