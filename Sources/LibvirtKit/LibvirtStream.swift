@@ -118,8 +118,8 @@ public final class LibvirtStream: @unchecked Sendable {
             limit = min(limit, remaining)
         }
         try changeInterest(writing: writing, by: 1)
+        defer { try? changeInterest(writing: writing, by: -1) }
         readiness.wait(after: generation, upTo: limit)
-        try changeInterest(writing: writing, by: -1)
     }
 
     private func changeInterest(writing: Bool, by change: Int) throws(PartitionError) {

@@ -47,6 +47,7 @@ struct RealLibvirtTests {
             try liveChangesAndRefusals(domain)
             try channelWaitsWithATimeout(domain)
             try consoleTakeOverAndStop(domain)
+            try consoleEndsWithItsInput(domain)
             try consoleEndsWhenTheGuestStops(domain)
         }
     }
@@ -77,6 +78,7 @@ struct RealLibvirtTests {
         #expect(seen.contains("Memtest86+"))
         input.write("\r~.")
         #expect(try ending.value(within: .seconds(10)) == .escaped)
+        withExtendedLifetime(output) {}
     }
 
     private func liveChangesAndRefusals(_ domain: LibvirtDomain) throws {
@@ -101,22 +103,38 @@ struct RealLibvirtTests {
     }
 
     private func consoleTakeOverAndStop(_ domain: LibvirtDomain) throws {
-        let first = ConsoleSession(stream: try domain.openConsole(), input: try Pipe.make().read, output: try Pipe.make().write)
+        let pipes = try (0..<4).map { _ in try Pipe.make() }
+        let first = ConsoleSession(stream: try domain.openConsole(), input: pipes[0].read, output: pipes[1].write)
         let firstEnding = BackgroundResult { try first.run() }
         // Another client forces the console over: libvirt breaks the first session's stream off.
-        let second = ConsoleSession(stream: try domain.openConsole(), input: try Pipe.make().read, output: try Pipe.make().write)
+        let second = ConsoleSession(stream: try domain.openConsole(), input: pipes[2].read, output: pipes[3].write)
         let secondEnding = BackgroundResult { try second.run() }
         let broken = expectPartitionError(.unavailable) { _ = try firstEnding.value(within: .seconds(10)) }
         #expect(broken?.message.contains("another client may have taken the console over") == true)
         second.stop()
         #expect(try secondEnding.value(within: .seconds(10)) == .stopped)
+        withExtendedLifetime(pipes) {}
+    }
+
+    private func consoleEndsWithItsInput(_ domain: LibvirtDomain) throws {
+        let input = try Pipe.make()
+        let output = try Pipe.make()
+        let session = ConsoleSession(stream: try domain.openConsole(), input: input.read, output: output.write)
+        let ending = BackgroundResult { try session.run() }
+        input.write("\r")
+        input.closeWriting()
+        #expect(try ending.value(within: .seconds(10)) == .inputClosed)
+        withExtendedLifetime(output) {}
     }
 
     private func consoleEndsWhenTheGuestStops(_ domain: LibvirtDomain) throws {
-        let session = ConsoleSession(stream: try domain.openConsole(), input: try Pipe.make().read, output: try Pipe.make().write)
+        let input = try Pipe.make()
+        let output = try Pipe.make()
+        let session = ConsoleSession(stream: try domain.openConsole(), input: input.read, output: output.write)
         let ending = BackgroundResult { try session.run() }
         try domain.destroy()
         #expect(try ending.value(within: .seconds(10)) == .streamClosed)
+        withExtendedLifetime((input, output)) {}
     }
 }
 
@@ -124,10 +142,17 @@ struct RealLibvirtTests {
 final class Pipe: @unchecked Sendable {
     let read: Int32
     let write: Int32
+    private var writeOpen = true
 
     private init(read: Int32, write: Int32) {
         self.read = read
         self.write = write
+    }
+
+    /// Closes the writing end early: the reader sees end-of-file.
+    func closeWriting() {
+        if writeOpen { close(write) }
+        writeOpen = false
     }
 
     static func make() throws -> Pipe {
@@ -138,7 +163,7 @@ final class Pipe: @unchecked Sendable {
 
     deinit {
         close(read)
-        close(write)
+        closeWriting()
     }
 
     func write(_ text: String) {
