@@ -69,14 +69,19 @@ public struct CgroupLayout: Sendable, Hashable {
     }
 
     /// The hierarchies a WPAR's cgroup lives in and which of partctl's controllers each one serves.
-    /// A controller is taken from its v1 hierarchy where it has one, else from cgroup2 when cgroup2
-    /// offers it. The cgroup2 hierarchy is always included where mounted: in the hybrid case it gives
-    /// the WPAR a cgroup2 cgroup of its own, for the cgroup namespace and for cgroup.kill.
+    /// The cgroup2 hierarchy is always included where mounted: in the hybrid case it gives the WPAR a
+    /// cgroup2 cgroup of its own, for the cgroup namespace, cgroup.kill, and the two core features
+    /// every cgroup2 cgroup has (CPU time in cpu.stat, the freezer), which then need no v1 hierarchy:
+    /// fewer directories to make, join and remove on every activation, and the v2 freezer, which
+    /// does not hold back signals the way the v1 freezer does. Every other controller is taken from
+    /// its v1 hierarchy where it has one, else from cgroup2 when cgroup2 offers it.
     var workloadHierarchies: [CgroupHierarchy] {
         var result: [CgroupHierarchy] = []
         var unified: Set<CgroupController> = []
         for controller in CgroupController.allCases {
-            if let hierarchy = v1Hierarchies.first(where: { $0.controllers.contains(controller.rawValue) }) {
+            if controller.isV2Core && unifiedMountPoint != nil {
+                unified.insert(controller)
+            } else if let hierarchy = v1Hierarchies.first(where: { $0.controllers.contains(controller.rawValue) }) {
                 if let index = result.firstIndex(where: { $0.mountPoint == hierarchy.mountPoint }) {
                     result[index].controllers.insert(controller)
                 } else {

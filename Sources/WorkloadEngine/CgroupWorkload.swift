@@ -193,6 +193,10 @@ public final class WorkloadCgroup: Sendable {
             for level in levels.dropFirst() where mkdir(level, 0o755) != 0 && errno != EEXIST {
                 throw SystemCall.failure("create the cgroup \(level)")
             }
+            if hierarchy.version == .v1 && hierarchy.controllers.contains(.devices) {
+                // Best effort: fails harmlessly when another command's WPAR got in first.
+                for write in CgroupDevicePolicy.writes where SystemCall.writeText(write.value, to: "\(levels.last!)/\(write.file)") != nil { break }
+            }
         }
         guard hierarchy.version == .v2 else { return }
         let wanted = Set(hierarchy.controllers.filter(\.isV2Controller).map(\.rawValue))
@@ -224,11 +228,16 @@ public final class WorkloadCgroup: Sendable {
         }
     }
 
+    /// A new v1 devices cgroup starts with a copy of its parent's rules, and the policy is written
+    /// to the parent when partctl makes it, so each WPAR normally only checks, with one read, that it
+    /// inherited the policy. Where it did not (a parent made before, or by someone else: the kernel
+    /// refuses to change the rules of a parent that already has children), the WPAR gets them written.
     private func applyDevicePolicy() throws(PartitionError) {
         guard let hierarchy = hierarchy(for: .devices), hierarchy.version == .v1 else { return }
-        for write in CgroupDevicePolicy.writes {
-            try Self.write(write, in: directory(in: hierarchy))
-        }
+        let directory = directory(in: hierarchy)
+        let current = SystemCall.readText("\(directory)/devices.list")?.split(separator: "\n").map(String.init)
+        if current == CgroupDevicePolicy.allowed { return }
+        for write in CgroupDevicePolicy.writes { try Self.write(write, in: directory) }
     }
 
     static func write(_ write: CgroupFileWrite, in directory: String) throws(PartitionError) {

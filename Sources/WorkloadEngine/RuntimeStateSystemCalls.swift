@@ -27,19 +27,16 @@ enum SystemCall {
         let fd = retryingInterrupts { open(path, O_RDONLY | O_CLOEXEC) }
         if fd < 0 { return .failure(Errno(rawValue: errno)) }
         defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = 4096
-        while true {
-            let start = bytes.count
-            bytes.append(contentsOf: repeatElement(0, count: chunk))
-            let count = bytes.withUnsafeMutableBytes { buffer in
-                retryingInterrupts { read(fd, buffer.baseAddress! + start, chunk) }
+        let chunk = 16_384
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: chunk) { buffer in
+            var bytes: [UInt8] = []
+            while true {
+                let count = retryingInterrupts { read(fd, buffer.baseAddress, chunk) }
+                if count < 0 { return .failure(Errno(rawValue: errno)) }
+                if count == 0 { return .success(bytes) }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<count]))
+                if bytes.count > limit { return .failure(.fileTooLarge) }
             }
-            if count < 0 { return .failure(Errno(rawValue: errno)) }
-            bytes.removeLast(chunk - count)
-            if count == 0 { return .success(bytes) }
-            if bytes.count > limit { return .failure(.fileTooLarge) }
-            chunk = min(chunk * 2, 1 << 20)
         }
     }
 

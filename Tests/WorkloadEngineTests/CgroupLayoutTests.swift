@@ -47,11 +47,11 @@ struct CgroupLayoutTests {
         #expect(layout.kind == .hybrid)
         #expect(layout.unifiedMountPoint == "/sys/fs/cgroup/unified")
         let hierarchies = layout.workloadHierarchies
-        #expect(hierarchies.map(\.mountPoint) == ["/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup/memory",
-                                                  "/sys/fs/cgroup/pids", "/sys/fs/cgroup/freezer", "/sys/fs/cgroup/devices",
-                                                  "/sys/fs/cgroup/unified"])
+        #expect(hierarchies.map(\.mountPoint) == ["/sys/fs/cgroup/cpu", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids",
+                                                  "/sys/fs/cgroup/devices", "/sys/fs/cgroup/unified"])
         #expect(hierarchies.dropLast().allSatisfy { $0.version == .v1 && $0.controllers.count == 1 })
-        #expect(hierarchies.last?.version == .v2 && hierarchies.last?.controllers.isEmpty == true)
+        // CPU time and freezing come from cgroup2's core files: no v1 cpuacct or freezer directory.
+        #expect(hierarchies.last?.version == .v2 && hierarchies.last?.controllers == [.cpuacct, .freezer])
         // cpuset, blkio and the named systemd hierarchy are not touched.
         #expect(!hierarchies.contains { $0.mountPoint.hasSuffix("cpuset") || $0.mountPoint.hasSuffix("systemd") })
     }
@@ -79,6 +79,7 @@ struct CgroupLayoutTests {
         #expect(layout.unifiedMountPoint == nil)
         let cpu = try #require(Self.hierarchy(layout, "/sys/fs/cgroup/cpu,cpuacct"))
         #expect(cpu.controllers == [.cpu, .cpuacct])
+        #expect(Self.hierarchy(layout, "/sys/fs/cgroup/freezer")?.controllers == [.freezer])
         #expect(layout.workloadHierarchies.count == 5)
         #expect(Self.hierarchy(layout, "/sys/fs/cgroup/net_cls,net_prio") == nil)
     }
