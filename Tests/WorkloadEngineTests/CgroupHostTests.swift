@@ -168,13 +168,13 @@ struct CgroupHostTests {
     @Test("bad names and impossible limits are refused and nothing is created")
     func refusedInput() throws {
         let layout = try CgroupLayout.detect()
-        let before = WorkloadCgroup.listExisting(layout: layout)
+        let name = "ptest-refused-\(getpid())"
         #expect(throws: PartitionError.self) { try WorkloadCgroup.create(layout: layout, name: "../etc", limits: WorkloadLimits()) }
-        #expect(throws: PartitionError.self) { try WorkloadCgroup.create(layout: layout, name: "ptest-x", limits: WorkloadLimits(), parent: "../x") }
-        #expect(throws: PartitionError.self) {
-            try WorkloadCgroup.create(layout: layout, name: "ptest-bad-limits", limits: WorkloadLimits(memoryMax: 10))
-        }
-        #expect(WorkloadCgroup.listExisting(layout: layout) == before)
+        #expect(throws: PartitionError.self) { try WorkloadCgroup.create(layout: layout, name: name, limits: WorkloadLimits(), parent: "../x") }
+        #expect(throws: PartitionError.self) { try WorkloadCgroup.create(layout: layout, name: name, limits: WorkloadLimits(memoryMax: 10)) }
+        #expect(throws: PartitionError.self) { try WorkloadCgroup.create(layout: layout, name: name, limits: WorkloadLimits(cpuWeight: 0)) }
+        #expect(!WorkloadCgroup.listExisting(layout: layout).contains(name))
+        #expect(try WorkloadCgroup.open(layout: layout, name: name) == nil)
     }
 
     @Test("a leftover empty cgroup is reused; one with processes is refused")
