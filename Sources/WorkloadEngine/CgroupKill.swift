@@ -26,6 +26,8 @@ extension WorkloadCgroup {
             let frozen = freeze(until: deadline)
             let victims = (try? pids()) ?? []
             if frozen { thaw() }
+            // These PIDs were members a moment ago; one recycled in that moment is the remaining risk
+            // (as in runc). cgroup.kill, used wherever it exists, has none.
             for pid in victims { kill(pid, signal) }
             if signal != SIGKILL { return }
             SystemCall.sleep(seconds: pause)

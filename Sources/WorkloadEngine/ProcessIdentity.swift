@@ -32,14 +32,19 @@ public struct ProcessIdentity: Codable, Sendable, Hashable {
     /// identity checked after that, so a PID that was reused in between is never signalled. Fails
     /// with `.notFound` when the process is gone.
     public func signal(_ signal: Int32) throws(PartitionError) {
-        guard let send = PidfdCalls.sendSignal, let pidfd = try openPidfd() else {
-            // Without pidfds (kernel < 5.3 or an old libc) check and kill as close together as possible.
+        let pinned: Int32?
+        do {
+            pinned = try openPidfd()
+        } catch {
+            guard error.code == .unsupported else { throw error }
+            // Without pidfds (kernel < 5.3 or an old libc): check and kill as close together as possible.
             guard bootID == BootID.current(), let stat = try ProcessStat.read(pid: pid), matches(stat) else { throw gone() }
             if kill(pid, signal) != 0 { throw errno == ESRCH ? gone() : SystemCall.failure("send signal \(signal) to process \(pid)") }
             return
         }
+        guard let pidfd = pinned else { throw gone() }
         defer { close(pidfd) }
-        if send(pidfd, signal, nil, 0) != 0 {
+        if PidfdCalls.sendSignal!(pidfd, signal, nil, 0) != 0 {
             throw errno == ESRCH ? gone() : SystemCall.failure("send signal \(signal) to process \(pid)")
         }
     }
@@ -48,13 +53,13 @@ public struct ProcessIdentity: Codable, Sendable, Hashable {
     /// belongs to another process. The caller closes it. It can be polled for the process's exit.
     /// Throws `.unsupported` where the kernel or libc has no pidfd_open.
     public func openPidfd() throws(PartitionError) -> Int32? {
-        guard let open = PidfdCalls.open else {
-            throw PartitionError(.unsupported, "This system has no pidfd_open (Linux 5.3 and glibc 2.36 are needed).")
-        }
+        let unsupported = PartitionError(.unsupported, "This system has no pidfds (Linux 5.3 and glibc 2.36 are needed).")
+        guard let open = PidfdCalls.open, PidfdCalls.sendSignal != nil else { throw unsupported }
         guard bootID == BootID.current() else { return nil }
         let pidfd = open(pid, 0)
         if pidfd < 0 {
             if errno == ESRCH { return nil }
+            if errno == ENOSYS { throw unsupported }
             throw SystemCall.failure("open a pidfd for process \(pid)")
         }
         // The pidfd now pins whatever process has the PID; only keep it if that process is this one.
