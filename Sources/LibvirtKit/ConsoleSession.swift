@@ -11,6 +11,9 @@ import Synchronization
 /// the buffers, no thread blocks in a read while the other direction waits. Each direction stops
 /// reading while its buffer is full, so a slow terminal holds back the guest, not memory. The caller
 /// puts the terminal into raw mode (`RawTerminal.withRawMode`) when `input` is one.
+///
+/// `@unchecked Sendable`: the buffers and flags are only touched on the event loop's thread (begin,
+/// the callbacks and end all run there); what `run()` and `stop()` share with it is behind a mutex.
 public final class ConsoleSession: @unchecked Sendable {
     /// Why a session ended.
     public enum Ending: Sendable, Hashable {
@@ -105,8 +108,16 @@ public final class ConsoleSession: @unchecked Sendable {
             }
             try settle()
         } catch {
-            end(.failure(error))
+            end(.failure(Self.streamFailure(error)))
         }
+    }
+
+    /// libvirt's words for a broken stream ("stream had I/O failure") do not say that the usual cause
+    /// is another client forcing the console over; say it.
+    static func streamFailure(_ error: PartitionError) -> PartitionError {
+        var error = error
+        error.message = "The console connection broke off (another client may have taken the console over): \(error.message)"
+        return error
     }
 
     private func inputReady() {
@@ -177,7 +188,7 @@ public final class ConsoleSession: @unchecked Sendable {
 
         let wantsGuestOutput = !streamEnded && !inputClosed && toOutput.count < Self.outputLimit
         let streamEvents = (wantsGuestOutput ? readableEvents : 0) | (toStream.isEmpty ? 0 : writableEvents)
-        try stream.setEventHandler(streamEvents) { [self] events in streamReady(events) }
+        try stream.setEvents(streamEvents)
         LibvirtEventLoop.updateHandle(inputWatch, events: !inputClosed && toStream.isEmpty ? handleReadable : 0)
         LibvirtEventLoop.updateHandle(outputWatch, events: toOutput.isEmpty ? 0 : handleWritable)
     }

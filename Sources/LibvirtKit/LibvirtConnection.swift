@@ -26,12 +26,22 @@ public final class LibvirtConnection: @unchecked Sendable {
     /// - Throws: `.unavailable` when the daemon cannot be reached, with the URI and how to start it;
     ///   `.permissionDenied` when it refuses us; `.libvirt` (e.g. an unknown driver) otherwise.
     public static func open(uri: String?, readOnly: Bool = false) throws(PartitionError) -> LibvirtConnection {
-        let supportsStreams = LibvirtEventLoop.isRunning
+        try open(uri: uri, readOnly: readOnly, supportsStreams: LibvirtEventLoop.isRunning)
+    }
+
+    /// `supportsStreams` says whether libvirt's event loop was registered before this open.
+    static func open(uri: String?, readOnly: Bool, supportsStreams: Bool) throws(PartitionError) -> LibvirtConnection {
         let result = LibvirtCall.result("virConnectOpen") {
             withOptionalCString(uri) { readOnly ? virConnectOpenReadOnly($0) : virConnectOpen($0) }
         }
         switch result {
         case .success(let pointer):
+            if supportsStreams {
+                // With the loop running, keepalive messages notice a dead daemon during a long
+                // console or agent session (5 s interval, 3 missed). Local drivers have none; fine.
+                _ = virConnectSetKeepAlive(pointer, 5, 3)
+                virResetLastError()
+            }
             return LibvirtConnection(pointer: pointer, supportsStreams: supportsStreams)
         case .failure(let info):
             throw openError(info, uri: uri)

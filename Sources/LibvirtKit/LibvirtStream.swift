@@ -118,8 +118,8 @@ public final class LibvirtStream: @unchecked Sendable {
             limit = min(limit, remaining)
         }
         try changeInterest(writing: writing, by: 1)
+        defer { try? changeInterest(writing: writing, by: -1) }
         readiness.wait(after: generation, upTo: limit)
-        try changeInterest(writing: writing, by: -1)
     }
 
     private func changeInterest(writing: Bool, by change: Int) throws(PartitionError) {
@@ -164,6 +164,11 @@ public final class LibvirtStream: @unchecked Sendable {
     /// The handler replaces any earlier one.
     func setEventHandler(_ events: Int32, _ handler: @escaping @Sendable (Int32) -> Void) throws(PartitionError) {
         callback.handler.withLock { $0 = handler }
+        try setEvents(events)
+    }
+
+    /// Changes which events the current handler gets.
+    func setEvents(_ events: Int32) throws(PartitionError) {
         try watch.withLock { (watch: inout Watch) throws(PartitionError) in
             if watch.registered {
                 try LibvirtCall.run("virStreamEventUpdateCallback") { virStreamEventUpdateCallback(pointer, events) }

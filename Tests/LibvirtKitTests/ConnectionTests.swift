@@ -48,6 +48,14 @@ struct ConnectionTests {
         #expect(error.message == "libvirt is not reachable at qemu+ssh://far/system (Cannot recv data: Connection reset by peer).")
     }
 
+    @Test func streamsNeedTheEventLoopBeforeTheConnection() throws {
+        // A connection opened before the loop was registered; the refusal comes before libvirt is asked.
+        let connection = try LibvirtConnection.open(uri: testDriverURI, readOnly: false, supportsStreams: false)
+        let domain = try #require(try connection.lookupDomain(name: "test"))
+        let error = expectPartitionError(.invalidState) { _ = try domain.openConsole() }
+        #expect(error?.message.contains("LibvirtEventLoop.start") == true)
+    }
+
     @Test func versionsDecodeLibvirtsEncoding() {
         #expect(LibvirtVersion(encoded: 9_000_000).description == "9.0.0")
         #expect(LibvirtVersion(encoded: 7_002_001).description == "7.2.1")
