@@ -78,6 +78,12 @@ public enum PartctlMain {
         if code == .success {
             Partctl.exit(withError: error)
         }
+        report(refusal(for: error, arguments: arguments))
+        exit(ExitStatus.refused)
+    }
+
+    /// ArgumentParser's error as partctl's one line: what is wrong, and where to read more.
+    static func refusal(for error: Error, arguments: [String]) -> PartitionError {
         var message = Partctl.message(for: error)
         if let newline = message.firstIndex(of: "\n") { message = String(message[..<newline]) }
         if message.hasPrefix("Error: ") { message = String(message.dropFirst(7)) }
@@ -85,9 +91,7 @@ public enum PartctlMain {
         if !message.hasSuffix(".") { message += "." }
         let verb = arguments.first { !$0.hasPrefix("-") } ?? ""
         let hint = verb.isEmpty ? "partctl --help" : "partctl \(verb) --help"
-        let error = PartitionError(.invalidArgument, "\(message) See '\(hint)'.")
-        report(error)
-        exit(ExitStatus.refused)
+        return PartitionError(.invalidArgument, "\(message) See '\(hint)'.")
     }
 }
 

@@ -9,6 +9,9 @@ enum CLI {
         var stderr: String
     }
 
+    /// The binary's path, for shell command lines.
+    static var binary: String { partctlPath }
+
     static var partctlPath: String {
         if let path = ProcessInfo.processInfo.environment["PARTCTL_BIN"], !path.isEmpty { return path }
         // `swift test` without make: the debug build next to the test bundle.
