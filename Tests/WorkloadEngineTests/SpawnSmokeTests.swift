@@ -1,0 +1,15 @@
+import Testing
+import Glibc
+import PartitionModel
+@testable import WorkloadEngine
+
+@Suite struct SpawnSmokeTests {
+    @Test func exitStatus() throws {
+        let spec = WorkloadSpec(name: try PartitionName("ptest-smoke"), kind: .application, root: .host,
+                                command: ["/bin/sh", "-c", "echo hello; cat /proc/self/status | grep -E 'CapBnd|NoNewPrivs'; ls /proc/self/fd; hostname; exit 7"])
+        let plan = try SpawnPlan(spec: spec, host: .current(runtimeRoot: "/run/partctl", definitionsRoot: "/var/lib/partctl"))
+        let outcome = try SpawnProbe.run(plan)
+        print(outcome.output)
+        #expect(outcome.status == 7)
+    }
+}
