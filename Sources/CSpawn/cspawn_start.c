@@ -138,6 +138,16 @@ _Noreturn static void run_supervisor(const struct cspawn_plan *plan, const struc
         kill((pid_t)pid, SIGKILL);
         _exit(127);
     }
+    /* argv lives in this process's private copy of the caller's memory, so it may be patched. */
+    char pid_text[16];
+    if (supervisor->pid_argument >= 0) {
+        char digits[16];
+        int count = 0;
+        for (long rest = pid; count == 0 || rest > 0; rest /= 10) digits[count++] = (char)('0' + rest % 10);
+        for (int i = 0; i < count; i++) pid_text[i] = digits[count - 1 - i];
+        pid_text[count] = '\0';
+        ((const char **)supervisor->argv)[supervisor->pid_argument] = pid_text;
+    }
     cs_reset_signal_handlers();
     cs_unblock_signals();
     execve(supervisor->path, (char *const *)supervisor->argv, (char *const *)supervisor->envp);

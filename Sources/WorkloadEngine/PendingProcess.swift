@@ -5,9 +5,13 @@ import PartitionModel
 /// A process CSpawn has cloned that waits until it is released: meanwhile the caller puts it in
 /// its cgroups, writes its ID maps and sets up its network. If it is neither released nor
 /// abandoned, it is abandoned when this object goes away (the child exits without running).
+///
+/// When it is this process's own child (no supervisor), a child that was abandoned or whose setup
+/// failed is reaped here; one that was released successfully is the owner's to wait for.
 final class PendingProcess {
     private var child: cspawn_child
     private var settled = false
+    private var needsReaping = false
 
     /// The new process as this process's PID namespace sees it.
     var pid: pid_t { child.pid }
@@ -16,7 +20,10 @@ final class PendingProcess {
 
     private init(child: cspawn_child) { self.child = child }
 
-    deinit { abandon() }
+    deinit {
+        abandon()
+        if needsReaping { _ = ProcessWait.exitCode(of: child.pid) }
+    }
 
     /// A program that is to become the new process's parent (see cspawn_start.h).
     struct Supervisor {
@@ -25,6 +32,8 @@ final class PendingProcess {
         var environment: [String]
         /// Installed as its descriptors 3, 4, ...
         var descriptors: [Int32]
+        /// Index of the argument the init's PID replaces.
+        var pidArgument: Int
     }
 
     /// Clones a WPAR's init (or an application's command) for `plan`.
@@ -39,7 +48,7 @@ final class PendingProcess {
             var program = cspawn_supervisor(path: arena.string(supervisor.path), argv: arena.stringArray(supervisor.arguments),
                                             envp: arena.stringArray(supervisor.environment),
                                             fds: supervisor.descriptors.isEmpty ? nil : arena.array(supervisor.descriptors),
-                                            fd_count: supervisor.descriptors.count)
+                                            fd_count: supervisor.descriptors.count, pid_argument: Int32(supervisor.pidArgument))
             result = withUnsafePointer(to: &cPlan.plan) { plan in
                 withUnsafePointer(to: &program) { cspawn_start(plan, $0, &child, &failure) }
             }
@@ -67,7 +76,10 @@ final class PendingProcess {
         guard !settled else { return }
         settled = true
         var failure = cspawn_failure()
-        guard cspawn_release(&child, &failure) == 0 else { throw SpawnFailure.error(failure) }
+        guard cspawn_release(&child, &failure) == 0 else {
+            needsReaping = supervisorPid == nil
+            throw SpawnFailure.error(failure)
+        }
     }
 
     /// The process exits at once without running its plan.
@@ -75,5 +87,6 @@ final class PendingProcess {
         guard !settled else { return }
         settled = true
         cspawn_abandon(&child)
+        needsReaping = supervisorPid == nil
     }
 }

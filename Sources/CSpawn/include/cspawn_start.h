@@ -27,6 +27,9 @@ struct cspawn_supervisor {
     const char *_Nullable const *_Nonnull envp;
     const int *_Nullable fds;
     size_t fd_count;
+    /* Index of the argv element that is replaced by the init's PID in decimal (the supervisor
+     * learns which child it holds), or -1. */
+    int pid_argument;
 };
 
 struct cspawn_child {
