@@ -155,12 +155,12 @@ extension SpawnPlan {
     /// A root or lower directory: a real, canonical directory that may be bound.
     static func checkRootDirectory(_ path: String, _ what: String, rules: HostPathRules, layered: Bool = false) throws(PartitionError) -> String {
         let resolved = try rules.checkSource(path, what, isRoot: true)
-        guard HostSystem.fileType(path) == .directory else {
-            throw PartitionError(.invalidArgument, "The \(what) \(QuotedText.of(path)) is not a directory.")
-        }
         guard resolved == path else {
             throw PartitionError(.invalidArgument,
                 "The \(what) \(QuotedText.of(path)) goes through a symlink (it is \(QuotedText.of(resolved))); give the real path.")
+        }
+        guard HostSystem.fileType(path) == .directory else {
+            throw PartitionError(.invalidArgument, "The \(what) \(QuotedText.of(path)) is not a directory.")
         }
         if layered { try checkOverlaySyntax(path, what) }
         return resolved

@@ -92,6 +92,7 @@ public final class WorkloadEngine: Sendable {
                 status.initPID = record.initProcess.pid
                 status.startedAt = record.startedAt
                 switch record.phase {
+                case _ where !WorkloadRuntimeRecord.isCommitted(in: runtime): status.state = .starting
                 case .starting: status.state = .starting
                 case .stopping: status.state = .stopping
                 case .running: status.state = record.initProcess.isAlive() ? .running : .stopping

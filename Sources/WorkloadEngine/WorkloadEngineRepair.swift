@@ -14,10 +14,11 @@ extension WorkloadEngine {
         let supervisor = record?.supervisor ?? WorkloadRuntimeRecord.supervisorFromPidFile(in: runtime)
         // A record from before a reboot names PIDs of another boot: isAlive() is false for those.
         if let supervisor, supervisor.isAlive() {
-            if let record, record.phase != .starting { return record }
+            if let record, WorkloadRuntimeRecord.isCommitted(in: runtime) { return record }
             // Its activation died before handing the WPAR over: once the supervisor notices (its
             // control socket closed) it kills the init and exits. Or it is a supervisor finishing
-            // the clean-up after its init ended. Either way, wait for it to be gone.
+            // the clean-up after its init ended (it removes the record first). Either way, wait
+            // for it to be gone.
             if !ProcessWait.waitForExit(supervisor, seconds: 5) {
                 try? supervisor.signal(SIGKILL)  // the init dies with it (parent-death signal)
                 _ = ProcessWait.waitForExit(supervisor, seconds: 5)

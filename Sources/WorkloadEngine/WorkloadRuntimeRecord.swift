@@ -26,6 +26,12 @@ struct WorkloadRuntimeRecord: Codable, Sendable, Equatable {
     /// even when the command that started it died before writing state.json.
     static func pidFile(in runtimeDirectory: String) -> String { runtimeDirectory + "/supervisor.pid" }
 
+    /// Made by the supervisor once partctl has handed it the WPAR: without it, a live supervisor
+    /// belongs to an activation that died half-way and is about to give up.
+    static func isCommitted(in runtimeDirectory: String) -> Bool {
+        HostSystem.fileType(runtimeDirectory + "/committed") == .regular
+    }
+
     static func read(from runtimeDirectory: String) -> WorkloadRuntimeRecord? {
         guard let bytes = try? AtomicFile.read(file(in: runtimeDirectory), limit: 1 << 16) else { return nil }
         return try? JSONDecoder().decode(WorkloadRuntimeRecord.self, from: Data(bytes))

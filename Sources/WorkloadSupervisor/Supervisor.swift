@@ -22,7 +22,8 @@ private func onTerminate(_ signal: Int32) {
 ///    kill the init (our unreaped child, so the PID is certainly it) and leave; the next partctl
 ///    command repairs the rest. A pending supervisor never touches cgroups, which a newer
 ///    activation may already be reusing.
-/// 2. Committed: partctl has sent "C" and the WPAR's cgroup directories. Relay the console, reap.
+/// 2. Committed: partctl has sent "C" and the WPAR's cgroup directories; the `committed` file in
+///    the runtime directory says so to later partctl commands. Relay the console, reap.
 /// 3. When the init exits: record its status, kill what is left in the cgroups and remove them,
 ///    remove the runtime directory (pidfile last), exit. Nothing is left behind.
 ///
@@ -119,6 +120,9 @@ final class Supervisor {
                 guard bytes.first == UInt8(ascii: "C") else { return false }
                 committed = true
                 bytes = bytes.dropFirst()
+                // Tells partctl's repair that this WPAR was handed over (and is not an abandoned start).
+                let marker = open(configuration.commitMarker, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+                if marker >= 0 { close(marker) }
             }
             commitText += bytes
             return true

@@ -28,4 +28,5 @@ struct SupervisorConfiguration {
 
     var pidFile: String { runtimeDirectory + "/supervisor.pid" }
     var consoleSocket: String { runtimeDirectory + "/console.sock" }
+    var commitMarker: String { runtimeDirectory + "/committed" }
 }
