@@ -4,7 +4,7 @@ import PartitionModel
 /// The socket between an activating partctl and the WPAR's new supervisor (its descriptor 3).
 ///
 /// The supervisor writes "R" once it is ready; partctl answers "C" followed by the WPAR's cgroup
-/// directories, one per line, and closes. If the socket closes before "C" arrives, the
+/// directories, one per line; the supervisor acknowledges with "A" and partctl closes. If the socket closes before "C" arrives, the
 /// supervisor abandons the WPAR: partctl died or gave up mid-activation.
 final class SupervisorChannel {
     private var local: Int32
@@ -32,6 +32,10 @@ final class SupervisorChannel {
 
     /// Waits until the supervisor reports that it is ready.
     func awaitReady(timeout seconds: Double) throws(PartitionError) {
+        try awaitByte(UInt8(ascii: "R"), timeout: seconds, what: "report ready")
+    }
+
+    private func awaitByte(_ expected: UInt8, timeout seconds: Double, what: String) throws(PartitionError) {
         var entry = pollfd(fd: local, events: Int16(POLLIN), revents: 0)
         let deadline = HostSystem.monotonicSeconds() + seconds
         while true {
@@ -39,23 +43,26 @@ final class SupervisorChannel {
             let ready = poll(&entry, 1, left)
             if ready < 0 && errno == EINTR { continue }
             if ready == 0 {
-                throw PartitionError(.timeout, "The WPAR's supervisor did not report ready within \(Int(seconds)) seconds.")
+                throw PartitionError(.timeout, "The WPAR's supervisor did not \(what) within \(Int(seconds)) seconds.")
             }
             break
         }
         var byte: UInt8 = 0
         let got = read(local, &byte, 1)
-        guard got == 1, byte == UInt8(ascii: "R") else {
-            throw PartitionError(.system, "The WPAR's supervisor exited before it was ready (is \(SupervisorProgram.fileName) a working build?).")
+        guard got == 1, byte == expected else {
+            throw PartitionError(.system, "The WPAR's supervisor exited before it could \(what) (is \(SupervisorProgram.fileName) a working build?).")
         }
     }
 
-    /// Hands the WPAR over to the supervisor for good.
+    /// Hands the WPAR over to the supervisor for good, and returns once the supervisor has marked
+    /// it committed (so that a command right after this one finds it active).
     func commit(cgroupDirectories: [String]) throws(PartitionError) {
         let message = "C" + cgroupDirectories.map { $0 + "\n" }.joined()
-        let sent = HostSystem.writeAll(local, Array(message.utf8))
+        guard HostSystem.writeAll(local, Array(message.utf8)) else {
+            throw HostSystem.failure("hand the WPAR to its supervisor")
+        }
+        try awaitByte(UInt8(ascii: "A"), timeout: 10, what: "confirm that it holds the WPAR")
         abandon()
-        guard sent else { throw HostSystem.failure("hand the WPAR to its supervisor") }
     }
 
     /// Closes our end: an uncommitted supervisor then kills the init and exits.

@@ -23,7 +23,8 @@ private func onTerminate(_ signal: Int32) {
 ///    command repairs the rest. A pending supervisor never touches cgroups, which a newer
 ///    activation may already be reusing.
 /// 2. Committed: partctl has sent "C" and the WPAR's cgroup directories; the `committed` file in
-///    the runtime directory says so to later partctl commands. Relay the console, reap.
+///    the runtime directory says so to later partctl commands, and "A" tells partctl it exists.
+///    Relay the console, reap.
 /// 3. When the init exits: record its status, kill what is left in the cgroups and remove them,
 ///    remove the runtime directory (pidfile last), exit. Nothing is left behind.
 ///
@@ -123,6 +124,7 @@ final class Supervisor {
                 // Tells partctl's repair that this WPAR was handed over (and is not an abandoned start).
                 let marker = open(configuration.commitMarker, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
                 if marker >= 0 { close(marker) }
+                _ = SupervisorFiles.writeAll(control, Array("A".utf8))
             }
             commitText += bytes
             return true
