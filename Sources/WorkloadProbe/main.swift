@@ -4,6 +4,7 @@
 //   wpar-probe run [--pids N] -- CMD...      transient application WPAR; exits with its status
 //   wpar-probe activate|shutdown|force|remove NAME
 //   wpar-probe status NAME
+//   wpar-probe density COUNT                 COUNT idle system WPARs; prints their supervisors' PSS
 //
 // State lives where RuntimePaths.fromEnvironment() says (PARTCTL_ROOT, PARTCTL_RUNTIME_ROOT).
 import Glibc
@@ -43,9 +44,12 @@ do {
         case "remove": try engine.remove(name, force: true)
         default: print(try engine.status(name).state.rawValue)
         }
+    case "density":
+        guard let count = arguments.first.flatMap(Int.init), count > 0 else { fail("density needs a count") }
+        try DensityProbe(engine: engine, count: count).measure()
     default:
         fail("unknown verb \(verb)")
     }
 } catch {
-    fail(error.description)
+    fail("\(error)")
 }
