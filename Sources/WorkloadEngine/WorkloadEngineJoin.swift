@@ -11,7 +11,7 @@ extension WorkloadEngine {
     /// `terminal`, it runs on a new pseudo-terminal relayed to `input`/`output`.
     public func exec(_ name: PartitionName, _ command: WorkloadCommand, input: Int32 = 0, output: Int32 = 1,
                      error: Int32 = 2) throws(PartitionError) -> Int32 {
-        let terminal = command.terminal ? try PseudoTerminal() : nil
+        var terminal: PseudoTerminal?
         let pending: PendingProcess = try locked(name, "login") { () throws(PartitionError) -> PendingProcess in
             guard let record = try repair(name), record.phase == .running else {
                 throw PartitionError(.invalidState, "The WPAR is not running.")
@@ -25,6 +25,8 @@ extension WorkloadEngine {
                 throw PartitionError(.invalidState, "The WPAR's init has exited.")
             }
             defer { close(pidfd) }
+            // Opened after the pidfd pinned the init, on the WPAR's own devpts.
+            if command.terminal { terminal = try PseudoTerminal(insideRootOf: record.initProcess.pid) }
             var namespaces = SpawnPlan.Namespaces.workload
             if spec.userNamespace != nil { namespaces.insert(.user) }
             let stdio = terminal.map { SpawnStdio.all($0.slave, terminal: true) }
