@@ -27,10 +27,16 @@ public final class WorkloadEngine: Sendable {
     /// Runs `body` holding the WPAR's lock; errors get the WPAR and the operation as context.
     func locked<Result>(_ name: PartitionName, _ operation: String,
                         _ body: () throws(PartitionError) -> Result) throws(PartitionError) -> Result {
+        try lockedWithLock(name, operation) { (_: PartitionLock) throws(PartitionError) -> Result in try body() }
+    }
+
+    /// `locked`, giving `body` the lock itself (to remove its file when the WPAR goes away).
+    func lockedWithLock<Result>(_ name: PartitionName, _ operation: String,
+                                _ body: (PartitionLock) throws(PartitionError) -> Result) throws(PartitionError) -> Result {
         do {
             try paths.createDirectories()
             let lock = try PartitionLock.acquire(path: paths.lockFile(for: name), wait: true, timeout: Self.lockWait)
-            return try withExtendedLifetime(lock) { () throws(PartitionError) -> Result in try body() }
+            return try withExtendedLifetime(lock) { () throws(PartitionError) -> Result in try body(lock) }
         } catch {
             throw error.with(partition: name.rawValue, operation: operation)
         }
@@ -64,7 +70,7 @@ public final class WorkloadEngine: Sendable {
     /// Deletes the definition (and its overlay upper layer). An active WPAR is refused unless
     /// `force`, which stops it first.
     public func remove(_ name: PartitionName, force: Bool = false) throws(PartitionError) {
-        try locked(name, "remove") { () throws(PartitionError) in
+        try lockedWithLock(name, "remove") { (lock: PartitionLock) throws(PartitionError) in
             guard definitions.exists(name) else { throw PartitionError(.notFound, "The WPAR is not defined.") }
             if let record = try repair(name) {
                 guard force else {
@@ -73,6 +79,7 @@ public final class WorkloadEngine: Sendable {
                 try stopLocked(name, record: record, signal: nil, within: 0, force: true)
             }
             try definitions.remove(name)
+            lock.removeFile()
         }
     }
 

@@ -167,3 +167,49 @@ import Testing
         return false
     }
 }
+
+/// A bridged system WPAR end to end: its eth0 answers from the host, and the host side of its veth
+/// pair is gone once it stops.
+@Suite(.serialized) struct BridgedWparTests {
+    static func ip(_ arguments: [String]) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/sbin/ip")
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    @Test func bridgedWparAnswersAndLeavesNoVeth() throws {
+        let bridge = "ptest-bw\(getpid() % 100_000)"
+        #expect(Self.ip(["link", "add", bridge, "type", "bridge"]) == 0)
+        defer { _ = Self.ip(["link", "del", bridge]) }
+        #expect(Self.ip(["addr", "add", "10.213.90.1/24", "dev", bridge]) == 0)
+        #expect(Self.ip(["link", "set", bridge, "up"]) == 0)
+
+        let sandbox = try EngineSandbox()
+        let root = try sandbox.busyboxRoot()
+        let name = try PartitionName("ptest-bridged")
+        var spec = try SystemWparTests.spec("ptest-bridged", root: .directory(path: root), command: SystemWparTests.quickInit)
+        spec.network = .bridge(BridgeAttachment(bridge: bridge, address: "10.213.90.2/24", gateway: "10.213.90.1"))
+        try sandbox.engine.define(name, spec: spec)
+        try sandbox.engine.activate(name)
+        let inside = try sandbox.exec("ptest-bridged", ["/bin/sh", "-c", "ip -4 addr show dev eth0; ip route"])
+        #expect(inside.output.contains("10.213.90.2/24"), "\(inside.output)")
+        #expect(inside.output.contains("default via 10.213.90.1"), "\(inside.output)")
+        let ping = Process()
+        ping.executableURL = URL(fileURLWithPath: "/bin/busybox")
+        ping.arguments = ["ping", "-c", "1", "-W", "2", "10.213.90.2"]
+        ping.standardOutput = FileHandle.nullDevice
+        try ping.run()
+        ping.waitUntilExit()
+        #expect(ping.terminationStatus == 0)
+        let veth = NetworkSetup.hostInterfaceName(for: "ptest-bridged")
+        #expect(HostSystem.fileType("/sys/class/net/" + veth) != nil)
+        try sandbox.engine.shutdown(name, within: 5)
+        #expect(HostSystem.fileType("/sys/class/net/" + veth) == nil)
+        #expect(Leftovers.of("ptest-bridged", in: sandbox).isEmpty)
+    }
+}
