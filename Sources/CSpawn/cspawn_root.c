@@ -107,7 +107,7 @@ static void set_attrs(const struct build *build, int mount_fd, uint64_t attrs, i
 }
 
 /* A detached mount of a new file system of `fstype` with the op's options; the caller closes it. */
-static int new_filesystem(const struct build *build, const char *fstype, const struct cspawn_fs_option *options,
+static int new_filesystem(const struct build *build, const char *fstype, const struct cspawn_fs_option *_Nullable options,
                           size_t option_count, uint64_t attrs, const char *path) {
     int fs = cs_fsopen(fstype, CS_FSOPEN_CLOEXEC);
     if (fs < 0) fail(build, path, errno);
@@ -194,8 +194,7 @@ static void run_mask(const struct build *build, const struct cspawn_op *op) {
     if (fstat(target, &status) != 0) fail(build, op->target, errno);
     int mount_fd;
     if (S_ISDIR(status.st_mode)) {
-        static const struct cspawn_fs_option empty[] = { { "size", "0" } };
-        mount_fd = new_filesystem(build, "tmpfs", empty, 1, CSPAWN_ATTR_RDONLY | CSPAWN_ATTR_NOSUID |
+        mount_fd = new_filesystem(build, "tmpfs", NULL, 0, CSPAWN_ATTR_RDONLY | CSPAWN_ATTR_NOSUID |
                                   CSPAWN_ATTR_NODEV | CSPAWN_ATTR_NOEXEC, op->target);
     } else {
         /* The host's /dev/null, checked to be the real one before clone: never a node from the root. */

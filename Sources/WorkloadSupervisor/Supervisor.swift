@@ -53,7 +53,9 @@ final class Supervisor {
         }
         _ = SupervisorFiles.writeAll(control, Array("R".utf8))
 
-        while initStatus == nil {
+        // An init that ends before partctl has committed still waits for partctl's decision: a
+        // commit means the activation stands (and the end is recorded), a close that it failed.
+        while initStatus == nil || (!committed && control >= 0) {
             var fds = [pollfd(fd: wakeReadFD, events: Int16(POLLIN), revents: 0)]
             if control >= 0 { fds.append(pollfd(fd: control, events: Int16(POLLIN), revents: 0)) }
             if let console { fds += console.pollDescriptors }

@@ -90,6 +90,21 @@ import Testing
         try sandbox.engine.force(name)
     }
 
+    /// An init that ends at once still makes a successful activation; its end is recorded.
+    @Test func initThatEndsAtOnce() throws {
+        let sandbox = try EngineSandbox()
+        let root = try sandbox.busyboxRoot()
+        let name = try PartitionName("ptest-brief")
+        try sandbox.engine.define(name, spec: Self.spec("ptest-brief", root: .directory(path: root), command: ["/bin/true"]))
+        try sandbox.engine.activate(name)
+        let deadline = HostSystem.monotonicSeconds() + 5
+        while try sandbox.engine.status(name).state != .defined && HostSystem.monotonicSeconds() < deadline {
+            HostSystem.sleep(seconds: 0.02)
+        }
+        #expect(try sandbox.engine.status(name).lastExit?.code == 0)
+        #expect(Leftovers.of("ptest-brief", in: sandbox).isEmpty)
+    }
+
     @Test func consoleAttachAndDetach() throws {
         let sandbox = try EngineSandbox()
         let root = try sandbox.busyboxRoot(inittab: "::respawn:-/bin/sh\n")
