@@ -84,16 +84,16 @@ import Testing
 
     @Test func exitStatusAndNothingLeftBehind() throws {
         let sandbox = try EngineSandbox()
-        let before = Set(EngineSandbox.processes())
-        let spec = try sandbox.application("ptest-exit", "sleep 60 & exit 7", limits: WorkloadLimits(memoryMax: 64 << 20, pidsMax: 16))
+        // A background child with an argument no other process has: it must die with the WPAR.
+        let marker = "61.\(getpid())"
+        let spec = try sandbox.application("ptest-exit", "sleep \(marker) & exit 7", limits: WorkloadLimits(memoryMax: 64 << 20, pidsMax: 16))
         let result = try sandbox.run(spec)
         #expect(result.status == 7)
         #expect(EngineSandbox.transientLeftovers().isEmpty)
-        // The background sleep died with the PID namespace's init.
-        let sleepers = Set(EngineSandbox.processes()).subtracting(before).filter {
-            HostSystem.readText("/proc/\($0)/comm")?.hasPrefix("sleep") == true
+        let survivors = EngineSandbox.processes().filter { pid in
+            EngineSandbox.isRunning(pid) && HostSystem.readText("/proc/\(pid)/cmdline")?.contains(marker) == true
         }
-        #expect(sleepers.isEmpty)
+        #expect(survivors.isEmpty)
         #expect(!HostSystem.readText("/proc/self/mountinfo")!.contains("ptest"))
     }
 
