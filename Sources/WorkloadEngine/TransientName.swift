@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// "run-<pid>-<start time>-<n>": the cgroup name of a transient run, naming the partctl process
 /// that owns it so that a later run can tell an abandoned one from a live one.
@@ -9,9 +10,12 @@ struct TransientName {
     var text: String { "run-\(owner.pid)-\(owner.startTime)-\(count)" }
 
     private static let this: ProcessIdentity? = try? ProcessIdentity.current(pid: getpid())
+    /// Per process, not per engine: several engines in one process must not share a name.
+    private static let made = Atomic<Int>(0)
 
-    static func next(count: Int) -> TransientName {
-        TransientName(owner: this ?? ProcessIdentity(pid: getpid(), startTime: 0, bootID: BootID.current()), count: count)
+    static func next() -> TransientName {
+        let count = made.add(1, ordering: .relaxed).newValue
+        return TransientName(owner: this ?? ProcessIdentity(pid: getpid(), startTime: 0, bootID: BootID.current()), count: count)
     }
 
     init(owner: ProcessIdentity, count: Int) {

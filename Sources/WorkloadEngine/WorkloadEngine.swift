@@ -1,6 +1,5 @@
 import Glibc
 import PartitionModel
-import Synchronization
 
 /// The WPAR engine on one host (or inside one LPAR, run by its agent): definitions, lifecycle,
 /// processes inside, and transient runs.
@@ -12,8 +11,6 @@ public final class WorkloadEngine: Sendable {
     public let paths: RuntimePaths
     let host: SpawnHost
     let definitions: WorkloadDefinitions
-    /// Transient runs made by this process, for unique cgroup names.
-    let transientCount = Atomic<Int>(0)
 
     public init(paths: RuntimePaths = .fromEnvironment()) {
         self.paths = paths

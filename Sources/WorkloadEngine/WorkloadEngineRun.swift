@@ -14,7 +14,7 @@ extension WorkloadEngine {
             let plan = try SpawnPlan(spec: spec, host: host)
             let layout = try CgroupLayout.detect()
             removeAbandonedTransients(layout: layout)
-            let transient = TransientName.next(count: transientCount.add(1, ordering: .relaxed).newValue)
+            let transient = TransientName.next()
             let cgroup = try WorkloadCgroup.create(layout: layout, name: transient.text, limits: spec.limits)
             defer { Self.removeTransient(cgroup, name: transient.text, network: spec.network) }
             let cgroupFD = openCgroupDirectory(cgroup)

@@ -154,8 +154,19 @@ final class EngineSandbox {
             .filter { HostSystem.fileType($0) == .directory }
     }
 
-    /// Transient-run cgroups owned by this test process that still exist.
-    static func transientLeftovers() -> [String] {
+    /// Transient-run cgroups of this test process that are still there after other tests' runs,
+    /// which may be going on in parallel, have had time to end: a leak stays, a live run goes.
+    static func transientLeftovers(within seconds: Double = 5) -> [String] {
+        let deadline = HostSystem.monotonicSeconds() + seconds
+        var left = transientCgroups()
+        while !left.isEmpty && HostSystem.monotonicSeconds() < deadline {
+            HostSystem.sleep(seconds: 0.02)
+            left = transientCgroups()
+        }
+        return left
+    }
+
+    private static func transientCgroups() -> [String] {
         let prefix = "run-\(getpid())-"
         return ["pids", "memory", "cpu", "unified"].flatMap { hierarchy -> [String] in
             let parent = "/sys/fs/cgroup/\(hierarchy)/partctl"
