@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "partctl", targets: ["partctl"]),
+        .executable(name: "partctl-supervisor", targets: ["partctl-supervisor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -37,6 +38,10 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // One small process per running WPAR: Glibc only (no Foundation), its memory is the density figure.
+        .executableTarget(name: "partctl-supervisor", path: "Sources/WorkloadSupervisor"),
+        // Drives the engine from its own process: fault-injection tests and run-path timing.
+        .executableTarget(name: "wpar-probe", dependencies: ["WorkloadEngine", "PartitionModel"], path: "Sources/WorkloadProbe"),
         .target(
             name: "PartitionCore",
             dependencies: ["PartitionModel", "LibvirtKit", "WorkloadEngine"]

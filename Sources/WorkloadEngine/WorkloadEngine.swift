@@ -1,1 +1,149 @@
-import CSpawn
+import Glibc
+import PartitionModel
+
+/// The WPAR engine on one host (or inside one LPAR, run by its agent): definitions, lifecycle,
+/// processes inside, and transient runs.
+///
+/// Every command on a WPAR takes the WPAR's lock and first repairs what a killed command left
+/// behind (`repair`), so a crash at any point never blocks the next command. Reads (`status`)
+/// take no lock.
+public final class WorkloadEngine: Sendable {
+    public let paths: RuntimePaths
+    let host: SpawnHost
+    let definitions: WorkloadDefinitions
+
+    public init(paths: RuntimePaths = .fromEnvironment()) {
+        self.paths = paths
+        host = SpawnHost.current(runtimeRoot: paths.root, definitionsRoot: paths.definitions)
+        definitions = WorkloadDefinitions(definitionsRoot: paths.definitions)
+    }
+
+    /// How long a command waits for another command on the same WPAR before it answers busy.
+    static let lockWait = 10.0
+
+    /// Runs `body` holding the WPAR's lock; errors get the WPAR and the operation as context.
+    func locked<Result>(_ name: PartitionName, _ operation: String,
+                        _ body: () throws(PartitionError) -> Result) throws(PartitionError) -> Result {
+        try lockedWithLock(name, operation) { (_: PartitionLock) throws(PartitionError) -> Result in try body() }
+    }
+
+    /// `locked`, giving `body` the lock itself (to remove its file when the WPAR goes away).
+    func lockedWithLock<Result>(_ name: PartitionName, _ operation: String,
+                                _ body: (PartitionLock) throws(PartitionError) -> Result) throws(PartitionError) -> Result {
+        do {
+            try paths.createDirectories()
+            let lock = try PartitionLock.acquire(path: paths.lockFile(for: name), wait: true, timeout: Self.lockWait)
+            return try withExtendedLifetime(lock) { () throws(PartitionError) -> Result in try body(lock) }
+        } catch {
+            throw error.with(partition: name.rawValue, operation: operation)
+        }
+    }
+
+    func runtimeDirectory(_ name: PartitionName) -> String { paths.runtimeDirectory(for: name) }
+
+    // MARK: Definitions
+
+    /// Stores `spec` as the definition of `name`, after validating it against this host. Nothing
+    /// else is created until activation.
+    public func define(_ name: PartitionName, spec: WorkloadSpec, replacing: Bool = false) throws(PartitionError) {
+        var spec = spec
+        spec.name = name
+        try locked(name, "define") { () throws(PartitionError) in
+            if definitions.exists(name) && !replacing {
+                throw PartitionError(.alreadyExists, "The WPAR is already defined.")
+            }
+            _ = try SpawnPlan(spec: spec, host: host)
+            try definitions.save(spec)
+        }
+    }
+
+    public func definition(of name: PartitionName) throws(PartitionError) -> WorkloadSpec {
+        try definitions.load(name)
+    }
+
+    /// Every defined WPAR.
+    public func definedNames() -> [PartitionName] { definitions.names() }
+
+    /// Deletes the definition (and its overlay upper layer). An active WPAR is refused unless
+    /// `force`, which stops it first.
+    public func remove(_ name: PartitionName, force: Bool = false) throws(PartitionError) {
+        try lockedWithLock(name, "remove") { (lock: PartitionLock) throws(PartitionError) in
+            guard definitions.exists(name) else { throw PartitionError(.notFound, "The WPAR is not defined.") }
+            if let record = try repair(name) {
+                guard force else {
+                    throw PartitionError(.invalidState, "The WPAR is active; shut it down first, or remove it with --force.")
+                }
+                try stopLocked(name, record: record, signal: nil, within: 0, force: true)
+            }
+            try definitions.remove(name)
+            lock.removeFile()
+        }
+    }
+
+    // MARK: Status
+
+    /// The WPAR's state from its runtime record and the liveness of its processes. Takes no lock
+    /// and changes nothing.
+    public func status(_ name: PartitionName) throws(PartitionError) -> WorkloadStatus {
+        let spec: WorkloadSpec
+        do { spec = try definitions.load(name) } catch { throw error.with(partition: name.rawValue, operation: "query") }
+        var status = WorkloadStatus(name: name, kind: spec.kind, state: .defined, limits: spec.limits,
+                                    lastExit: definitions.lastExit(of: name))
+        let runtime = runtimeDirectory(name)
+        if let record = WorkloadRuntimeRecord.read(from: runtime), record.supervisor.bootID == BootID.current() {
+            if record.supervisor.isAlive() {
+                status.supervisorPID = record.supervisor.pid
+                status.initPID = record.initProcess.pid
+                status.startedAt = record.startedAt
+                switch record.phase {
+                case _ where !WorkloadRuntimeRecord.isCommitted(in: runtime): status.state = .starting
+                case .starting: status.state = .starting
+                case .stopping: status.state = .stopping
+                case .running: status.state = record.initProcess.isAlive() ? .running : .stopping
+                }
+            } else {
+                status.state = .error
+                status.problem = "Its supervisor is gone; the next command on it cleans up."
+            }
+        } else if let supervisor = WorkloadRuntimeRecord.supervisorFromPidFile(in: runtime), supervisor.isAlive() {
+            status.state = .starting
+            status.supervisorPID = supervisor.pid
+        }
+        return status
+    }
+
+    /// Status of every defined WPAR.
+    public func statuses() -> [WorkloadStatus] {
+        definedNames().compactMap { try? status($0) }
+    }
+
+    /// CPU time, memory and task count of an active WPAR; nil when it is not active.
+    public func usage(_ name: PartitionName) throws(PartitionError) -> WorkloadUsage? {
+        do {
+            guard try status(name).state.isActive else { return nil }
+            return try WorkloadCgroup.open(layout: CgroupLayout.detect(), name: name.rawValue)?.usage()
+        } catch {
+            throw error.with(partition: name.rawValue, operation: "query")
+        }
+    }
+
+    /// Changes limits: `live` applies them to the running WPAR's cgroups at once, `persistent`
+    /// stores them in its definition for the next activation.
+    public func modify(_ name: PartitionName, limits: WorkloadLimits, live: Bool, persistent: Bool) throws(PartitionError) {
+        try locked(name, "modify") { () throws(PartitionError) in
+            try WorkloadSpecCheck.checkLimits(limits, host: host)
+            var spec = try definitions.load(name)
+            if live {
+                guard try repair(name) != nil,
+                      let cgroup = try WorkloadCgroup.open(layout: CgroupLayout.detect(), name: name.rawValue) else {
+                    throw PartitionError(.invalidState, "The WPAR is not active, so there is nothing to change live.")
+                }
+                try cgroup.apply(limits)
+            }
+            if persistent {
+                spec.limits = limits
+                try definitions.save(spec)
+            }
+        }
+    }
+}

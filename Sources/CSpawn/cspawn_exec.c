@@ -1,0 +1,131 @@
+/*
+ * The last steps before execve, shared by a WPAR's init and by a process joining a WPAR: a new
+ * session, stdio, the session keyring, no descriptor but 0-2 left open, capabilities cut down to the
+ * kept set (bounding set first), no_new_privs, the working directory, and execve with exactly the
+ * environment given.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "cspawn_internal.h"
+
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+
+static const char default_path[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+static void install_stdio(const struct cspawn_exec *exec, int report_fd) {
+    int moved[3] = { -1, -1, -1 };
+    /* First above everything, so that a source that is itself 0, 1 or 2 is not overwritten early. */
+    for (int i = 0; i < 3; i++) {
+        if (exec->stdio[i] < 0) continue;
+        moved[i] = fcntl(exec->stdio[i], F_DUPFD_CLOEXEC, 3);
+        if (moved[i] < 0) cs_fail(report_fd, -1, "set up stdio", NULL, errno);
+    }
+    for (int i = 0; i < 3; i++) {
+        if (moved[i] < 0) continue;
+        if (dup2(moved[i], i) < 0) cs_fail(report_fd, -1, "set up stdio", NULL, errno);
+    }
+}
+
+static void drop_capabilities(const struct cspawn_exec *exec, int report_fd) {
+    for (int cap = 0; cap <= exec->last_capability && cap < 64; cap++) {
+        if (exec->keep_capabilities & (1ULL << cap)) continue;
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
+            cs_fail(report_fd, -1, "drop the capability bounding set", NULL, errno);
+        }
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
+        cs_fail(report_fd, -1, "clear ambient capabilities", NULL, errno);
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) cs_fail(report_fd, -1, "set no_new_privs", NULL, errno);
+    if (cs_capset(exec->keep_capabilities) != 0) cs_fail(report_fd, -1, "set capabilities", NULL, errno);
+    /* Ambient too, so a process that changes to a non-root uid inside keeps the same set. */
+    for (int cap = 0; cap <= exec->last_capability && cap < 64; cap++) {
+        if (!(exec->keep_capabilities & (1ULL << cap))) continue;
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0 && errno != EINVAL) {
+            cs_fail(report_fd, -1, "raise ambient capabilities", NULL, errno);
+        }
+    }
+}
+
+static const char *find_variable(const char *const *envp, const char *name, size_t length) {
+    if (envp == NULL) return NULL;
+    for (size_t i = 0; envp[i] != NULL; i++) {
+        const char *entry = envp[i];
+        size_t j = 0;
+        while (j < length && entry[j] == name[j]) j++;
+        if (j == length && entry[j] == '=') return entry + length + 1;
+    }
+    return NULL;
+}
+
+/* execve, searching the environment's PATH (inside the WPAR) for a name without a slash. */
+_Noreturn static void exec_program(const struct cspawn_exec *exec, int report_fd) {
+    const char *program = exec->argv[0];
+    char *const *argv = (char *const *)exec->argv;
+    char *const *envp = (char *const *)exec->envp;
+    int has_slash = 0;
+    for (const char *p = program; *p != '\0'; p++) has_slash |= *p == '/';
+    if (has_slash) {
+        execve(program, argv, envp);
+        cs_fail(report_fd, -1, "execve", program, errno);
+    }
+    const char *search = find_variable(exec->envp, "PATH", 4);
+    if (search == NULL) search = default_path;
+    int saved = ENOENT;
+    char candidate[4096];
+    while (*search != '\0') {
+        size_t length = 0;
+        while (search[length] != '\0' && search[length] != ':') length++;
+        size_t name_length = 0;
+        while (program[name_length] != '\0') name_length++;
+        if (length + name_length + 2 <= sizeof candidate) {
+            size_t at = 0;
+            for (size_t i = 0; i < length; i++) candidate[at++] = search[i];
+            if (at == 0) candidate[at++] = '.';
+            candidate[at++] = '/';
+            for (size_t i = 0; i <= name_length; i++) candidate[at++] = program[i];
+            execve(candidate, argv, envp);
+            if (errno == EACCES) saved = EACCES;
+            else if (errno != ENOENT && errno != ENOTDIR) cs_fail(report_fd, -1, "execve", candidate, errno);
+        }
+        search += length;
+        if (*search == ':') search++;
+    }
+    cs_fail(report_fd, -1, "execve", program, saved);
+}
+
+_Noreturn void cs_finish_exec(const struct cspawn_exec *exec, int report_fd) {
+    if (setsid() < 0) cs_fail(report_fd, -1, "setsid", NULL, errno);
+    install_stdio(exec, report_fd);
+    if (exec->controlling_tty && ioctl(0, TIOCSCTTY, 0) != 0) {
+        cs_fail(report_fd, -1, "set the controlling terminal", NULL, errno);
+    }
+    umask(022);
+    if (exec->keyring != NULL && cs_keyctl_join(exec->keyring) < 0 && errno != ENOSYS) {
+        cs_fail(report_fd, -1, "join a session keyring", exec->keyring, errno);
+    }
+    if (exec->nofile_limit > 0) {
+        struct rlimit limit = { exec->nofile_limit, exec->nofile_limit };
+        if (setrlimit(RLIMIT_NOFILE, &limit) != 0) cs_fail(report_fd, -1, "limit open files", NULL, errno);
+    }
+    /* Only 0-2 and the report pipe (close-on-exec) survive: no host descriptor reaches the WPAR,
+     * and none is open when chdir runs (CVE-2024-21626). */
+    if (cs_close_range(3, (unsigned int)report_fd - 1) != 0 || cs_close_range((unsigned int)report_fd + 1, ~0U) != 0) {
+        cs_fail(report_fd, -1, "close inherited descriptors", NULL, errno);
+    }
+    drop_capabilities(exec, report_fd);
+    if (chdir(exec->workdir) != 0) cs_fail(report_fd, -1, "chdir", exec->workdir, errno);
+    cs_unblock_signals();
+    exec_program(exec, report_fd);
+}

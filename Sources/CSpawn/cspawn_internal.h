@@ -1,0 +1,88 @@
+#ifndef PARTCTL_CSPAWN_INTERNAL_H
+#define PARTCTL_CSPAWN_INTERNAL_H
+/*
+ * Shared by the C files of CSpawn; not part of the module's interface.
+ *
+ * After clone the child is a copy of a multithreaded process whose other threads are gone, so it
+ * only makes system calls: no malloc, no stdio, no locks, and raw syscall() wherever the glibc
+ * wrapper does more than the call (the set*id family broadcasts to threads that no longer exist,
+ * raise() uses a cached thread id, fork() runs atfork handlers).
+ */
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include "cspawn_plan.h"
+#include "cspawn_failure.h"
+
+#pragma clang assume_nonnull begin
+
+/* Kernel interfaces newer than some libc headers, under our own names so that no header clashes. */
+#define CS_CLONE_INTO_CGROUP 0x200000000ULL
+#define CS_AT_RECURSIVE 0x8000
+#define CS_OPEN_TREE_CLONE 1
+#define CS_MOVE_MOUNT_F_EMPTY_PATH 0x04
+#define CS_MOVE_MOUNT_T_EMPTY_PATH 0x40
+#define CS_FSOPEN_CLOEXEC 1
+#define CS_FSCONFIG_SET_FLAG 0
+#define CS_FSCONFIG_SET_STRING 1
+#define CS_FSCONFIG_CMD_CREATE 6
+#define CS_FSMOUNT_CLOEXEC 1
+#define CS_RESOLVE_NO_MAGICLINKS 0x02
+#define CS_RESOLVE_NO_SYMLINKS 0x04
+#define CS_RESOLVE_IN_ROOT 0x10
+#define CS_KEYCTL_JOIN_SESSION_KEYRING 1
+
+struct cs_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+        set_tid_size, cgroup;
+};
+
+struct cs_mount_attr {
+    uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
+struct cs_open_how {
+    uint64_t flags, mode, resolve;
+};
+
+/* Raw system calls (cspawn_syscalls.c). Each returns what the kernel returns, errno set. */
+long cs_clone(uint64_t flags, int cgroup_fd);
+long cs_fork(void);
+int cs_open_tree(int dirfd, const char *path, unsigned int flags);
+int cs_move_mount(int from_dirfd, const char *from_path, int to_dirfd, const char *to_path, unsigned int flags);
+int cs_fsopen(const char *fstype, unsigned int flags);
+int cs_fsconfig(int fd, unsigned int cmd, const char *_Nullable key, const char *_Nullable value, int aux);
+int cs_fsmount(int fd, unsigned int flags, unsigned int attrs);
+int cs_mount_setattr(int dirfd, const char *path, unsigned int flags, uint64_t attrs);
+int cs_openat2(int dirfd, const char *path, uint64_t flags, uint64_t resolve);
+int cs_pivot_root(const char *new_root, const char *put_old);
+int cs_close_range(unsigned int first, unsigned int last);
+int cs_set_ids_root(void);
+long cs_keyctl_join(const char *name);
+int cs_capset(uint64_t keep);
+
+/* Failure reporting from the child: fills a cspawn_failure, writes it to report_fd, _exit(127). */
+_Noreturn void cs_fail(int report_fd, int step_index, const char *step, const char *_Nullable path, int error);
+void cs_copy_string(char *destination, size_t capacity, const char *_Nullable source);
+void cs_set_failure(struct cspawn_failure *failure, int step_index, const char *step,
+                    const char *_Nullable path, int error);
+
+/* Signal dispositions back to default (the parent's handlers must not run in the child). */
+void cs_reset_signal_handlers(void);
+void cs_unblock_signals(void);
+
+/* Runs the plan's ops inside the child's mount namespace and pivots into the new root. */
+void cs_build_root(const struct cspawn_plan *plan, int devnull_fd, int report_fd);
+
+/* The process part: session, stdio, keyring, descriptors, capabilities, no_new_privs, workdir,
+ * execve. Never returns. */
+_Noreturn void cs_finish_exec(const struct cspawn_exec *exec, int report_fd);
+
+/* The child of cspawn_start after clone. Never returns. */
+_Noreturn void cs_child_main(const struct cspawn_plan *plan, int sync_fd, int report_fd);
+
+/* pipe2(O_CLOEXEC) with both ends above 2, so they never collide with stdio. */
+int cs_pipe(int fds[_Nonnull 2]);
+
+#pragma clang assume_nonnull end
+#endif

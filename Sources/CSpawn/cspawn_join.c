@@ -1,0 +1,106 @@
+/*
+ * Joining a running WPAR: see cspawn_join.h for the sequence and why it is safe against
+ * /proc/PID/exe and ptrace from inside.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "cspawn_internal.h"
+#include "cspawn_join.h"
+
+/* Ends this process the way `status` says the command ended. */
+_Noreturn static void mirror(int status) {
+    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+    int signal = WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL;
+    struct rlimit no_core = { 0, 0 };
+    setrlimit(RLIMIT_CORE, &no_core);
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = SIG_DFL;
+    sigaction(signal, &action, NULL);
+    sigset_t only;
+    sigemptyset(&only);
+    sigaddset(&only, signal);
+    sigprocmask(SIG_UNBLOCK, &only, NULL);
+    kill(getpid(), signal);
+    _exit(128 + signal);
+}
+
+_Noreturn static void run_intermediate(const struct cspawn_join *join, int sync_fd, int report_fd) {
+    cs_reset_signal_handlers();  /* every signal stays blocked: only the command reacts to them */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    char go = 0;
+    ssize_t got;
+    do {
+        got = read(sync_fd, &go, 1);
+    } while (got < 0 && errno == EINTR);
+    if (got != 1) _exit(0);
+    close(sync_fd);
+
+    /* All namespaces of the init at once; the pidfd pins that very process. */
+    if (setns(join->pidfd, (int)join->namespaces) != 0) cs_fail(report_fd, -1, "setns", NULL, errno);
+    if (join->become_root && cs_set_ids_root() != 0) cs_fail(report_fd, -1, "become root in the user namespace", NULL, errno);
+    close(join->pidfd);
+
+    /* The PID namespace applies to children only: the command is our child, in the WPAR. */
+    long command = cs_fork();
+    if (command == 0) cs_finish_exec(&join->exec, report_fd);
+    if (command < 0) cs_fail(report_fd, -1, "fork into the WPAR", NULL, errno);
+    close(report_fd);
+    cs_close_range(3, ~0U);
+
+    int status = 0;
+    while (waitpid((pid_t)command, &status, 0) < 0) {
+        if (errno != EINTR) _exit(127);
+    }
+    mirror(status);
+}
+
+int cspawn_join_start(const struct cspawn_join *join, struct cspawn_child *child, struct cspawn_failure *failure) {
+    memset(failure, 0, sizeof *failure);
+    child->pid = -1;
+    child->supervisor_pid = 0;
+    child->sync_fd = -1;
+    child->report_fd = -1;
+    int sync[2], report[2];
+    if (cs_pipe(sync) != 0) {
+        cs_set_failure(failure, -1, "pipe", NULL, errno);
+        return -1;
+    }
+    if (cs_pipe(report) != 0) {
+        cs_set_failure(failure, -1, "pipe", NULL, errno);
+        close(sync[0]);
+        close(sync[1]);
+        return -1;
+    }
+    sigset_t all, old_mask;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old_mask);
+    long pid = cs_clone(0, join->cgroup_fd);
+    if (pid == 0) {
+        close(sync[1]);
+        close(report[0]);
+        run_intermediate(join, sync[0], report[1]);
+    }
+    int clone_error = errno;
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    close(sync[0]);
+    close(report[1]);
+    if (pid < 0) {
+        cs_set_failure(failure, -1, "clone", NULL, clone_error);
+        close(sync[1]);
+        close(report[0]);
+        return -1;
+    }
+    child->pid = (pid_t)pid;
+    child->sync_fd = sync[1];
+    child->report_fd = report[0];
+    return 0;
+}

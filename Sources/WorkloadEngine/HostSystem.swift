@@ -1,0 +1,115 @@
+import Glibc
+import PartitionModel
+
+/// The few POSIX calls the engine's Swift side makes, each returning Swift values; failures become
+/// `PartitionError(.system)` naming the step and errno.
+enum HostSystem {
+    /// "create the cgroup: No such file or directory (errno 2)."
+    static func failure(_ step: String, errno code: Int32 = errno) -> PartitionError {
+        PartitionError(.system, "Could not \(step): \(String(cString: strerror(code))) (errno \(code)).")
+    }
+
+    enum FileType: Equatable {
+        case directory, regular, symlink, characterDevice, blockDevice, socket, fifo
+        /// An overlayfs whiteout: a character device 0:0 that hides the lower layer's entry.
+        case whiteout
+    }
+
+    /// The type of `path` itself (never following a final symlink), or nil when it does not exist.
+    static func fileType(_ path: String) -> FileType? {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return nil }
+        switch status.st_mode & S_IFMT {
+        case S_IFDIR: return .directory
+        case S_IFREG: return .regular
+        case S_IFLNK: return .symlink
+        case S_IFCHR: return status.st_rdev == 0 ? .whiteout : .characterDevice
+        case S_IFBLK: return .blockDevice
+        case S_IFSOCK: return .socket
+        default: return .fifo
+        }
+    }
+
+    /// The canonical path with every symlink resolved, or nil when it does not exist.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    static func readText(_ path: String, limit: Int = 1 << 16) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while bytes.count < limit {
+            let got = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if got < 0 && errno == EINTR { continue }
+            if got <= 0 { break }
+            bytes += buffer[..<got]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func monotonicSeconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+
+    static func sleep(seconds: Double) {
+        var pause = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
+        var remaining = timespec()
+        while nanosleep(&pause, &remaining) != 0 && errno == EINTR { pause = remaining }
+    }
+
+    /// Creates `path` with `mode` (parents 0755); an existing directory is fine.
+    static func makeDirectories(_ path: String, mode: mode_t) throws(PartitionError) {
+        if mkdir(path, mode) == 0 {
+            chmod(path, mode)
+            return
+        }
+        if errno == EEXIST, fileType(path) == .directory { return }
+        if errno == ENOENT, let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+            try makeDirectories(String(path[..<slash]), mode: 0o755)
+            if mkdir(path, mode) == 0 || errno == EEXIST {
+                chmod(path, mode)
+                return
+            }
+        }
+        throw failure("create the directory \(path)")
+    }
+
+    /// Removes `path` and everything below it without following symlinks; a missing path is fine.
+    static func removeTree(_ path: String) throws(PartitionError) {
+        switch fileType(path) {
+        case nil:
+            return
+        case .directory?:
+            guard let directory = opendir(path) else { throw failure("open the directory \(path)") }
+            var names: [String] = []
+            while let entry = readdir(directory) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                if name != "." && name != ".." { names.append(name) }
+            }
+            closedir(directory)
+            for name in names { try removeTree(path + "/" + name) }
+            if rmdir(path) != 0 && errno != ENOENT { throw failure("remove the directory \(path)") }
+        default:
+            if unlink(path) != 0 && errno != ENOENT { throw failure("remove \(path)") }
+        }
+    }
+
+    /// Writes all of `bytes`, retrying short writes and interruptions.
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            if written <= 0 { return false }
+            offset += written
+        }
+        return true
+    }
+}

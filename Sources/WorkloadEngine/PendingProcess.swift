@@ -1,0 +1,92 @@
+import CSpawn
+import Glibc
+import PartitionModel
+
+/// A process CSpawn has cloned that waits until it is released: meanwhile the caller puts it in
+/// its cgroups, writes its ID maps and sets up its network. If it is neither released nor
+/// abandoned, it is abandoned when this object goes away (the child exits without running).
+///
+/// When it is this process's own child (no supervisor), a child that was abandoned or whose setup
+/// failed is reaped here; one that was released successfully is the owner's to wait for.
+final class PendingProcess {
+    private var child: cspawn_child
+    private var settled = false
+    private var needsReaping = false
+
+    /// The new process as this process's PID namespace sees it.
+    var pid: pid_t { child.pid }
+    /// The supervisor holding it, when it was started under one.
+    var supervisorPid: pid_t? { child.supervisor_pid > 0 ? child.supervisor_pid : nil }
+
+    private init(child: cspawn_child) { self.child = child }
+
+    deinit {
+        abandon()
+        if needsReaping { _ = ProcessWait.exitCode(of: child.pid) }
+    }
+
+    /// A program that is to become the new process's parent (see cspawn_start.h).
+    struct Supervisor {
+        var path: String
+        var arguments: [String]
+        var environment: [String]
+        /// Installed as its descriptors 3, 4, ...
+        var descriptors: [Int32]
+        /// Index of the argument the init's PID replaces.
+        var pidArgument: Int
+    }
+
+    /// Clones a WPAR's init (or an application's command) for `plan`.
+    static func start(_ plan: SpawnPlan, cgroupFD: Int32, stdio: SpawnStdio, deathSignal: Int32,
+                      supervisor: Supervisor? = nil) throws(PartitionError) -> PendingProcess {
+        let cPlan = CSpawnPlan(plan, cgroupFD: cgroupFD, stdio: stdio, deathSignal: deathSignal)
+        var child = cspawn_child()
+        var failure = cspawn_failure()
+        let result: Int32
+        if let supervisor {
+            let arena = CArena()
+            var program = cspawn_supervisor(path: arena.string(supervisor.path), argv: arena.stringArray(supervisor.arguments),
+                                            envp: arena.stringArray(supervisor.environment),
+                                            fds: supervisor.descriptors.isEmpty ? nil : arena.array(supervisor.descriptors),
+                                            fd_count: supervisor.descriptors.count, pid_argument: Int32(supervisor.pidArgument))
+            result = withUnsafePointer(to: &cPlan.plan) { plan in
+                withUnsafePointer(to: &program) { cspawn_start(plan, $0, &child, &failure) }
+            }
+        } else {
+            result = withUnsafePointer(to: &cPlan.plan) { cspawn_start($0, nil, &child, &failure) }
+        }
+        guard result == 0 else { throw SpawnFailure.error(failure) }
+        return PendingProcess(child: child)
+    }
+
+    /// Forks a process that joins the running WPAR whose init `pidfd` pins (see cspawn_join.h).
+    static func join(pidfd: Int32, namespaces: SpawnPlan.Namespaces, process: SpawnPlan.Process, stdio: SpawnStdio,
+                     cgroupFD: Int32, becomeRoot: Bool) throws(PartitionError) -> PendingProcess {
+        let arena = CArena()
+        var join = cspawn_join(pidfd: pidfd, namespaces: namespaces.rawValue, cgroup_fd: cgroupFD, become_root: becomeRoot ? 1 : 0,
+                               exec: CSpawnPlan.exec(process, stdio: stdio, arena: arena))
+        var child = cspawn_child()
+        var failure = cspawn_failure()
+        guard cspawn_join_start(&join, &child, &failure) == 0 else { throw SpawnFailure.error(failure) }
+        return PendingProcess(child: child)
+    }
+
+    /// Lets the process run its plan; returns once it has exec'd, or throws the step that failed.
+    func release() throws(PartitionError) {
+        guard !settled else { return }
+        settled = true
+        var failure = cspawn_failure()
+        guard cspawn_release(&child, &failure) == 0 else {
+            needsReaping = supervisorPid == nil
+            throw SpawnFailure.error(failure)
+        }
+    }
+
+    /// The process exits at once without running its plan.
+    func abandon() {
+        guard !settled else { return }
+        settled = true
+        cspawn_abandon(&child)
+        needsReaping = supervisorPid == nil
+    }
+}

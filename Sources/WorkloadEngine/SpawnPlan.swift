@@ -1,0 +1,91 @@
+import CSpawn
+
+/// The flat setup plan the C child executes between clone and execve (CSpawn), in the manner of
+/// bubblewrap's SetupOp list: Swift decides everything here, the child only walks the steps.
+///
+/// Build one from a spec with `SpawnPlan(spec:host:)`, which validates the spec first.
+public struct SpawnPlan: Sendable, Hashable {
+    public struct MountAttributes: OptionSet, Sendable, Hashable {
+        public let rawValue: UInt64
+        public init(rawValue: UInt64) { self.rawValue = rawValue }
+        // The kernel's MOUNT_ATTR_* values (see cspawn_plan.h).
+        public static let readOnly = MountAttributes(rawValue: 0x01)
+        public static let noSetuid = MountAttributes(rawValue: 0x02)
+        public static let noDevices = MountAttributes(rawValue: 0x04)
+        public static let noExec = MountAttributes(rawValue: 0x08)
+        public static let strictAtime = MountAttributes(rawValue: 0x20)
+    }
+
+    public struct FilesystemOption: Sendable, Hashable {
+        public var key: String
+        /// nil for a flag.
+        public var value: String?
+        public init(_ key: String, _ value: String? = nil) {
+            self.key = key
+            self.value = value
+        }
+    }
+
+    public enum Operation: Sendable, Hashable {
+        /// A host tree, cloned recursively, becomes the new root.
+        case rootTree(source: String, attributes: MountAttributes)
+        /// A new file system (an overlay) becomes the new root.
+        case rootFilesystem(type: String, options: [FilesystemOption], attributes: MountAttributes)
+        case bind(source: String, target: String, attributes: MountAttributes, recursive: Bool, characterDevice: Bool)
+        case filesystem(type: String, target: String, options: [FilesystemOption], attributes: MountAttributes)
+        case symlink(target: String, linkText: String)
+        /// Hidden: /dev/null over a file, an empty read-only tmpfs over a directory; skipped if missing.
+        case mask(target: String)
+        /// Bound over itself read-only; skipped if missing.
+        case readOnly(target: String)
+    }
+
+    public struct Step: Sendable, Hashable {
+        /// Shown when the step fails: "mount /proc".
+        public var name: String
+        public var operation: Operation
+    }
+
+    public struct Namespaces: OptionSet, Sendable, Hashable {
+        public let rawValue: UInt64
+        public init(rawValue: UInt64) { self.rawValue = rawValue }
+        public static let mount = Namespaces(rawValue: UInt64(CSPAWN_NS_MOUNT.rawValue))
+        public static let pid = Namespaces(rawValue: UInt64(CSPAWN_NS_PID.rawValue))
+        public static let uts = Namespaces(rawValue: UInt64(CSPAWN_NS_UTS.rawValue))
+        public static let ipc = Namespaces(rawValue: UInt64(CSPAWN_NS_IPC.rawValue))
+        public static let network = Namespaces(rawValue: UInt64(CSPAWN_NS_NET.rawValue))
+        public static let cgroup = Namespaces(rawValue: UInt64(CSPAWN_NS_CGROUP.rawValue))
+        public static let user = Namespaces(rawValue: UInt64(CSPAWN_NS_USER.rawValue))
+        /// What every WPAR gets (DESIGN §5); `user` is added where the spec asks.
+        public static let workload: Namespaces = [.mount, .pid, .uts, .ipc, .network, .cgroup]
+    }
+
+    /// The process part, shared with `exec` into a running WPAR.
+    public struct Process: Sendable, Hashable {
+        public var arguments: [String]
+        public var environment: [String]
+        public var workingDirectory: String
+        public var capabilities: CapabilitySet
+        /// Name of the fresh session keyring the process joins ("_ses.<name>", as runc).
+        public var keyring: String?
+        public var openFileLimit: UInt64
+    }
+
+    public var namespaces: Namespaces
+    public var steps: [Step]
+    public var hostname: String?
+    public var process: Process
+    public var userNamespace: UserNamespaceMapping?
+    /// Host directory the new root is attached to while it is assembled, inside the child's private
+    /// mount namespace only.
+    public var stage: String
+
+    /// Adds the console: the pseudo-terminal's slave bound over /dev/console (the init's stdio is the
+    /// same terminal), placed right after the rest of /dev.
+    public mutating func addConsole(slavePath: String) {
+        let step = Step(name: "bind the console", operation: .bind(source: slavePath, target: "/dev/console",
+                                                                   attributes: [], recursive: false, characterDevice: true))
+        let afterDevices = steps.lastIndex { $0.name.hasPrefix("symlink /dev/") }.map { $0 + 1 } ?? steps.count
+        steps.insert(step, at: afterDevices)
+    }
+}

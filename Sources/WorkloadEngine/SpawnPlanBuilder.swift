@@ -1,0 +1,212 @@
+import PartitionModel
+
+extension SpawnPlan {
+    /// runc's maskedPaths (plus powercap, which runc added later): hidden from every WPAR.
+    public static let maskedPaths = [
+        "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+    ]
+    /// runc's readonlyPaths.
+    public static let readOnlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+    /// Device nodes bound from the host into the WPAR's fresh /dev (runc's AllowedDevices without ptmx,
+    /// which is the devpts instance's own).
+    public static let devices = ["null", "zero", "full", "random", "urandom", "tty"]
+
+    /// Validates `spec` against the host and builds its plan. Nothing is created on the host.
+    public init(spec: WorkloadSpec, host: SpawnHost) throws(PartitionError) {
+        let rules = HostPathRules(runtimeRoot: host.runtimeRoot, definitionsRoot: host.definitionsRoot)
+        let capabilities = try WorkloadSpecCheck.checkProcess(spec, host: host)
+        try WorkloadSpecCheck.checkLimits(spec.limits, host: host)
+        try WorkloadSpecCheck.checkNetwork(spec.network)
+        if let mapping = spec.userNamespace { try WorkloadSpecCheck.checkUserNamespace(mapping) }
+        guard HostSystem.fileType(Self.stageDirectory) == .directory else {
+            throw PartitionError(.unsupported, "The host has no \(Self.stageDirectory) directory, which partctl needs to assemble a WPAR's root.")
+        }
+
+        var steps: [Step] = []
+        let layers: [String]
+        switch (spec.kind, spec.root) {
+        case (.application, .host):
+            layers = []
+            steps.append(Step(name: "bind the host's root read-only",
+                              operation: .rootTree(source: "/", attributes: [.readOnly, .noDevices, .noSetuid])))
+        case (.application, _):
+            throw PartitionError(.invalidArgument, "An application WPAR shares the host's root read-only; it cannot have a root of its own.")
+        case (.system, .host):
+            throw PartitionError(.invalidArgument, "A system WPAR needs a root of its own: a directory or an overlay on a base directory.")
+        case (.system, .directory(let path)):
+            let root = try Self.checkRootDirectory(path, "root directory", rules: rules)
+            layers = [root]
+            steps.append(Step(name: "bind the root \(root)", operation: .rootTree(source: root, attributes: [.noDevices])))
+        case (.system, .overlay(let lower, let upper)):
+            guard !lower.isEmpty else {
+                throw PartitionError(.invalidArgument, "An overlay root needs at least one lower directory.")
+            }
+            var lowers: [String] = []
+            for path in lower { lowers.append(try Self.checkRootDirectory(path, "lower directory", rules: rules, layered: true)) }
+            let upperPath = upper ?? Self.defaultUpper(for: spec.name, definitionsRoot: host.definitionsRoot)
+            try Self.checkUpper(upperPath)
+            layers = [upperPath] + lowers
+            let options = [FilesystemOption("lowerdir", lowers.joined(separator: ":")),
+                           FilesystemOption("upperdir", upperPath),
+                           FilesystemOption("workdir", Self.overlayWork(for: upperPath))]
+            steps.append(Step(name: "mount the overlay root", operation: .rootFilesystem(type: "overlay", options: options, attributes: [.noDevices])))
+        }
+        if spec.kind == .system {
+            try Self.checkKernelDirectories(in: layers)
+        }
+
+        if spec.kind == .application {
+            if !spec.sharedPaths.isEmpty {
+                throw PartitionError(.invalidArgument, "An application WPAR already shares the whole host read-only; shared paths are for system WPARs.")
+            }
+            steps.append(Step(name: "mount /tmp", operation: .filesystem(type: "tmpfs", target: "/tmp",
+                options: [FilesystemOption("mode", "1777")], attributes: [.noSetuid, .noDevices])))
+            steps.append(Step(name: "mount /run", operation: .filesystem(type: "tmpfs", target: "/run",
+                options: [FilesystemOption("mode", "755")], attributes: [.noSetuid, .noDevices])))
+        } else {
+            for path in spec.sharedPaths {
+                try HostPathRules.checkTarget(path, "shared path")
+                let source = try rules.checkSource(path, "shared path")
+                steps.append(Step(name: "share \(path) read-only", operation: .bind(source: source, target: path,
+                    attributes: [.readOnly, .noDevices], recursive: true, characterDevice: false)))
+            }
+            if Self.topEntry("run", in: layers) == .directory {
+                steps.append(Step(name: "mount /run", operation: .filesystem(type: "tmpfs", target: "/run",
+                    options: [FilesystemOption("mode", "755")], attributes: [.noSetuid, .noDevices])))
+            }
+        }
+
+        for mount in spec.mounts {
+            try HostPathRules.checkTarget(mount.target, "mount target")
+            let source = try rules.checkSource(mount.source, "mount source")
+            if spec.kind == .application && !["/tmp", "/run"].contains(where: { HostPathRules.path(mount.target, isWithin: $0) }) {
+                let type = HostSystem.fileType(mount.target)
+                guard type != nil, type != .symlink else {
+                    throw PartitionError(.invalidArgument,
+                        "The mount target \(QuotedText.of(mount.target)) must exist on the host (and not be a symlink): an application WPAR's root is the host's, read-only.")
+                }
+            }
+            let attributes: MountAttributes = mount.readOnly ? [.readOnly, .noDevices, .noSetuid] : [.noDevices, .noSetuid]
+            steps.append(Step(name: "bind \(mount.target)", operation: .bind(source: source, target: mount.target,
+                attributes: attributes, recursive: true, characterDevice: false)))
+        }
+
+        steps += Self.kernelFilesystems(userNamespace: spec.userNamespace != nil, cgroup2: host.hasCgroup2)
+
+        var namespaces = Namespaces.workload
+        if spec.userNamespace != nil { namespaces.insert(.user) }
+        self.init(namespaces: namespaces, steps: steps, hostname: spec.hostname ?? spec.name.rawValue,
+                  process: Process(arguments: spec.command, environment: spec.environment,
+                                   workingDirectory: spec.workingDirectory, capabilities: capabilities,
+                                   keyring: "_ses.\(spec.name.rawValue)", openFileLimit: spec.openFileLimit),
+                  userNamespace: spec.userNamespace, stage: Self.stageDirectory)
+    }
+
+    /// Where the child attaches the new root while assembling it (in its own mount namespace only).
+    static let stageDirectory = "/tmp"
+
+    public static func defaultUpper(for name: PartitionName, definitionsRoot: String) -> String {
+        "\(definitionsRoot)/wpars/\(name.rawValue)/upper"
+    }
+
+    /// overlayfs's work directory, beside the upper one (it must be on the same file system).
+    public static func overlayWork(for upper: String) -> String { upper + ".work" }
+
+    /// /proc, fresh /dev, /sys and the masks: the same for every WPAR.
+    static func kernelFilesystems(userNamespace: Bool, cgroup2: Bool) -> [Step] {
+        var steps: [Step] = []
+        steps.append(Step(name: "mount /proc", operation: .filesystem(type: "proc", target: "/proc", options: [],
+                                                                      attributes: [.noSetuid, .noDevices, .noExec])))
+        // No device node made in /dev is usable (nodev); the bound host nodes keep their own mounts' flags.
+        steps.append(Step(name: "mount /dev", operation: .filesystem(type: "tmpfs", target: "/dev",
+            options: [FilesystemOption("mode", "755"), FilesystemOption("size", "65536k")],
+            attributes: [.noSetuid, .noDevices, .strictAtime])))
+        for device in devices {
+            steps.append(Step(name: "bind /dev/\(device)", operation: .bind(source: "/dev/\(device)", target: "/dev/\(device)",
+                                                                            attributes: [], recursive: false, characterDevice: true)))
+        }
+        var ptsOptions = [FilesystemOption("ptmxmode", "0666"), FilesystemOption("mode", "0620")]
+        if !userNamespace { ptsOptions.append(FilesystemOption("gid", "5")) }  // gid 5 (tty) may be unmapped in a user namespace
+        steps.append(Step(name: "mount /dev/pts", operation: .filesystem(type: "devpts", target: "/dev/pts", options: ptsOptions,
+                                                                         attributes: [.noSetuid, .noExec])))
+        steps.append(Step(name: "mount /dev/shm", operation: .filesystem(type: "tmpfs", target: "/dev/shm",
+            options: [FilesystemOption("mode", "1777"), FilesystemOption("size", "65536k")],
+            attributes: [.noSetuid, .noDevices, .noExec])))
+        for (link, text) in [("ptmx", "pts/ptmx"), ("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                             ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")] {
+            steps.append(Step(name: "symlink /dev/\(link)", operation: .symlink(target: "/dev/\(link)", linkText: text)))
+        }
+        steps.append(Step(name: "mount /sys", operation: .filesystem(type: "sysfs", target: "/sys", options: [],
+                                                                     attributes: [.readOnly, .noSetuid, .noDevices, .noExec])))
+        if cgroup2 {
+            steps.append(Step(name: "mount /sys/fs/cgroup", operation: .filesystem(type: "cgroup2", target: "/sys/fs/cgroup",
+                options: [], attributes: [.readOnly, .noSetuid, .noDevices, .noExec])))
+        }
+        for path in maskedPaths {
+            steps.append(Step(name: "mask \(path)", operation: .mask(target: path)))
+        }
+        for path in readOnlyPaths {
+            steps.append(Step(name: "make \(path) read-only", operation: .readOnly(target: path)))
+        }
+        return steps
+    }
+
+    /// A root or lower directory: a real, canonical directory that may be bound.
+    static func checkRootDirectory(_ path: String, _ what: String, rules: HostPathRules, layered: Bool = false) throws(PartitionError) -> String {
+        let resolved = try rules.checkSource(path, what, isRoot: true)
+        guard resolved == path else {
+            throw PartitionError(.invalidArgument,
+                "The \(what) \(QuotedText.of(path)) goes through a symlink (it is \(QuotedText.of(resolved))); give the real path.")
+        }
+        guard HostSystem.fileType(path) == .directory else {
+            throw PartitionError(.invalidArgument, "The \(what) \(QuotedText.of(path)) is not a directory.")
+        }
+        if layered { try checkOverlaySyntax(path, what) }
+        return resolved
+    }
+
+    static func checkUpper(_ path: String) throws(PartitionError) {
+        try HostPathRules.checkForm(path, "upper directory")
+        try checkOverlaySyntax(path, "upper directory")
+        for (what, candidate) in [("upper directory", path), ("overlay work directory", overlayWork(for: path))] {
+            if let type = HostSystem.fileType(candidate), type != .directory {
+                throw PartitionError(.invalidArgument, "The \(what) \(QuotedText.of(candidate)) exists but is not a directory.")
+            }
+        }
+    }
+
+    /// overlayfs separates layers with ':' and options with ','; a backslash escapes them.
+    static func checkOverlaySyntax(_ path: String, _ what: String) throws(PartitionError) {
+        if path.contains(where: { $0 == ":" || $0 == "," || $0 == "\\" }) {
+            throw PartitionError(.invalidArgument, "The \(what) \(QuotedText.of(path)) contains ':', ',' or '\\', which overlayfs cannot take.")
+        }
+    }
+
+    /// The type of `name` in the merged view of `layers` (top first), or nil when no layer has it.
+    static func topEntry(_ name: String, in layers: [String]) -> HostSystem.FileType? {
+        for layer in layers {
+            if let type = HostSystem.fileType(layer + "/" + name) { return type }
+        }
+        return nil
+    }
+
+    /// /proc, /dev and /sys of a WPAR's root must be real directories: a symlink there could turn
+    /// the mount of a fresh /proc or /sys into a mount over a host path (CVE-2019-16884 and kin).
+    static func checkKernelDirectories(in layers: [String]) throws(PartitionError) {
+        let root = layers.count == 1 ? layers[0] : "the overlay of \(layers.joined(separator: ", "))"
+        for name in ["proc", "dev", "sys"] {
+            switch topEntry(name, in: layers) {
+            case .directory?:
+                continue
+            case nil, .whiteout?:
+                throw PartitionError(.invalidArgument, "The WPAR root \(root) has no /\(name) directory; create it as an empty directory.")
+            case .symlink?:
+                throw PartitionError(.permissionDenied,
+                    "/\(name) in the WPAR root \(root) is a symlink; /proc, /dev and /sys must be real directories.")
+            default:
+                throw PartitionError(.invalidArgument, "/\(name) in the WPAR root \(root) is not a directory.")
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import Glibc
+import PartitionModel
+
+extension WorkloadEngine {
+    /// Runs a command inside the running WPAR (`partctl login`) and returns its exit status (128 +
+    /// signal when it was killed).
+    ///
+    /// The command joins every namespace and the cgroups of the WPAR, and gets the WPAR's own
+    /// capability set, no_new_privs, a fresh session keyring and no descriptor but 0-2 (see
+    /// cspawn_join.h for why it cannot be reached through /proc/PID/exe meanwhile). With
+    /// `terminal`, it runs on a new pseudo-terminal relayed to `input`/`output`.
+    public func exec(_ name: PartitionName, _ command: WorkloadCommand, input: Int32 = 0, output: Int32 = 1,
+                     error: Int32 = 2) throws(PartitionError) -> Int32 {
+        var terminal: PseudoTerminal?
+        let pending: PendingProcess = try locked(name, "login") { () throws(PartitionError) -> PendingProcess in
+            guard let record = try repair(name), record.phase == .running else {
+                throw PartitionError(.invalidState, "The WPAR is not running.")
+            }
+            let spec = try definitions.load(name)
+            let process = try joinProcess(for: command, spec: spec)
+            guard let cgroup = try WorkloadCgroup.open(layout: CgroupLayout.detect(), name: name.rawValue) else {
+                throw PartitionError(.invalidState, "The WPAR's cgroup is gone.")
+            }
+            guard let pidfd = try record.initProcess.openPidfd() else {
+                throw PartitionError(.invalidState, "The WPAR's init has exited.")
+            }
+            defer { close(pidfd) }
+            // Opened after the pidfd pinned the init, on the WPAR's own devpts.
+            if command.terminal { terminal = try PseudoTerminal(insideRootOf: record.initProcess.pid) }
+            var namespaces = SpawnPlan.Namespaces.workload
+            if spec.userNamespace != nil { namespaces.insert(.user) }
+            let stdio = terminal.map { SpawnStdio.all($0.slave, terminal: true) }
+                ?? SpawnStdio(descriptors: (input, output, error), controllingTerminal: false)
+            let cgroupFD = openCgroupDirectory(cgroup)
+            defer { if cgroupFD >= 0 { close(cgroupFD) } }
+            let pending = try PendingProcess.join(pidfd: pidfd, namespaces: namespaces, process: process, stdio: stdio,
+                                                  cgroupFD: cgroupFD, becomeRoot: spec.userNamespace != nil)
+            try cgroup.attach(pid: pending.pid)
+            try pending.release()
+            return pending
+        }
+        if let terminal {
+            terminal.closeSlave()
+            _ = TerminalRelay(remote: terminal.master, input: input, output: output, escape: false, resizes: terminal.master).run()
+        }
+        return ProcessWait.exitCode(of: pending.pid)
+    }
+
+    /// The WPAR's process settings applied to `command`.
+    func joinProcess(for command: WorkloadCommand, spec: WorkloadSpec) throws(PartitionError) -> SpawnPlan.Process {
+        let arguments = command.arguments.isEmpty ? ["/bin/sh"] : command.arguments
+        var environment = command.environment ?? spec.environment
+        if command.terminal && command.environment == nil && !environment.contains(where: { $0.hasPrefix("TERM=") }) {
+            environment.append("TERM=" + (getenv("TERM").map { String(cString: $0) } ?? "xterm"))
+        }
+        var checked = spec
+        checked.command = arguments
+        checked.environment = environment
+        checked.workingDirectory = command.workingDirectory
+        let capabilities = try WorkloadSpecCheck.checkProcess(checked, host: host)
+        return SpawnPlan.Process(arguments: arguments, environment: environment, workingDirectory: command.workingDirectory,
+                                 capabilities: capabilities, keyring: "_ses.\(spec.name.rawValue)",
+                                 openFileLimit: spec.openFileLimit)
+    }
+
+    /// Attaches `input`/`output` to the WPAR's console until "~." (or end of input); the WPAR
+    /// runs on. One client at a time.
+    public func attachConsole(_ name: PartitionName, input: Int32 = 0, output: Int32 = 1) throws(PartitionError) {
+        let socket: Int32 = try locked(name, "console") { () throws(PartitionError) -> Int32 in
+            guard try repair(name) != nil else { throw PartitionError(.invalidState, "The WPAR is not running.") }
+            guard try definitions.load(name).console else { throw PartitionError(.unsupported, "The WPAR has no console.") }
+            return try ConsoleClient.connect(to: runtimeDirectory(name) + "/console.sock")
+        }
+        defer { close(socket) }
+        _ = TerminalRelay(remote: socket, input: input, output: output, escape: true, resizes: nil).run()
+    }
+}

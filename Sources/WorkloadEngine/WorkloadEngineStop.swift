@@ -1,0 +1,55 @@
+import Glibc
+import PartitionModel
+
+extension WorkloadEngine {
+    /// Asks the WPAR's init to stop (its spec's stop signal, SIGTERM by default) and waits up to
+    /// `within` seconds for the WPAR to end. When time runs out, `force` kills everything in its
+    /// cgroup with SIGKILL; without `force` the WPAR keeps running and a timeout is reported.
+    /// Returns once nothing of it is left.
+    public func shutdown(_ name: PartitionName, within seconds: Double = 30, force: Bool = true) throws(PartitionError) {
+        try locked(name, "shutdown") { () throws(PartitionError) in
+            guard let record = try repair(name) else { throw PartitionError(.invalidState, "The WPAR is not active.") }
+            let spec = try definitions.load(name)
+            try stopLocked(name, record: record, signal: spec.stopSignal, within: max(0, seconds), force: force)
+        }
+    }
+
+    /// Kills everything in the WPAR at once (z/VM FORCE, stopwpar -F).
+    public func force(_ name: PartitionName) throws(PartitionError) {
+        try locked(name, "force") { () throws(PartitionError) in
+            guard let record = try repair(name) else { throw PartitionError(.invalidState, "The WPAR is not active.") }
+            try stopLocked(name, record: record, signal: nil, within: 0, force: true)
+        }
+    }
+
+    func stopLocked(_ name: PartitionName, record: WorkloadRuntimeRecord, signal: Int32?, within seconds: Double,
+                    force: Bool) throws(PartitionError) {
+        var stopping = record
+        stopping.phase = .stopping
+        try stopping.write(to: runtimeDirectory(name))
+        if let signal {
+            // Pinned by pidfd and checked against its start time: a reused PID is never signalled.
+            try? record.initProcess.signal(signal)
+        }
+        if !ProcessWait.waitForExit(record.supervisor, seconds: seconds) {
+            guard force else {
+                throw PartitionError(.timeout,
+                    "The WPAR did not stop within \(Self.seconds(seconds)); it keeps running. Use --force to kill it.")
+            }
+            if let cgroup = try WorkloadCgroup.open(layout: CgroupLayout.detect(), name: name.rawValue) {
+                try cgroup.killAll(signal: SIGKILL)
+            }
+            // With its init dead the supervisor cleans up and exits; if even it hangs, kill it
+            // (the init, were it alive, would die with it by its parent-death signal).
+            if !ProcessWait.waitForExit(record.supervisor, seconds: 10) {
+                try? record.supervisor.signal(SIGKILL)
+                _ = ProcessWait.waitForExit(record.supervisor, seconds: 5)
+            }
+        }
+        try removeLeftovers(name)
+    }
+
+    private static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? "\(Int(value)) seconds" : "\(value) seconds"
+    }
+}

@@ -1,0 +1,30 @@
+import Glibc
+import PartitionModel
+
+/// What `query`/`tree` show for one host WPAR.
+public struct WorkloadStatus: Codable, Sendable, Hashable {
+    public var name: PartitionName
+    public var kind: WorkloadSpec.Kind
+    /// defined, starting, running, stopping or error (DESIGN §3).
+    public var state: PartitionState
+    /// The init's PID on the host, while active.
+    public var initPID: pid_t?
+    public var supervisorPID: pid_t?
+    /// Seconds since the epoch.
+    public var startedAt: Double?
+    public var limits: WorkloadLimits
+    /// How the init ended last time.
+    public var lastExit: WorkloadExit?
+    /// Why the state is `error`.
+    public var problem: String?
+}
+
+/// How a WPAR's init ended, as its supervisor recorded it.
+public struct WorkloadExit: Codable, Sendable, Hashable {
+    /// The exit code, when it exited.
+    public var code: Int32?
+    /// The signal that killed it, when it was killed.
+    public var signal: Int32?
+    /// Seconds since the epoch.
+    public var finishedAt: Int?
+}
