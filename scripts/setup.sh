@@ -54,4 +54,7 @@ until virsh -c qemu:///system version >/dev/null 2>&1; do
     sleep 0.2
 done
 mkdir -p /var/lib/partctl /run/partctl
+# The root file system of system WPARs, and the host bridge bridged WPARs attach to.
+sh "$(dirname "$0")/build-rootfs.sh"
+sh "$(dirname "$0")/setup-bridge.sh"
 echo "setup: libvirtd is running ($(virsh -c qemu:///system version 2>/dev/null | sed -n 's/^Running hypervisor: //p'))"

@@ -30,7 +30,7 @@ public struct PartctlConfiguration: Sendable {
         return PartctlConfiguration(
             connectURI: uri,
             stateRoot: environment["PARTCTL_ROOT"].flatMap { $0.isEmpty ? nil : $0 } ?? "/var/lib/partctl",
-            runtimeRoot: environment["PARTCTL_RUNTIME"].flatMap { $0.isEmpty ? nil : $0 } ?? "/run/partctl",
+            runtimeRoot: environment["PARTCTL_RUNTIME_ROOT"].flatMap { $0.isEmpty ? nil : $0 } ?? "/run/partctl",
             environment: environment)
     }
 }

@@ -32,6 +32,21 @@ public final class PartitionManager {
         LparBackend(connection: try libvirt(), configuration: configuration)
     }
 
+    func wpars() -> WparBackend {
+        WparBackend(configuration: configuration)
+    }
+
+    /// Names are shared by LPARs and host WPARs: a defined host WPAR wins, anything else is asked of libvirt.
+    func isHostWpar(_ name: PartitionName) -> Bool {
+        wpars().exists(name)
+    }
+
+    /// Held while a name is created or deleted, so that an LPAR and a WPAR never get the same name.
+    func withNamesLock<T>(_ body: () throws(PartitionError) -> T) throws(PartitionError) -> T {
+        let lock = try PartitionLock.acquire(path: configuration.runtimeRoot + "/locks/names.lock", wait: true, timeout: 30)
+        return try withExtendedLifetime(lock) { () throws(PartitionError) -> T in try body() }
+    }
+
     var profiles: ProfileStore { ProfileStore.default(environment: configuration.environment) }
 
     /// Runs `body` holding the partition's lock; errors carry the partition and the operation.
@@ -76,17 +91,35 @@ public final class PartitionManager {
             case .lpar:
                 let backend = try lpars()
                 let accelerator = try AccelerationProbe(configuration: configuration).resolve(resolved.lpar?.accel ?? .auto)
-                try withLock(path, "define") { () throws(PartitionError) in
-                    try backend.define(name, resolved: resolved, accelerator: accelerator)
+                try withNamesLock { () throws(PartitionError) in
+                    if isHostWpar(name) {
+                        throw PartitionError(.alreadyExists, "A WPAR named '\(name)' already exists on this host.")
+                    }
+                    try withLock(path, "define") { () throws(PartitionError) in
+                        try backend.define(name, resolved: resolved, accelerator: accelerator)
+                    }
                 }
-            default:
-                throw PartitionError(.invalidProfile, "The profile '\(resolved.name)' is of kind \(resolved.kind.rawValue), which cannot be defined yet.")
+            case .wpar:
+                try withNamesLock { () throws(PartitionError) in
+                    // libvirt down must not stop WPAR work; a domain of that name is refused when it can be seen.
+                    if let connection = try? libvirt(), try connection.lookupDomain(name: name.rawValue) != nil {
+                        throw PartitionError(.alreadyExists, "An LPAR (libvirt domain) named '\(name)' already exists.")
+                    }
+                    try wpars().define(name, resolved: resolved)
+                }
+            case .system:
+                throw PartitionError(.invalidProfile, "The profile '\(resolved.name)' is of kind system, which cannot be defined.")
             }
         }
     }
 
     public func activate(_ path: PartitionPath, profile: String?) throws(PartitionError) {
         let name = try topLevelName(path, "activate")
+        if isHostWpar(name) {
+            return try context(path, "activate") { () throws(PartitionError) in
+                try wpars().activate(name, reprofile: try profile.map { reference throws(PartitionError) in try profiles.resolve(reference) })
+            }
+        }
         try withLock(path, "activate") { () throws(PartitionError) in
             var reprofile: ResolvedProfile?
             var accelerator: Acceleration?
@@ -101,6 +134,9 @@ public final class PartitionManager {
 
     public func shutdown(_ path: PartitionPath, within: Int, force: Bool) throws(PartitionError) {
         let name = try topLevelName(path, "shutdown")
+        if isHostWpar(name) {
+            return try context(path, "shutdown") { () throws(PartitionError) in try wpars().shutdown(name, within: within, force: force) }
+        }
         try withLock(path, "shutdown") { () throws(PartitionError) in
             try lpars().shutdown(name, within: within, force: force)
         }
@@ -108,6 +144,9 @@ public final class PartitionManager {
 
     public func force(_ path: PartitionPath) throws(PartitionError) {
         let name = try topLevelName(path, "force")
+        if isHostWpar(name) {
+            return try context(path, "force") { () throws(PartitionError) in try wpars().force(name) }
+        }
         try withLock(path, "force") { () throws(PartitionError) in
             try lpars().force(name)
         }
@@ -115,6 +154,13 @@ public final class PartitionManager {
 
     public func restart(_ path: PartitionPath, immediate: Bool, within: Int) throws(PartitionError) {
         let name = try topLevelName(path, "restart")
+        if isHostWpar(name) {
+            return try context(path, "restart") { () throws(PartitionError) in
+                let backend = wpars()
+                if immediate { try backend.force(name) } else { try backend.shutdown(name, within: within, force: false) }
+                try backend.activate(name, reprofile: nil)
+            }
+        }
         try withLock(path, "restart") { () throws(PartitionError) in
             let backend = try lpars()
             if immediate {
@@ -128,6 +174,11 @@ public final class PartitionManager {
 
     public func remove(_ path: PartitionPath, force: Bool) throws(PartitionError) {
         let name = try topLevelName(path, "remove")
+        if isHostWpar(name) {
+            return try context(path, "remove") { () throws(PartitionError) in
+                try withNamesLock { () throws(PartitionError) in try wpars().remove(name, force: force) }
+            }
+        }
         try withLock(path, "remove") { () throws(PartitionError) in
             try lpars().remove(name, force: force)
         }
@@ -135,6 +186,11 @@ public final class PartitionManager {
 
     public func modify(_ path: PartitionPath, attributes: String, live: Bool, config: Bool) throws(PartitionError) {
         let name = try topLevelName(path, "modify")
+        if isHostWpar(name) {
+            return try context(path, "modify") { () throws(PartitionError) in
+                try wpars().modify(name, overrides: try ProfileOverrides.parse(attributes), live: live, config: config)
+            }
+        }
         try withLock(path, "modify") { () throws(PartitionError) in
             let overrides = try ProfileOverrides.parse(attributes)
             try lpars().modify(name, overrides: overrides, live: live, config: config)
@@ -143,22 +199,41 @@ public final class PartitionManager {
 
     public func consoleLog(_ path: PartitionPath) throws(PartitionError) -> String {
         let name = try topLevelName(path, "console")
+        if isHostWpar(name) {
+            throw PartitionError(.unsupported,
+                "A WPAR keeps no console log; 'partctl console \(name)' replays its last output when it attaches.",
+                partition: path.description, operation: "console")
+        }
         return try context(path, "console") { () throws(PartitionError) in try lpars().consoleLog(name) }
     }
 
     public func attachConsole(_ path: PartitionPath) throws(PartitionError) {
         let name = try topLevelName(path, "console")
+        if isHostWpar(name) {
+            return try context(path, "console") { () throws(PartitionError) in try wpars().attachConsole(name) }
+        }
         try context(path, "console") { () throws(PartitionError) in try lpars().attachConsole(name) }
     }
 
     public func login(_ path: PartitionPath, command: [String]) throws(PartitionError) -> Int32 {
-        _ = try topLevelName(path, "login")
-        throw PartitionError(.unsupported, "login needs a WPAR; LPARs are reached with 'partctl console'.",
-                             partition: path.description, operation: "login")
+        let name = try topLevelName(path, "login")
+        return try context(path, "login") { () throws(PartitionError) -> Int32 in
+            guard isHostWpar(name) else {
+                if try lpars().exists(name) {
+                    throw PartitionError(.unsupported, "login runs commands in WPARs; reach an LPAR's shell with 'partctl console \(name)'.")
+                }
+                throw PartitionError(.notFound, "No partition named '\(name)' is defined.")
+            }
+            return try wpars().login(name, command: command)
+        }
     }
 
     public func run(profile: String, overrides: String?, command: [String]) throws(PartitionError) -> Int32 {
-        throw PartitionError(.unsupported, "Application WPARs are not available in this version of partctl.", operation: "run")
+        try context(nil, "run") { () throws(PartitionError) -> Int32 in
+            let parsed = try overrides.map { text throws(PartitionError) in try ProfileOverrides.parse(text) } ?? ProfileOverrides()
+            let resolved = try profiles.resolve(profile, overrides: parsed)
+            return try wpars().run(resolved: resolved, command: command)
+        }
     }
 
     public func query(_ path: PartitionPath?) throws(PartitionError) -> [PartitionRecord] {

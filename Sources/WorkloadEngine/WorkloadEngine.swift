@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import Glibc
 import PartitionModel
 
@@ -84,6 +89,9 @@ public final class WorkloadEngine: Sendable {
 
     /// The WPAR's state from its runtime record and the liveness of its processes. Takes no lock
     /// and changes nothing.
+    /// Limits changed live (`modify --live`) on the running WPAR; gone when it stops.
+    func liveLimitsFile(_ name: PartitionName) -> String { runtimeDirectory(name) + "/live-limits.json" }
+
     public func status(_ name: PartitionName) throws(PartitionError) -> WorkloadStatus {
         let spec: WorkloadSpec
         do { spec = try definitions.load(name) } catch { throw error.with(partition: name.rawValue, operation: "query") }
@@ -92,6 +100,10 @@ public final class WorkloadEngine: Sendable {
         let runtime = runtimeDirectory(name)
         if let record = WorkloadRuntimeRecord.read(from: runtime), record.supervisor.bootID == BootID.current() {
             if record.supervisor.isAlive() {
+                if let bytes = try? AtomicFile.read(liveLimitsFile(name), limit: 4096),
+                   let live = try? JSONDecoder().decode(WorkloadLimits.self, from: Data(bytes)) {
+                    status.limits = live
+                }
                 status.supervisorPID = record.supervisor.pid
                 status.initPID = record.initProcess.pid
                 status.startedAt = record.startedAt
@@ -139,6 +151,10 @@ public final class WorkloadEngine: Sendable {
                     throw PartitionError(.invalidState, "The WPAR is not active, so there is nothing to change live.")
                 }
                 try cgroup.apply(limits)
+                // What runs now, for status: the runtime directory goes away with the WPAR.
+                if let data = try? JSONEncoder().encode(limits) {
+                    try AtomicFile.write(Array(data), to: liveLimitsFile(name), mode: 0o600, durable: false)
+                }
             }
             if persistent {
                 spec.limits = limits

@@ -32,7 +32,7 @@ enum TextOutput {
         if header { rows.append(columns.map { $0.uppercased() }) }
         for record in records {
             rows.append(columns.map { column in
-                let text = record.field(column)?.text ?? "-"
+                let text = record.field(column)?.humanText ?? "-"
                 return column == "name" && !record.managed ? text + " (unmanaged)" : text
             })
         }
@@ -71,7 +71,7 @@ enum TextOutput {
         switch record.kind {
         case .system:
             if let cpus = record.field("cpus") { parts.append("\(cpus.text) CPU") }
-            if let memory = record.field("mem") { parts.append(memory.text) }
+            if let memory = record.field("mem") { parts.append(memory.humanText) }
             if let hypervisor = record.field("hypervisor") { parts.append(hypervisor.text) }
         case .lpar:
             if let procs = record.field("procs"), let max = record.field("max_procs"), max != .none {
@@ -91,9 +91,9 @@ enum TextOutput {
             if let cap = record.field("cpu_max"), cap != .none { parts.append("cpu \(cap.text)") }
             let current = record.field("memory_current")
             if let max = record.field("memory_max"), max != .none {
-                parts.append("mem \(current.map { $0 == .none ? "-" : $0.text } ?? "-")/\(max.text)")
+                parts.append("mem \(current.map { $0 == .none ? "-" : $0.humanText } ?? "-")/\(max.text)")
             } else if let current, current != .none {
-                parts.append("mem \(current.text)")
+                parts.append("mem \(current.humanText)")
             }
             if let pids = record.field("pids_current"), pids != .none { parts.append("pids \(pids.text)") }
         }

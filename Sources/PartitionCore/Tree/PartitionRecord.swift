@@ -22,6 +22,17 @@ public enum FieldValue: Sendable, Equatable {
         }
     }
 
+    /// For people (tables, the tree): sizes rounded to one decimal in the largest fitting unit.
+    public var humanText: String {
+        guard case .bytes(let value) = self, ByteSize(bytes: value).description.hasSuffix("B"),
+              value % (1 << 20) != 0 else { return text }
+        for (unit, factor) in [("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] as [(String, UInt64)]
+        where value >= factor {
+            return FieldValue.format((Double(value) / Double(factor) * 10).rounded() / 10) + unit
+        }
+        return text
+    }
+
     /// Up to two decimals, no trailing zeros: 0.5, 1.25, 2.
     static func format(_ value: Double) -> String {
         let scaled = (value * 100).rounded()

@@ -12,6 +12,7 @@ struct TreeBuilder {
         for domain in try connection.listAllDomains() {
             children.append(lparRecord(domain))
         }
+        children += manager.wpars().records()
         children.sort { $0.name < $1.name }
         root.children = children
         return root

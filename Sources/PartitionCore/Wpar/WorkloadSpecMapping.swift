@@ -1,0 +1,72 @@
+import PartitionModel
+import WorkloadEngine
+
+/// Turns a WPAR profile into the engine's input. The engine knows nothing of profiles; partctl's
+/// resolved profile rides along as an annotation so that `query`, `modify --config` and
+/// `activate --profile` can use it.
+enum WorkloadSpecMapping {
+    static let profileAnnotation = "org.partctl.profile"
+    static let profileNameAnnotation = "org.partctl.profile-name"
+    /// Where root inside a user namespace lands on the host: above the IDs Debian hands out, a 64k range.
+    static let userNamespaceBase: UInt32 = 100_000
+    static let userNamespaceSize: UInt32 = 65_536
+
+    static func spec(name: PartitionName, resolved: ResolvedProfile, command override: [String] = [],
+                     console: Bool) throws(PartitionError) -> WorkloadSpec {
+        guard let profile = resolved.wpar else {
+            throw PartitionError(.invalidProfile, "The profile '\(resolved.name)' describes an \(resolved.kind.rawValue), not a WPAR.")
+        }
+        let root: WorkloadRoot
+        switch (profile.type, profile.rootfs) {
+        case (.application, _): root = .host
+        case (.system, let rootfs?): root = rootfs.overlay ? .overlay(lower: [rootfs.base], upper: nil) : .directory(path: rootfs.base)
+        case (.system, nil):
+            throw PartitionError(.invalidProfile, "The system WPAR profile '\(resolved.name)' has no rootfs.")
+        }
+        var environment = profile.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        if !profile.environment.keys.contains("PATH") { environment += WorkloadSpec.defaultEnvironment }
+        var spec = WorkloadSpec(
+            name: name, kind: profile.type == .system ? .system : .application, root: root,
+            sharedPaths: profile.shared,
+            mounts: profile.mounts.map { WorkloadMount(source: $0.source, target: $0.target, readOnly: $0.readonly) },
+            command: override.isEmpty ? profile.command : override,
+            environment: environment, workingDirectory: profile.workdir, hostname: profile.hostname,
+            capabilities: profile.capabilities.map(\.rawValue),
+            userNamespace: profile.userNamespace ? mapping() : nil,
+            network: network(profile.network), limits: limits(profile.resources), console: console)
+        spec.annotations = [
+            profileNameAnnotation: resolved.name,
+            profileAnnotation: try resolved.jsonString(),
+        ]
+        return spec
+    }
+
+    static func limits(_ resources: WparResources) -> WorkloadLimits {
+        var limits = WorkloadLimits()
+        limits.cpuWeight = resources.cpu.weight
+        limits.cpuMax = resources.cpu.max
+        limits.memoryHigh = resources.memory.high?.bytes
+        limits.memoryMax = resources.memory.max?.bytes
+        limits.pidsMax = resources.processes.max
+        return limits
+    }
+
+    static func network(_ network: WparNetwork) -> WorkloadNetwork {
+        switch network {
+        case .none: return .none
+        case .loopback: return .loopback
+        case .bridge(let bridge): return .bridge(BridgeAttachment(bridge: bridge.bridge, address: bridge.address, gateway: bridge.gateway))
+        }
+    }
+
+    static func mapping() -> UserNamespaceMapping {
+        let range = UserNamespaceMapping.Range(inside: 0, outside: userNamespaceBase, count: userNamespaceSize)
+        return UserNamespaceMapping(uids: [range], gids: [range])
+    }
+
+    /// The resolved profile stored with a definition, if partctl made it.
+    static func resolvedProfile(of spec: WorkloadSpec) -> ResolvedProfile? {
+        guard let json = spec.annotations?[profileAnnotation] else { return nil }
+        return try? ResolvedProfile.decode(json: json, domain: spec.name.rawValue)
+    }
+}

@@ -1,0 +1,156 @@
+import LibvirtKit
+import PartitionModel
+import WorkloadEngine
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Workload partitions on this host, run by partctl's own engine. The engine takes each WPAR's
+/// lock and repairs what a killed command left before it acts.
+final class WparBackend {
+    let engine: WorkloadEngine
+    let configuration: PartctlConfiguration
+
+    init(configuration: PartctlConfiguration) {
+        self.configuration = configuration
+        self.engine = WorkloadEngine(paths: RuntimePaths(root: configuration.runtimeRoot, definitions: configuration.stateRoot))
+    }
+
+    func exists(_ name: PartitionName) -> Bool {
+        (try? engine.definition(of: name)) != nil
+    }
+
+    func define(_ name: PartitionName, resolved: ResolvedProfile) throws(PartitionError) {
+        let spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, console: true)
+        try resolved.validateHostPaths()
+        try engine.define(name, spec: spec)
+    }
+
+    func activate(_ name: PartitionName, reprofile: ResolvedProfile?) throws(PartitionError) {
+        if let reprofile {
+            let spec = try WorkloadSpecMapping.spec(name: name, resolved: reprofile, console: true)
+            try reprofile.validateHostPaths()
+            let status = try engine.status(name)
+            if status.state.isActive { throw PartitionError(.invalidState, "The WPAR is already running.") }
+            try engine.define(name, spec: spec, replacing: true)
+        }
+        try engine.activate(name)
+    }
+
+    func shutdown(_ name: PartitionName, within seconds: Int, force: Bool) throws(PartitionError) {
+        guard try engine.status(name).state.isActive else {
+            throw PartitionError(.invalidState, "The WPAR is not running.")
+        }
+        do {
+            try engine.shutdown(name, within: Double(seconds), force: force)
+        } catch where error.code == .timeout {
+            throw PartitionError(.timeout,
+                "The WPAR did not stop within \(seconds) seconds; add --force to kill it then, or use 'partctl force \(name)'.")
+        }
+    }
+
+    func force(_ name: PartitionName) throws(PartitionError) {
+        guard try engine.status(name).state.isActive else {
+            throw PartitionError(.invalidState, "The WPAR is not running.")
+        }
+        try engine.force(name)
+    }
+
+    func remove(_ name: PartitionName, force: Bool) throws(PartitionError) {
+        if try engine.status(name).state.isActive && !force {
+            throw PartitionError(.invalidState,
+                "The WPAR is running; shut it down first, or add --force to stop it immediately and remove it.")
+        }
+        try engine.remove(name, force: force)
+    }
+
+    /// WPAR limits change live in the cgroup and/or in the stored definition.
+    func modify(_ name: PartitionName, overrides: ProfileOverrides, live: Bool, config: Bool) throws(PartitionError) {
+        var spec = try engine.definition(of: name)
+        guard let current = WorkloadSpecMapping.resolvedProfile(of: spec) else {
+            throw PartitionError(.unmanaged, "The WPAR's definition has no partctl profile to change.")
+        }
+        let updated = try current.applying(overrides)
+        guard let old = current.wpar, let new = updated.wpar else {
+            throw PartitionError(.invalidProfile, "The stored definition is not a WPAR profile.")
+        }
+        let running = try engine.status(name).state.isActive
+        let applyLive = live || (!live && !config && running)
+        let applyConfig = config || (!live && !config)
+        if applyLive && !running {
+            throw PartitionError(.invalidState, "The WPAR is not running; drop --live to change only its definition.")
+        }
+        var sameLimits = new
+        sameLimits.resources = old.resources
+        if applyLive && sameLimits != old {
+            throw PartitionError(.invalidArgument,
+                "Only cpu_weight, cpu_max, memory_high, memory_max and pids_max change on a running WPAR; use --config for the rest.")
+        }
+        if applyConfig {
+            let fresh = try WorkloadSpecMapping.spec(name: name, resolved: updated, console: spec.console)
+            spec = fresh
+        }
+        let limits = WorkloadSpecMapping.limits(new.resources)
+        if applyConfig {
+            try engine.define(name, spec: spec, replacing: true)
+        }
+        if applyLive {
+            try engine.modify(name, limits: limits, live: true, persistent: false)
+        }
+    }
+
+    func attachConsole(_ name: PartitionName) throws(PartitionError) {
+        writeStderrLine("partctl: connected to \(name)'s console; type ~. at the start of a line to leave.")
+        try RawTerminal.withRawMode { () throws(PartitionError) in try engine.attachConsole(name) }
+        writeStderrLine("")
+    }
+
+    func login(_ name: PartitionName, command: [String]) throws(PartitionError) -> Int32 {
+        let interactive = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
+        let arguments = command.isEmpty ? ["/bin/sh", "-l"] : command
+        let run = { () throws(PartitionError) -> Int32 in
+            try self.engine.exec(name, WorkloadCommand(arguments: arguments, terminal: interactive))
+        }
+        return interactive ? try RawTerminal.withRawMode(run) : try run()
+    }
+
+    /// A transient application WPAR: its name is for messages and the cgroup; nothing is stored.
+    func run(resolved: ResolvedProfile, command: [String]) throws(PartitionError) -> Int32 {
+        guard let profile = resolved.wpar, profile.type == .application else {
+            throw PartitionError(.invalidProfile, "run needs an application WPAR profile; '\(resolved.name)' is not one.")
+        }
+        let name = try PartitionName("run-\(getpid())")
+        var spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, command: command, console: false)
+        spec.annotations = nil
+        return try engine.run(spec)
+    }
+
+    // MARK: The tree
+
+    func records() -> [PartitionRecord] {
+        engine.statuses().map(record)
+    }
+
+    func record(_ status: WorkloadStatus) -> PartitionRecord {
+        let spec = try? engine.definition(of: status.name)
+        let resolved = spec.flatMap(WorkloadSpecMapping.resolvedProfile(of:))
+        let usage = status.state.isActive ? (try? engine.usage(status.name)) ?? nil : nil
+        var fields: [(String, FieldValue)] = []
+        fields.append(("cpu_weight", status.limits.cpuWeight.map(FieldValue.int) ?? .none))
+        fields.append(("cpu_max", status.limits.cpuMax.map(FieldValue.number) ?? .none))
+        fields.append(("memory_high", status.limits.memoryHigh.map(FieldValue.bytes) ?? .none))
+        fields.append(("memory_max", status.limits.memoryMax.map(FieldValue.bytes) ?? .none))
+        fields.append(("memory_current", usage?.memoryCurrent.map(FieldValue.bytes) ?? .none))
+        fields.append(("pids_max", status.limits.pidsMax.map(FieldValue.int) ?? .none))
+        fields.append(("pids_current", usage?.pidsCurrent.map(FieldValue.int) ?? .none))
+        fields.append(("cpu_time", usage?.cpuNanoseconds.map { .number(Double($0) / 1e9) } ?? .none))
+        fields.append(("pid", status.initPID.map { .int(Int($0)) } ?? .none))
+        fields.append(("exit_status", status.lastExit.map { exit in
+            exit.code.map { FieldValue.int(Int($0)) } ?? exit.signal.map { FieldValue.string("signal \($0)") } ?? .none
+        } ?? .none))
+        fields.append(("autostart", resolved?.wpar.map { .bool($0.autostart) } ?? .none))
+        fields.append(("profile", spec?.annotations?[WorkloadSpecMapping.profileNameAnnotation].map(FieldValue.string) ?? .none))
+        return PartitionRecord(name: status.name.rawValue, path: status.name.rawValue, kind: .wpar, state: status.state,
+                               type: status.kind.rawValue, managed: true, fields: fields, note: status.problem)
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+
+/// Host WPARs through the partctl command line: the same verbs and tree as LPARs.
+/// (The engine's isolation, limits and faults are tested in depth in WorkloadEngineTests.)
+@Suite(.serialized) struct HostWparTests {
+    static func cleanup(_ name: String) {
+        precondition(name.hasPrefix("ptest-"))
+        _ = try? CLI.partctl("remove", name, "--force")
+    }
+
+    @Test func systemWparLifecycle() throws {
+        let name = "ptest-tools"
+        Self.cleanup(name)
+        defer { Self.cleanup(name) }
+        let define = try CLI.partctl("define", name, "--profile", "wpar-system")
+        try #require(define.status == 0, "\(define.stderr)")
+        #expect(try CLI.partctl("query", name, "-F", "kind,type,state").stdout == "wpar,system,defined\n")
+        let activate = try CLI.partctl("activate", name)
+        try #require(activate.status == 0, "\(activate.stderr)")
+        expectRefusal(try CLI.partctl("activate", name), mentioning: ["already"])
+
+        // PID 1 is the WPAR's init; no host process is visible.
+        let ps = try CLI.partctl("login", name, "--", "ps", "-o", "pid,args")
+        #expect(ps.status == 0, "\(ps.stderr)")
+        let lines = ps.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+        #expect(lines.first?.first == "1" && lines.first?.last == "init", "PID 1 is not the WPAR's init: \(ps.stdout)")
+        #expect(lines.count <= 4, "more processes than the WPAR's own: \(ps.stdout)")
+        #expect(try CLI.partctl("login", name, "--", "sh", "-c", "exit 3").status == 3)
+
+        let modify = try CLI.partctl("modify", name, "-i", "memory_max=128MiB,cpu_max=0.5", "--live")
+        #expect(modify.status == 0, "\(modify.stderr)")
+        #expect(try CLI.partctl("query", name, "-F", "memory_max,cpu_max").stdout == "128MiB,0.5\n")
+        expectRefusal(try CLI.partctl("modify", name, "-i", "hostname=other", "--live"), mentioning: ["--config"])
+
+        let tree = try CLI.partctl("tree", "--json")
+        #expect(tree.stdout.contains("\"name\":\"\(name)\",\"path\":\"\(name)\",\"kind\":\"wpar\",\"state\":\"running\",\"type\":\"system\""))
+        expectRefusal(try CLI.partctl("remove", name), mentioning: ["running", "--force"])
+
+        let shutdown = try CLI.partctl("shutdown", name, "--within", "10")
+        #expect(shutdown.status == 0, "\(shutdown.stderr)")
+        #expect(try CLI.partctl("query", name, "-F", "state").stdout == "defined\n")
+        #expect(try CLI.partctl("remove", name).status == 0)
+        #expect(try CLI.partctl("query", name).status == 1)
+    }
+
+    @Test func runReturnsTheExitStatusAndLeavesNothing() throws {
+        let before = try CLI.run("/bin/sh", ["-c", "ls /sys/fs/cgroup/pids/partctl 2>/dev/null | grep -c . || true"]).stdout
+        let result = try CLI.partctl("run", "--profile", "wpar-app", "--", "/bin/sh", "-c", "echo inside; exit 7")
+        #expect(result.status == 7, "\(result.stderr)")
+        #expect(result.stdout == "inside\n")
+        let pid1 = try CLI.partctl("run", "--profile", "wpar-app", "--", "/bin/sh", "-c", "echo $$")
+        #expect(pid1.stdout == "1\n")
+        let after = try CLI.run("/bin/sh", ["-c", "ls /sys/fs/cgroup/pids/partctl 2>/dev/null | grep -c . || true"]).stdout
+        #expect(before == after, "cgroups left behind")
+        expectRefusal(try CLI.partctl("run", "--profile", "lpar-minimal", "--", "/bin/true"), mentioning: ["application"])
+    }
+
+    @Test func refusesBadWparProfiles() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ptest-wpar-profiles-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cases: [(String, String, [String])] = [
+            ("rootfs", "extends: wpar-system\nrootfs: {base: /nonexistent/rootfs}\n", ["/nonexistent/rootfs"]),
+            ("root-bind", "extends: wpar-app\nmounts: [{source: /, target: /host}]\n", ["mounts"]),
+            ("libvirt-bind", "extends: wpar-app\nmounts: [{source: /run/libvirt, target: /x}]\n", ["/run/libvirt"]),
+            ("limits", "extends: wpar-app\nresources: {memory: {high: 1GiB, max: 1MiB}}\n", ["memory"]),
+            ("caps", "extends: wpar-app\ncapabilities: [sys_module]\n", ["sys_module"]),
+        ]
+        for (label, text, words) in cases {
+            let file = dir.appendingPathComponent("\(label).yaml")
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            let name = "ptest-bad-\(label)"
+            expectRefusal(try CLI.partctl("define", name, "--profile", file.path), mentioning: words)
+            #expect(try CLI.partctl("query", name).status == 1, "\(label) left a definition")
+        }
+    }
+
+    @Test func namesAreSharedWithLpars() throws {
+        let name = "ptest-shared-name"
+        Self.cleanup(name)
+        defer { Self.cleanup(name); CLI.removeDomain(name) }
+        try #require(CLI.partctl("define", name, "--profile", "wpar-app").status == 0)
+        expectRefusal(try CLI.partctl("define", name, "--profile", "lpar-memtest"), mentioning: ["already exists"])
+        #expect(!(try CLI.domainNames().contains(name)))
+    }
+}
