@@ -33,11 +33,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Waits until the console log holds the fixed string $1, at most $2 seconds; prints the wait in ms.
+# Waits until a line of the console log matches the basic regular expression $1, at most $2 seconds;
+# prints the wait in ms.
 wait_for_log() {
     w_start=$(now_ms)
     w_deadline=$((w_start + $2 * 1000))
-    while ! grep -qF -- "$1" "$log" 2>/dev/null; do
+    while ! grep -q -- "$1" "$log" 2>/dev/null; do
         [ "$(now_ms)" -lt $w_deadline ] || return 1
         sleep 0.02
     done
@@ -77,9 +78,11 @@ cleanup # a domain left over by an interrupted run
 cat >"$xml" <<EOF
 <domain type='qemu'>
   <name>$name</name>
+  <maxMemory slots='2' unit='MiB'>1024</maxMemory>
   <memory unit='MiB'>512</memory>
   <currentMemory unit='MiB'>256</currentMemory>
   <vcpu placement='static' current='1'>2</vcpu>
+  <cpu><numa><cell id='0' cpus='0-1' memory='512' unit='MiB'/></numa></cpu>
   <os>
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$image/vmlinuz</kernel>
@@ -137,6 +140,14 @@ while [ $run -le "$boots" ]; do
         actual=$(virsh_ dommemstat "$name" | awk '$1 == "actual" { print $2 }')
         say "balloon at boot: actual ${actual:-?} KiB"
 
+        # Orphans are reaped: a background job whose parent exits at once leaves no zombie.
+        type_on_console '(sleep 0.2 &); sleep 1; echo partctl-smoke-zombies-$(grep -l "^State:.*Z" /proc/[0-9]*/status 2>/dev/null | wc -l)-end'
+        if wait_for_log "partctl-smoke-zombies-0-end" 10 >/dev/null; then
+            say "orphans are reaped (no zombies)"
+        else
+            fail "zombies left in the guest, or no answer from the console"
+        fi
+
         if virsh_ setvcpus "$name" 2 --live >/dev/null; then
             if ms=$(wait_for_log "partctl-guest: cpu1 online" 20); then
                 say "setvcpus --live 2: guest reports cpu1 online after $ms ms"
@@ -166,6 +177,19 @@ while [ $run -le "$boots" ]; do
         else
             fail "virsh setmem --live 384M refused"
         fi
+
+        # DIMM hotplug: the new memory block comes online by itself (auto_online_blocks).
+        printf "<memory model='dimm'><target><size unit='MiB'>128</size><node>0</node></target></memory>\n" >"$xml.dimm"
+        if virsh_ attach-device "$name" "$xml.dimm" --live >/dev/null; then
+            if ms=$(wait_for_log "^partctl-guest: memory[0-9]* online" 20); then
+                say "DIMM of 128 MiB attached: guest reports $(grep -o "memory[0-9]* online" "$log" | head -n 1) after $ms ms"
+            else
+                fail "attached DIMM: the guest did not report a memory block online"
+            fi
+        else
+            fail "virsh attach-device (128 MiB DIMM) refused"
+        fi
+        rm -f "$xml.dimm"
     fi
 
     start=$(now_ms)
