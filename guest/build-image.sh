@@ -41,14 +41,35 @@ exec 9>"$build/.lock"
 flock 9
 
 # --- The kernel package: resolve the meta package, reuse the cached .deb when its hash matches. ---
+# apt-cache takes over a second per call here, so its answer is kept in guest/build/apt-resolution
+# until apt's lists or sources change.
 deb=""
-kernel_pkg=$(apt-cache depends "$kernel_meta" 2>/dev/null |
-    sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n 1)
+apt_state=$(
+    {
+        echo "$kernel_meta"
+        ls -l --time-style=+%s /var/lib/apt/lists /etc/apt/sources.list.d /etc/apt/preferences.d \
+            /etc/apt/sources.list /etc/apt/preferences 2>/dev/null
+    } | sha256sum | cut -d' ' -f1
+)
+resolution=$build/apt-resolution
+if [ "$(sed -n 1p "$resolution" 2>/dev/null)" = "$apt_state" ]; then
+    # shellcheck disable=SC2046 # package, file and hash: three words without spaces
+    set -- $(sed -n 2p "$resolution")
+    kernel_pkg=$1 file=$2 want=$3
+else
+    kernel_pkg=$(apt-cache depends "$kernel_meta" 2>/dev/null |
+        sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n 1)
+    file=""
+    want=""
+    if [ -n "$kernel_pkg" ]; then
+        show=$(apt-cache show --no-all-versions "$kernel_pkg")
+        file=$(echo "$show" | sed -n 's/^Filename: //p' | head -n 1)
+        want=$(echo "$show" | sed -n 's/^SHA256: //p' | head -n 1)
+        [ -n "$file" ] && [ -n "$want" ] || die "apt knows $kernel_pkg but not its file or hash"
+        printf '%s\n%s %s %s\n' "$apt_state" "$kernel_pkg" "$file" "$want" >"$resolution"
+    fi
+fi
 if [ -n "$kernel_pkg" ]; then
-    show=$(apt-cache show --no-all-versions "$kernel_pkg")
-    file=$(echo "$show" | sed -n 's/^Filename: //p' | head -n 1)
-    want=$(echo "$show" | sed -n 's/^SHA256: //p' | head -n 1)
-    [ -n "$file" ] && [ -n "$want" ] || die "apt knows $kernel_pkg but not its file or hash"
     deb=$build/cache/${file##*/}
     if [ -f "$deb" ] && [ "$(sha "$deb")" = "$want" ]; then
         say "kernel package ${deb##*/} (cached)"
@@ -59,7 +80,7 @@ if [ -n "$kernel_pkg" ]; then
         chown _apt "$tmp" 2>/dev/null || true
         (cd "$tmp" && apt-get download -q "$kernel_pkg" >/dev/null) || {
             rm -rf "$tmp"
-            die "apt-get download $kernel_pkg failed"
+            die "apt-get download $kernel_pkg failed (stale package lists? run apt-get update)"
         }
         got=$(ls "$tmp"/*.deb)
         [ "$(sha "$got")" = "$want" ] || die "downloaded ${got##*/} does not match apt's SHA256"
@@ -67,11 +88,13 @@ if [ -n "$kernel_pkg" ]; then
         mv "$got" "$deb"
         rm -rf "$tmp"
     fi
+    deb_sha=$want
 else
     # apt's lists do not know the package (no apt-get update yet, or offline): use the newest cached one.
     deb=$(ls "$build"/cache/linux-image-*.deb 2>/dev/null | sort -V | tail -n 1)
     [ -n "$deb" ] || die "apt cannot resolve $kernel_meta and no kernel package is cached; run apt-get update"
     say "apt cannot resolve $kernel_meta; using cached ${deb##*/}"
+    deb_sha=$(sha "$deb")
 fi
 kernel_pkg_version=$(dpkg-deb -f "$deb" Package Version | sed 's/^[^:]*: //' | tr '\n' ' ' | sed 's/ $//')
 
@@ -86,7 +109,7 @@ if [ -n "$agent" ]; then
 fi
 inputs=$(
     {
-        echo "kernel $(sha "$deb")"
+        echo "kernel $deb_sha"
         echo "busybox $(sha "$busybox")"
         echo "build-image.sh $(sha "$here/build-image.sh")"
         echo "init $(sha "$here/init")"
@@ -226,7 +249,7 @@ else
     {
         cat "$root/etc/partctl/image"
         echo "kernel_deb=${deb##*/}"
-        echo "kernel_deb_sha256=$(sha "$deb")"
+        echo "kernel_deb_sha256=$deb_sha"
         echo "busybox_sha256=$(sha "$busybox")"
         echo "modules=$module_names"
         echo "initrd_compression=$compression"
