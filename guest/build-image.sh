@@ -97,6 +97,9 @@ else
     deb_sha=$(sha "$deb")
 fi
 kernel_pkg_version=$(dpkg-deb -f "$deb" Package Version | sed 's/^[^:]*: //' | tr '\n' ' ' | sed 's/ $//')
+busybox_sha=$(sha "$busybox")
+agent_sha=none
+[ -z "$agent" ] || agent_sha=$(sha "$agent")
 
 # --- The inputs hash: everything that goes into the image. ---
 agent_libs=""
@@ -110,7 +113,7 @@ fi
 inputs=$(
     {
         echo "kernel $deb_sha"
-        echo "busybox $(sha "$busybox")"
+        echo "busybox $busybox_sha"
         echo "build-image.sh $(sha "$here/build-image.sh")"
         echo "init $(sha "$here/init")"
         echo "modules.list $(sha "$here/modules.list")"
@@ -118,7 +121,7 @@ inputs=$(
             echo "rootfs/$f $(sha "$f") $(stat -c %a "$f")"
         done)
         if [ -n "$agent" ]; then
-            echo "partagent $(sha "$agent")"
+            echo "partagent $agent_sha"
             for lib in $agent_libs; do echo "lib $lib $(sha "$lib")"; done
         fi
     } | sha256sum | cut -d' ' -f1
@@ -169,8 +172,8 @@ else
         {
             name = $1; gsub(/-/, "_", name)
             if (name in path) visit(path[name])
-            else if (name in inkernel) print "builtin " name > "/dev/stderr"
-            else { print "missing " name > "/dev/stderr"; failed = 1 }
+            else if (name in inkernel) print "guest-image: " name " is built into the kernel" > "/dev/stderr"
+            else { print "guest-image: error: no module " name " in the kernel" > "/dev/stderr"; failed = 1 }
         }
         END { exit failed }') || die "a module of guest/modules.list is not in kernel $kernel"
     module_names=$(for m in $modules; do basename "$m" .ko; done | tr '\n' ' ' | sed 's/ $//')
@@ -233,7 +236,7 @@ else
         echo "kernel=$kernel"
         echo "kernel_package=$kernel_pkg_version"
         echo "busybox=$busybox_version"
-        echo "partagent=$([ -n "$agent" ] && sha "$agent" || echo none)"
+        echo "partagent=$agent_sha"
         echo "inputs=$inputs"
     } >etc/partctl/image
 
@@ -250,7 +253,7 @@ else
         cat "$root/etc/partctl/image"
         echo "kernel_deb=${deb##*/}"
         echo "kernel_deb_sha256=$deb_sha"
-        echo "busybox_sha256=$(sha "$busybox")"
+        echo "busybox_sha256=$busybox_sha"
         echo "modules=$module_names"
         echo "initrd_compression=$compression"
         echo "vmlinuz_sha256=$(sha "$out/vmlinuz")"
