@@ -1,7 +1,8 @@
 #!/bin/sh
 # Boots the installed guest image in a libvirt domain (TCG, direct kernel boot) and checks what partctl
-# relies on: the "up" marker, a shell on the serial console, a live vCPU add, a live balloon change and
-# a clean ACPI power-off. Prints the figures, cleans up also on failure, exits 0 when every check passed.
+# relies on: the "up" marker, a shell with job control on the serial console, orphan reaping, a live
+# vCPU add, a live balloon change, a DIMM hotplug, a clean ACPI power-off and virsh destroy. Prints the
+# figures, removes the domain also on failure, exits 0 when every check passed.
 #
 # Environment:
 #   SMOKE_BOOTS     how many boots to time (default 5; the live checks run on the last)
@@ -25,10 +26,13 @@ fail() {
 virsh_() { virsh -q -c "$uri" "$@"; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-cleanup() {
+remove_domain() {
     virsh_ destroy "$name" >/dev/null 2>&1
     virsh_ undefine "$name" >/dev/null 2>&1
-    rm -f "$xml"
+}
+cleanup() {
+    remove_domain
+    rm -f "$xml" "$xml.dimm"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -73,7 +77,7 @@ median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[in
     echo "smoke: no guest image in $image; run make guest-image" >&2
     exit 1
 }
-cleanup # a domain left over by an interrupted run
+remove_domain # one left over by an interrupted run
 
 cat >"$xml" <<EOF
 <domain type='qemu'>
@@ -206,8 +210,11 @@ while [ $run -le "$boots" ]; do
         # When libvirt reacted to the guest's power-off: QEMU logs the SIGTERM libvirt then sends it.
         stopped=$(sed -n 's/^\([0-9-]*\)T\([0-9:.]*\)Z qemu-system-x86_64: terminating on signal 15.*/\1 \2 UTC/p' \
             "/var/log/libvirt/qemu/$name.log" | tail -n 1)
-        off_ms=$(($(date -d "$stopped" +%s%3N) - start))
-        guest_off_times="$guest_off_times $off_ms"
+        off_ms="?"
+        if [ -n "$stopped" ]; then
+            off_ms=$(($(date -d "$stopped" +%s%3N) - start))
+            guest_off_times="$guest_off_times $off_ms"
+        fi
         say "boot $run: virsh shutdown to shut off $ms ms (powering-off marker after ${marker_ms:-?} ms, libvirt stops QEMU after $off_ms ms)"
     else
         fail "boot $run: the guest did not power off within 30 s of virsh shutdown"
