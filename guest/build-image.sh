@@ -1,0 +1,274 @@
+#!/bin/sh
+# Builds partctl's guest image: Debian's cloud kernel plus an initramfs with busybox, the modules of
+# guest/modules.list (and their dependencies), guest/init and guest/rootfs, and optionally the in-guest
+# agent. Installs vmlinuz, initrd.img and VERSION into $PARTCTL_ROOT/images/partctl-guest.
+#
+# Run as root (make guest-image). Environment:
+#   PARTAGENT=/path/to/partagent  copy the agent and the shared libraries it needs into the image
+#   GUEST_KERNEL_PACKAGE          the kernel's meta package (default linux-image-cloud-amd64)
+#   PARTCTL_ROOT                  default /var/lib/partctl
+# The .deb is cached in guest/build/cache; nothing is rebuilt while the inputs hash stays the same.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+build=$here/build
+dest=${PARTCTL_ROOT:-/var/lib/partctl}/images/partctl-guest
+kernel_meta=${GUEST_KERNEL_PACKAGE:-linux-image-cloud-amd64}
+busybox=/bin/busybox
+agent=${PARTAGENT:-}
+
+say() { echo "guest-image: $*"; }
+die() {
+    echo "guest-image: error: $*" >&2
+    exit 1
+}
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+[ "$(id -u)" = 0 ] || die "run as root (device nodes go into the initramfs, the image into $dest)"
+for tool in apt-get apt-cache dpkg-deb depmod cpio sha256sum flock; do
+    command -v "$tool" >/dev/null || die "$tool is missing; run scripts/setup.sh"
+done
+[ -x "$busybox" ] || die "$busybox is missing; install busybox-static (scripts/setup.sh)"
+if ldd "$busybox" >/dev/null 2>&1; then
+    die "$busybox is linked dynamically; install busybox-static instead of busybox"
+fi
+if [ -n "$agent" ]; then
+    [ -f "$agent" ] && [ -x "$agent" ] || die "PARTAGENT=$agent is not an executable file"
+fi
+
+mkdir -p "$build/cache"
+exec 9>"$build/.lock"
+flock 9
+
+# --- The kernel package: resolve the meta package, reuse the cached .deb when its hash matches. ---
+# apt-cache takes over a second per call here, so its answer is kept in guest/build/apt-resolution
+# until apt's lists or sources change.
+deb=""
+apt_state=$(
+    {
+        echo "$kernel_meta"
+        ls -l --time-style=+%s /var/lib/apt/lists /etc/apt/sources.list.d /etc/apt/preferences.d \
+            /etc/apt/sources.list /etc/apt/preferences 2>/dev/null
+    } | sha256sum | cut -d' ' -f1
+)
+resolution=$build/apt-resolution
+if [ "$(sed -n 1p "$resolution" 2>/dev/null)" = "$apt_state" ]; then
+    # shellcheck disable=SC2046 # package, file and hash: three words without spaces
+    set -- $(sed -n 2p "$resolution")
+    kernel_pkg=$1 file=$2 want=$3
+else
+    kernel_pkg=$(apt-cache depends "$kernel_meta" 2>/dev/null |
+        sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n 1)
+    file=""
+    want=""
+    if [ -n "$kernel_pkg" ]; then
+        show=$(apt-cache show --no-all-versions "$kernel_pkg")
+        file=$(echo "$show" | sed -n 's/^Filename: //p' | head -n 1)
+        want=$(echo "$show" | sed -n 's/^SHA256: //p' | head -n 1)
+        [ -n "$file" ] && [ -n "$want" ] || die "apt knows $kernel_pkg but not its file or hash"
+        printf '%s\n%s %s %s\n' "$apt_state" "$kernel_pkg" "$file" "$want" >"$resolution"
+    fi
+fi
+if [ -n "$kernel_pkg" ]; then
+    deb=$build/cache/${file##*/}
+    if [ -f "$deb" ] && [ "$(sha "$deb")" = "$want" ]; then
+        say "kernel package ${deb##*/} (cached)"
+    else
+        say "downloading $kernel_pkg"
+        # apt drops root to _apt for downloads: give it a directory it can write.
+        tmp=$(mktemp -d)
+        chown _apt "$tmp" 2>/dev/null || true
+        (cd "$tmp" && apt-get download -q "$kernel_pkg" >/dev/null) || {
+            rm -rf "$tmp"
+            die "apt-get download $kernel_pkg failed (stale package lists? run apt-get update)"
+        }
+        got=$(ls "$tmp"/*.deb)
+        [ "$(sha "$got")" = "$want" ] || die "downloaded ${got##*/} does not match apt's SHA256"
+        rm -f "$build"/cache/"$kernel_pkg"_*.deb
+        mv "$got" "$deb"
+        rm -rf "$tmp"
+    fi
+    deb_sha=$want
+else
+    # apt's lists do not know the package (no apt-get update yet, or offline): use the newest cached one.
+    deb=$(ls "$build"/cache/linux-image-*.deb 2>/dev/null | sort -V | tail -n 1)
+    [ -n "$deb" ] || die "apt cannot resolve $kernel_meta and no kernel package is cached; run apt-get update"
+    say "apt cannot resolve $kernel_meta; using cached ${deb##*/}"
+    deb_sha=$(sha "$deb")
+fi
+kernel_pkg_version=$(dpkg-deb -f "$deb" Package Version | sed 's/^[^:]*: //' | tr '\n' ' ' | sed 's/ $//')
+busybox_sha=$(sha "$busybox")
+agent_sha=none
+[ -z "$agent" ] || agent_sha=$(sha "$agent")
+
+# --- The inputs hash: everything that goes into the image. ---
+agent_libs=""
+if [ -n "$agent" ]; then
+    # The loader and every library the agent needs, as absolute paths; a static binary has none.
+    if ldd "$agent" >/dev/null 2>&1; then
+        ! ldd "$agent" | grep -q 'not found' || die "PARTAGENT $agent needs libraries this host lacks: $(ldd "$agent" | grep 'not found' | tr -s ' \t\n' ' ')"
+        agent_libs=$(ldd "$agent" | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) .*/\1/p' | sort -u)
+    fi
+fi
+inputs=$(
+    {
+        echo "kernel $deb_sha"
+        echo "busybox $busybox_sha"
+        echo "build-image.sh $(sha "$here/build-image.sh")"
+        echo "init $(sha "$here/init")"
+        echo "modules.list $(sha "$here/modules.list")"
+        (cd "$here/rootfs" && find . -type f | LC_ALL=C sort | while read -r f; do
+            echo "rootfs/$f $(sha "$f") $(stat -c %a "$f")"
+        done)
+        if [ -n "$agent" ]; then
+            echo "partagent $agent_sha"
+            for lib in $agent_libs; do echo "lib $lib $(sha "$lib")"; done
+        fi
+    } | sha256sum | cut -d' ' -f1
+)
+
+out=$build/out
+installed_inputs=$(sed -n 's/^inputs=//p' "$dest/VERSION" 2>/dev/null || true)
+if [ "$installed_inputs" = "$inputs" ] && [ -f "$dest/vmlinuz" ] && [ -f "$dest/initrd.img" ]; then
+    say "up to date in $dest (inputs $inputs)"
+    exit 0
+fi
+
+if [ "$(cat "$build/stamp" 2>/dev/null || true)" = "$inputs" ] &&
+    [ -f "$out/vmlinuz" ] && [ -f "$out/initrd.img" ] && [ -f "$out/VERSION" ]; then
+    say "build is current (inputs $inputs)"
+else
+    rm -f "$build/stamp"
+
+    # --- Kernel and modules. ---
+    say "extracting ${deb##*/}"
+    rm -rf "$build/kernel"
+    dpkg-deb -x "$deb" "$build/kernel"
+    kernel=$(ls "$build/kernel/lib/modules")
+    [ "$(echo "$kernel" | wc -l)" = 1 ] || die "expected one kernel in ${deb##*/}, found: $kernel"
+    moddir=$build/kernel/lib/modules/$kernel
+    config=$build/kernel/boot/config-$kernel
+    depmod -b "$build/kernel" "$kernel"
+
+    # Every listed module and its dependencies, dependencies first (a depth-first walk of modules.dep).
+    modules=$(grep -v '^[[:space:]]*\(#\|$\)' "$here/modules.list" | awk -v depfile="$moddir/modules.dep" \
+        -v builtin="$moddir/modules.builtin" '
+        function base(p) { sub(/.*\//, "", p); sub(/\.ko(\.[a-z]+)?$/, "", p); gsub(/-/, "_", p); return p }
+        function visit(p,   n, i, d) {
+            if (p in seen) return
+            seen[p] = 1
+            n = split(deps[p], d, " ")
+            for (i = 1; i <= n; i++) visit(d[i])
+            print p
+        }
+        BEGIN {
+            while ((getline line < depfile) > 0) {
+                split(line, parts, ":")
+                deps[parts[1]] = parts[2]
+                path[base(parts[1])] = parts[1]
+            }
+            while ((getline line < builtin) > 0) inkernel[base(line)] = 1
+        }
+        {
+            name = $1; gsub(/-/, "_", name)
+            if (name in path) visit(path[name])
+            else if (name in inkernel) print "guest-image: " name " is built into the kernel" > "/dev/stderr"
+            else { print "guest-image: error: no module " name " in the kernel" > "/dev/stderr"; failed = 1 }
+        }
+        END { exit failed }') || die "a module of guest/modules.list is not in kernel $kernel"
+    module_names=$(for m in $modules; do basename "$m" .ko; done | tr '\n' ' ' | sed 's/ $//')
+    say "kernel $kernel, modules: $module_names"
+
+    # The initramfs is compressed with zstd when the kernel can unpack it, gzip otherwise.
+    if grep -q '^CONFIG_RD_ZSTD=y' "$config" && command -v zstd >/dev/null; then
+        compress="zstd -q -19 -T0"
+        compression=zstd
+    elif grep -q '^CONFIG_RD_GZIP=y' "$config"; then
+        compress="gzip -9 -n"
+        compression=gzip
+    else
+        die "kernel $kernel unpacks neither zstd nor gzip initramfs images"
+    fi
+
+    # --- The initramfs tree. ---
+    root=$build/root
+    rm -rf "$root"
+    mkdir -p "$root"
+    cd "$root"
+    mkdir -p bin sbin usr/bin usr/sbin usr/libexec/partctl etc/partctl lib/modules dev proc sys run tmp root
+    chmod 1777 tmp
+    chmod 0700 root
+    install -m 0755 "$busybox" bin/busybox
+    set -f # applet names such as [ and [[ are no patterns
+    for applet in $("$busybox" --list-full); do
+        case "$applet" in */*) [ -e "$applet" ] || ln -s /bin/busybox "$applet" ;; esac
+    done
+    set +f
+    cp -R "$here/rootfs/." .
+    install -m 0755 "$here/init" init
+    # The kernel opens /dev/console before /init runs, and devtmpfs is not mounted yet.
+    mknod -m 0600 dev/console c 5 1
+    mknod -m 0666 dev/null c 1 3
+
+    for m in $modules; do
+        mkdir -p "lib/modules/$kernel/${m%/*}"
+        cp "$moddir/$m" "lib/modules/$kernel/$m"
+    done
+    cp "$moddir/modules.builtin" "$moddir/modules.builtin.modinfo" "$moddir/modules.order" "lib/modules/$kernel/"
+    depmod -b "$root" "$kernel" # so that busybox modprobe works in the guest too
+    {
+        echo "# Load order (dependencies first), written by guest/build-image.sh."
+        for m in $modules; do echo "$m"; done
+    } >etc/partctl/modules
+
+    if [ -n "$agent" ]; then
+        say "adding partagent $agent"
+        install -m 0755 "$agent" usr/sbin/partagent
+        for lib in $agent_libs; do
+            mkdir -p ".${lib%/*}"
+            cp -L "$lib" ".$lib"
+        done
+    fi
+
+    busybox_version=$("$busybox" 2>&1 | sed -n '1s/^BusyBox \(v[^ ]*\( ([^)]*)\)\?\).*/\1/p')
+    {
+        echo "image=partctl-guest"
+        echo "kernel=$kernel"
+        echo "kernel_package=$kernel_pkg_version"
+        echo "busybox=$busybox_version"
+        echo "partagent=$agent_sha"
+        echo "inputs=$inputs"
+    } >etc/partctl/image
+
+    # --- Pack: sorted names, owner root, fixed times, so equal inputs give an equal archive. ---
+    mkdir -p "$out"
+    find . -exec touch -h -d @0 {} +
+    find . -print0 | LC_ALL=C sort -z | cpio --quiet --null -o -H newc -R 0:0 --reproducible |
+        $compress >"$out/initrd.img.new"
+    mv "$out/initrd.img.new" "$out/initrd.img"
+    cp "$build/kernel/boot/vmlinuz-$kernel" "$out/vmlinuz"
+    cd "$here"
+
+    {
+        cat "$root/etc/partctl/image"
+        echo "kernel_deb=${deb##*/}"
+        echo "kernel_deb_sha256=$deb_sha"
+        echo "busybox_sha256=$busybox_sha"
+        echo "modules=$module_names"
+        echo "initrd_compression=$compression"
+        echo "vmlinuz_sha256=$(sha "$out/vmlinuz")"
+        echo "initrd_sha256=$(sha "$out/initrd.img")"
+        echo "initrd_bytes=$(stat -c %s "$out/initrd.img")"
+        echo "built=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    } >"$out/VERSION"
+    echo "$inputs" >"$build/stamp"
+    say "built initrd.img ($(($(stat -c %s "$out/initrd.img") / 1024)) KiB, $compression)"
+fi
+
+# --- Install: each file replaced atomically, VERSION last so it never names files not yet there. ---
+install -d -m 0755 "$dest"
+for f in vmlinuz initrd.img VERSION; do
+    install -m 0644 "$out/$f" "$dest/.$f.new"
+    mv "$dest/.$f.new" "$dest/$f"
+done
+say "installed $dest ($(sed -n 's/^kernel=//p' "$dest/VERSION"))"
