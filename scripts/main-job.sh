@@ -19,6 +19,14 @@ say "LPAR memtest from lpar-memtest (memtest86+, a second operating system)"
 exists memtest || "$PARTCTL" define memtest --profile lpar-memtest
 [ "$(state memtest)" = running ] || "$PARTCTL" activate memtest
 
+say "host WPAR tools from wpar-system (busybox init, its own root)"
+exists tools || "$PARTCTL" define tools --profile wpar-system
+[ "$(state tools)" = running ] || "$PARTCTL" activate tools
+"$PARTCTL" login tools -- ps -o pid,args
+
+say "a transient application WPAR (partctl run)"
+"$PARTCTL" run --profile wpar-app -- /bin/sh -c 'echo "inside: pid $$, hostname $(hostname)"'
+
 # Wait for lp1's guest to reach user space (its console says so).
 i=0
 until "$PARTCTL" console lp1 --log | grep -q "partctl-guest: up"; do
@@ -33,4 +41,5 @@ say "the partition tree"
 say "query"
 "$PARTCTL" query -F name,kind,state,procs,mem,accel --header
 echo
-echo "Next: 'partctl console lp1' (~. leaves), 'partctl shutdown lp1', 'partctl remove memtest --force'."
+echo "Next: 'partctl console lp1' (~. leaves), 'partctl login tools', 'partctl shutdown lp1',"
+echo "'partctl remove memtest --force'. WPARs nested inside an LPAR are not available yet."
