@@ -16,8 +16,11 @@ public final class PartitionManager {
     // MARK: Connections and context
 
     /// The libvirt connection, opened on first use so that WPAR-only commands never need libvirtd.
-    func libvirt() throws(PartitionError) -> LibvirtConnection {
+    /// Streams (consoles, the agent channel) need libvirt's event loop running before the
+    /// connection opens; only the commands that use one pay for its thread.
+    func libvirt(streams: Bool = false) throws(PartitionError) -> LibvirtConnection {
         if let openedConnection { return openedConnection }
+        if streams { try LibvirtEventLoop.start() }
         do {
             let connection = try LibvirtConnection.open(uri: configuration.connectURI)
             openedConnection = connection
@@ -28,8 +31,8 @@ public final class PartitionManager {
         }
     }
 
-    func lpars() throws(PartitionError) -> LparBackend {
-        LparBackend(connection: try libvirt(), configuration: configuration)
+    func lpars(streams: Bool = false) throws(PartitionError) -> LparBackend {
+        LparBackend(connection: try libvirt(streams: streams), configuration: configuration)
     }
 
     func wpars() -> WparBackend {
@@ -212,7 +215,7 @@ public final class PartitionManager {
         if isHostWpar(name) {
             return try context(path, "console") { () throws(PartitionError) in try wpars().attachConsole(name) }
         }
-        try context(path, "console") { () throws(PartitionError) in try lpars().attachConsole(name) }
+        try context(path, "console") { () throws(PartitionError) in try lpars(streams: true).attachConsole(name) }
     }
 
     public func login(_ path: PartitionPath, command: [String]) throws(PartitionError) -> Int32 {

@@ -17,15 +17,6 @@ import Testing
         #expect(booted, "no memtest86+ banner in: \(CLI.consoleLog(name).suffix(500))")
         #expect(try CLI.partctl("query", name, "-F", "state").stdout == "running\n")
 
-        // Interactive console on a real terminal (script(1) gives it a pty): the guest's screen
-        // arrives, and typing ~. leaves, with the partition still running.
-        let session = "(sleep 4; printf '\\r~.') | script -qfec '\(CLI.binary) console \(name)' /dev/null"
-        let console = try CLI.run("/bin/sh", ["-c", session], timeout: 30)
-        #expect(console.status == 0, "console: \(console.stdout.suffix(300)) \(console.stderr)")
-        #expect(console.stdout.contains("type ~. at the start of a line to leave"), "\(console.stdout.suffix(300))")
-        #expect(console.stdout.count > 200, "no guest output reached the terminal")
-        #expect(try CLI.partctl("query", name, "-F", "state").stdout == "running\n")
-
         let force = try CLI.partctl("force", name)
         #expect(force.status == 0, "\(force.stderr)")
         #expect(try CLI.partctl("query", name, "-F", "state").stdout == "defined\n")
@@ -54,6 +45,16 @@ import Testing
 
         let up = try CLI.waitFor(60) { try CLI.partctl("console", name, "--log").stdout.contains("partctl-guest: up") }
         try #require(up, "the guest did not reach user space: \(CLI.consoleLog(name).suffix(800))")
+
+        // Interactive console on a real terminal (script(1) gives it a pty): what we type reaches
+        // the guest's shell, its answer comes back, and ~. leaves with the partition still running.
+        let typed = "(sleep 2; printf 'echo hello-$((6*7))\\r'; sleep 3; printf '\\r~.')"
+        let session = "\(typed) | script -qfec '\(CLI.binary) console \(name)' /dev/null"
+        let console = try CLI.run("/bin/sh", ["-c", session], timeout: 30)
+        #expect(console.status == 0, "console: \(console.stdout.suffix(300)) \(console.stderr)")
+        #expect(console.stdout.contains("type ~. at the start of a line to leave"), "\(console.stdout.suffix(300))")
+        #expect(console.stdout.contains("hello-42"), "the guest's shell did not answer: \(console.stdout.suffix(500))")
+        #expect(try CLI.partctl("query", name, "-F", "state").stdout == "running\n")
 
         let query = try CLI.partctl("query", name, "--json")
         #expect(query.status == 0)

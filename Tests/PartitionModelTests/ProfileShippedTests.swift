@@ -76,7 +76,7 @@ import Testing
         #expect(wpar.rootfs == WparRootfs(base: "/var/lib/partctl/rootfs/busybox", overlay: true))
         #expect(wpar.command == ["/bin/busybox", "init"])
         #expect(wpar.network == .loopback)
-        #expect(wpar.resources.memory == WparMemoryLimits(high: .mebibytes(192), max: .mebibytes(256)))
+        #expect(wpar.resources.memory == WparMemoryLimits(high: .mebibytes(96), max: .mebibytes(256)))
         #expect(wpar.capabilities == WparProfile.defaultSystemCapabilities)
         #expect(wpar.environment["PATH"] == "/sbin:/usr/sbin:/bin:/usr/bin")
     }
