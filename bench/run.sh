@@ -3,6 +3,8 @@
 # measured in one run (absolute times on shared machines are noisy; ratios are what counts).
 set -eu
 cd "$(dirname "$0")"
+# The shipped profiles, wherever the benchmarks run from.
+export PARTCTL_PROFILES="${PARTCTL_PROFILES:+$PARTCTL_PROFILES:}$(cd .. && pwd)/profiles"
 PARTCTL=${PARTCTL:?set PARTCTL to the partctl binary}
 command -v hyperfine >/dev/null || { apt-get install -y -qq hyperfine >/dev/null; }
 mkdir -p work

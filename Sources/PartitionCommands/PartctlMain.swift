@@ -42,7 +42,7 @@ public enum PartctlMain {
     /// Parses, runs, and turns every error into one line on standard error (or a JSON object
     /// with `--json`) and a non-zero exit status.
     public static func run(arguments: [String]? = nil) -> Never {
-        let argv = arguments ?? Array(CommandLine.arguments.dropFirst())
+        let argv = hoistGlobalOptions(arguments ?? Array(CommandLine.arguments.dropFirst()))
         errorsAsJSON = argv.contains("--json")
         let command: ParsableCommand
         do {
@@ -62,6 +62,24 @@ public enum PartctlMain {
         } catch {
             exitForParseError(error, arguments: argv)
         }
+    }
+
+    /// `partctl --connect URI VERB ...`: the managed system may be named before the verb too; it
+    /// then reaches every verb through $PARTCTL_CONNECT, which `--connect` after the verb overrides.
+    static func hoistGlobalOptions(_ arguments: [String]) -> [String] {
+        var rest = arguments
+        while let first = rest.first, first.hasPrefix("--connect") {
+            if first == "--connect", rest.count >= 2 {
+                setenv("PARTCTL_CONNECT", rest[1], 1)
+                rest.removeFirst(2)
+            } else if first.hasPrefix("--connect=") {
+                setenv("PARTCTL_CONNECT", String(first.dropFirst("--connect=".count)), 1)
+                rest.removeFirst()
+            } else {
+                break
+            }
+        }
+        return rest
     }
 
     static func report(_ error: PartitionError) {

@@ -28,3 +28,13 @@ extension ResolvedProfile {
         }
     }
 }
+
+/// Just the LPAR values of a stored profile, for listings: `tree` over a thousand domains must not
+/// re-resolve and re-validate every profile (commands that change a partition still do).
+struct StoredLparValues: Decodable {
+    let lpar: LparProfile?
+
+    static func decode(json: String) -> LparProfile? {
+        (try? JSONDecoder().decode(StoredLparValues.self, from: Data(json.utf8)))?.lpar
+    }
+}

@@ -48,7 +48,7 @@ struct TreeBuilder {
         do {
             if let xml = try domain.metadata(uri: PartitionMetadata.namespaceURI) {
                 metadata = try PartitionMetadata(xml: xml, domain: name)
-                profile = try ResolvedProfile.decode(json: metadata!.resolvedProfileJSON, domain: name).lpar
+                profile = StoredLparValues.decode(json: metadata!.resolvedProfileJSON)
             }
         } catch {
             record.note = error.message
