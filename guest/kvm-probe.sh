@@ -7,7 +7,7 @@
 # and then stops them with an emulation failure). So the probe boots the real guest image under KVM
 # with partctl.probe=1, which makes /init print "partctl-guest: probe ok" and power off at once. KVM
 # counts as working when that marker appears within KVM_PROBE_TIMEOUT seconds (default 4: a working KVM
-# gets there in well under a second, TCG in about 2.5 s, so a KVM slower than that is of no use anyway).
+# should get there in well under a second, TCG takes 2.3-2.8 s, so a KVM slower than 4 s is of no use).
 # The CPU is QEMU's default model, which is what libvirt gives a domain without a <cpu> element; on this
 # machine "-cpu host" (host-passthrough) makes QEMU abort at once on an MSR it cannot set.
 set -u
