@@ -11,8 +11,9 @@ enum WorkloadSpecMapping {
     static let userNamespaceBase: UInt32 = 100_000
     static let userNamespaceSize: UInt32 = 65_536
 
+    /// `annotate: false` for transient runs, which store nothing (and must not pay for encoding it).
     static func spec(name: PartitionName, resolved: ResolvedProfile, command override: [String] = [],
-                     console: Bool) throws(PartitionError) -> WorkloadSpec {
+                     console: Bool, annotate: Bool = true) throws(PartitionError) -> WorkloadSpec {
         guard let profile = resolved.wpar else {
             throw PartitionError(.invalidProfile, "The profile '\(resolved.name)' describes an \(resolved.kind.rawValue), not a WPAR.")
         }
@@ -34,10 +35,12 @@ enum WorkloadSpecMapping {
             capabilities: profile.capabilities.map(\.rawValue),
             userNamespace: profile.userNamespace ? mapping() : nil,
             network: network(profile.network), limits: limits(profile.resources), console: console)
-        spec.annotations = [
-            profileNameAnnotation: resolved.name,
-            profileAnnotation: try resolved.jsonString(),
-        ]
+        if annotate {
+            spec.annotations = [
+                profileNameAnnotation: resolved.name,
+                profileAnnotation: try resolved.jsonString(),
+            ]
+        }
         return spec
     }
 

@@ -120,8 +120,7 @@ final class WparBackend {
             throw PartitionError(.invalidProfile, "run needs an application WPAR profile; '\(resolved.name)' is not one.")
         }
         let name = try PartitionName("run-\(getpid())")
-        var spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, command: command, console: false)
-        spec.annotations = nil
+        let spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, command: command, console: false, annotate: false)
         return try engine.run(spec)
     }
 
