@@ -36,6 +36,16 @@ done
 say "lp1's console so far"
 "$PARTCTL" console lp1 --log | tail -n 5
 
+# memtest86+ keeps a CPU busy forever: show that it booted, then stop it (it stays defined).
+i=0
+until "$PARTCTL" console memtest --log | grep -q "Memtest86+"; do
+    i=$((i + 1)); [ $i -le 150 ] || { echo "memtest did not start within 30 s" >&2; exit 1; }
+    sleep 0.2
+done
+say "memtest's console says"
+"$PARTCTL" console memtest --log | grep -a -o 'Memtest86+ v[0-9.]*' | head -n 1
+"$PARTCTL" force memtest
+
 say "the partition tree"
 "$PARTCTL" tree
 say "query"
