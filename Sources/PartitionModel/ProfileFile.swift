@@ -86,7 +86,10 @@ struct ProfileFile: Sendable {
     static func parse(yaml: String, name: String, file: String) throws(PartitionError) -> ProfileNode {
         let node: Node?
         do {
-            node = try Parser(yaml: yaml).singleRoot()
+            // Startup cost: scalars are read as text (null is recognised in Converter), so Yams' tag rules
+            // are not needed and `.basic` skips compiling their ICU regexes; an explicit encoding skips the
+            // environment lookup behind `Encoding.default` (Swift strings are UTF-8).
+            node = try Parser(yaml: yaml, resolver: .basic, encoding: .utf8).singleRoot()
         } catch let error as YamlError {
             throw PartitionError(.invalidProfile, "\(file)\(describe(error))")
         } catch {

@@ -3,6 +3,7 @@ import PartitionCore
 
 struct Activate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "activate",
         abstract: "Allocate a partition's resources and start it.",
         discussion: "With --profile, the definition is first updated from that profile (like chsysstate -f).")
 

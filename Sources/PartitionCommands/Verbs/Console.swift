@@ -3,6 +3,7 @@ import PartitionCore
 
 struct Console: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "console",
         abstract: "Attach to a partition's console; type ~. at the start of a line to leave.",
         discussion: "With --log, print what the partition has written to its console so far and return.")
 

@@ -4,6 +4,7 @@ import PartitionModel
 
 struct Define: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "define",
         abstract: "Create a partition's definition from a profile; it owns no resources until activated.",
         discussion: """
             The profile's kind decides what PATH becomes: an LPAR (a libvirt domain) or a WPAR on the host; \

@@ -3,6 +3,7 @@ import PartitionCore
 
 struct Force: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "force",
         abstract: "Stop a partition immediately, without the guest's cooperation (like pulling the plug).")
 
     @Argument(help: "The partition's path.") var path: String

@@ -3,6 +3,7 @@ import PartitionCore
 
 struct Login: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "login",
         abstract: "Run a shell or a command inside a partition; the exit status is the command's.",
         discussion: "Example: partctl login tools -- ps -ef")
 

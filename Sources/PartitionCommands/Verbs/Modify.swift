@@ -3,6 +3,7 @@ import PartitionCore
 
 struct Modify: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "modify",
         abstract: "Change a partition's attributes, live and/or in its definition.",
         discussion: """
             LPAR attributes: min_mem, desired_mem, max_mem, min_procs, desired_procs, max_procs, weight, cap, autostart. \

@@ -4,6 +4,7 @@ import PartitionModel
 
 struct Query: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "query",
         abstract: "List partitions, or show one.",
         discussion: """
             -F prints values only, separated by the delimiter used in the field list (-F name,state or -F name:state). \

@@ -3,6 +3,7 @@ import PartitionCore
 
 struct Remove: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "remove",
         abstract: "Delete a partition's definition.",
         discussion: "Refused while the partition is active, unless --force, which stops it immediately first.")
 

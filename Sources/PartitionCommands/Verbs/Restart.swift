@@ -3,6 +3,7 @@ import PartitionCore
 
 struct Restart: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "restart",
         abstract: "Shut a partition down and activate it again.")
 
     @Argument(help: "The partition's path.") var path: String

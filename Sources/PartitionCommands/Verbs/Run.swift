@@ -3,6 +3,7 @@ import PartitionCore
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Run a command in a transient application WPAR: define, activate, wait, remove.",
         discussion: "The exit status is the command's. Example: partctl run --profile wpar-app -- /bin/sh -c 'exit 7'")
 

@@ -3,6 +3,7 @@ import PartitionCore
 
 struct Shutdown: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "shutdown",
         abstract: "Stop a partition gracefully: ACPI power button for an LPAR, SIGTERM to a WPAR's init.",
         discussion: "Waits up to --within seconds for the partition to stop; with --force, escalates to an immediate stop when time runs out.")
 

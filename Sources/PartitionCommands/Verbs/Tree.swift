@@ -4,6 +4,7 @@ import PartitionModel
 
 struct Tree: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "tree",
         abstract: "Show the partition tree: the managed system, its LPARs and WPARs, with states and resources.")
 
     @Argument(help: "Show only the subtree at this path.") var path: String?
