@@ -33,6 +33,7 @@ public final class AgentConversation: Sendable {
     /// Sends `call` and returns its typed result, resynchronising first when needed. Throws the
     /// agent's own error when it refused, `.timeout` when `timeout` passed, `.agent` for a bad reply,
     /// `.unavailable` when the channel closed.
+    @discardableResult
     public func call<Call: AgentCall>(_ call: Call.Type, _ arguments: Call.Arguments,
                                       timeout: Duration = .seconds(30)) throws(PartitionError) -> Call.Result {
         let deadline = ContinuousClock.now + timeout

@@ -99,6 +99,27 @@ import WorkloadEngine
         #expect(usage?.pidsCurrent == 1)
         #expect((usage?.memoryCurrent ?? 0) > 0)
 
+        // wpar-app-web's shape: busybox httpd in its own network namespace, serving a page of the guest.
+        let web = try PartitionName("ptest-httpd")
+        try agent.call(Agent.Define.self, .init(name: web, spec: applicationSpec(
+            web.rawValue, command: ["/bin/busybox", "httpd", "-f", "-p", "127.0.0.1:8080", "-h", "/etc/partctl"])))
+        try agent.call(Agent.Activate.self, .init(name: web))
+        var page = ""
+        for _ in 0..<20 where !page.contains("image=partctl-guest") {
+            page = try agent.call(Agent.Exec.self, .init(name: web, argv: ["/bin/busybox", "wget", "-q", "-O", "-", "http://127.0.0.1:8080/image"])).stdout
+            if !page.contains("image=partctl-guest") { usleep(100_000) }
+        }
+        #expect(page.contains("image=partctl-guest"), "httpd served: \(page)")
+        try agent.call(Agent.Remove.self, .init(name: web, force: true))
+
+        var execTimes: [Duration] = []
+        for _ in 0..<5 {
+            let started = ContinuousClock.now
+            #expect(try agent.call(Agent.Exec.self, .init(name: name, argv: ["/bin/true"])).exitStatus == 0)
+            execTimes.append(ContinuousClock.now - started)
+        }
+        print("nested-agent: wpar.exec /bin/true round trip median \(Self.median(execTimes))")
+
         try agent.call(Agent.Shutdown.self, .init(name: name, within: 1, force: true))
         try agent.call(Agent.Remove.self, .init(name: name))
         #expect(try agent.call(Agent.List.self, AgentEmpty()).names.isEmpty)

@@ -75,6 +75,7 @@ public final class AgentClient: Sendable {
     }
 
     /// Runs one operation and returns its typed result.
+    @discardableResult
     public func call<Call: AgentCall>(_ call: Call.Type, _ arguments: Call.Arguments,
                                       timeout: Duration = .seconds(30)) throws(PartitionError) -> Call.Result {
         do {
