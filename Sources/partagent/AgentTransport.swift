@@ -105,3 +105,14 @@ func log(_ message: String) {
     let line = Array("partagent: \(message)\n".utf8)
     _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }
+
+/// The first field of /proc/uptime, for the log.
+func uptimeSeconds() -> String {
+    let descriptor = open("/proc/uptime", O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { return "?" }
+    defer { close(descriptor) }
+    var buffer = [UInt8](repeating: 0, count: 64)
+    let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+    guard count > 0 else { return "?" }
+    return String(decoding: buffer[..<count].prefix { $0 != UInt8(ascii: " ") }, as: UTF8.self)
+}

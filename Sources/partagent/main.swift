@@ -20,7 +20,9 @@ do {
     switch options.endpoint {
     case .port(let path):
         let link = AgentEndpoint.openPort(path)
-        log("serving protocol \(AgentWire.protocolVersion) on \(path)")
+        // The uptime tells how much of the boot-to-hello time the guest spent before the agent was ready.
+        let uptime = uptimeSeconds()
+        log("serving protocol \(AgentWire.protocolVersion) on \(path) (uptime \(uptime) s)")
         server.serve(link)
         log("the port \(path) failed")
         exit(1)

@@ -56,11 +56,13 @@ import WorkloadEngine
 
         // Boot to the agent's hello, three times: `partctl activate` started, then the first answer.
         var bootTimes: [Duration] = []
+        var activateTimes: [Duration] = []
         var client: AgentClient?
         for round in 0..<3 {
             let started = ContinuousClock.now
             let activate = try partctl("activate", Self.lpar)
             try #require(activate.status == 0, "\(activate.stderr)")
+            activateTimes.append(ContinuousClock.now - started)
             let domain = try #require(try connection.lookupDomain(name: Self.lpar))
             client = try AgentClient.connect(to: domain, timeout: .seconds(60))
             bootTimes.append(ContinuousClock.now - started)
@@ -80,7 +82,7 @@ import WorkloadEngine
             _ = try agent.call(Agent.Hello.self, .init(), timeout: .seconds(10))
             roundTrips.append(ContinuousClock.now - started)
         }
-        print("nested-agent: activate to hello \(bootTimes) median \(Self.median(bootTimes)); hello round trip median \(Self.median(roundTrips))")
+        print("nested-agent: activate to hello \(bootTimes) median \(Self.median(bootTimes)) (partctl activate itself: median \(Self.median(activateTimes))); hello round trip median \(Self.median(roundTrips))")
 
         let name = try PartitionName("ptest-web")
         try agent.call(Agent.Define.self, .init(name: name, spec: applicationSpec(name.rawValue, command: ["/bin/sleep", "1000"])))

@@ -29,8 +29,8 @@ func runProgram(_ executable: String, _ arguments: [String], environment: [Strin
     let directory = FileManager.default.temporaryDirectory
     let outURL = directory.appendingPathComponent("ptest-out-\(UUID().uuidString)")
     let errURL = directory.appendingPathComponent("ptest-err-\(UUID().uuidString)")
-    FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
     defer {
         try? FileManager.default.removeItem(at: outURL)
         try? FileManager.default.removeItem(at: errURL)

@@ -41,11 +41,11 @@ public final class AgentClient: Sendable {
             receive: { (max: Int, timeout: Duration) throws(PartitionError) -> [UInt8] in
                 try stream.receive(max: max, timeout: timeout)
             })
-        // Bytes sent before the agent opened its port may be lost: ask again every half second.
+        // Bytes sent before the agent opened its port may be lost: ask again every quarter second.
         var synchronised = false
         while !synchronised && ContinuousClock.now < deadline {
             do {
-                try conversation.synchronise(timeout: min(.milliseconds(500), deadline - .now))
+                try conversation.synchronise(timeout: min(.milliseconds(250), deadline - .now))
                 synchronised = true
             } catch where error.code == .timeout {
                 continue
