@@ -96,3 +96,32 @@ private func echo(_ request: AgentRequest) -> [UInt8] {
         #expect(error?.code == .timeout)
     }
 }
+
+@Suite struct UntrustedReplyTests {
+    /// Replies to the one request that is not a sync, in place of a proper answer.
+    private func peer(answering bytes: @escaping @Sendable (UInt64) -> [UInt8]) -> ScriptedPeer {
+        ScriptedPeer { request in request.operation == .sync ? echo(request) : bytes(request.id) }
+    }
+
+    @Test func anOversizedReplyIsRefusedWithoutBufferingIt() {
+        let conversation = peer { _ in Array(repeating: UInt8(ascii: "{"), count: AgentWire.frameLimit + 1) + [10] }.conversation
+        let error = #expect(throws: PartitionError.self) { try conversation.call(Agent.List.self, AgentEmpty(), timeout: .seconds(30)) }
+        #expect(error?.code == .agent)
+        #expect(error?.message.contains("longer than") == true)
+    }
+
+    @Test func aReplyForAnotherRequestIsRefused() {
+        let conversation = peer { id in
+            (try? AgentCodec.encode(AgentReply(id: id + 1, outcome: .success(.object(["names": .array([])]))))) ?? []
+        }.conversation
+        let error = #expect(throws: PartitionError.self) { try conversation.call(Agent.List.self, AgentEmpty(), timeout: .seconds(5)) }
+        #expect(error?.code == .agent)
+    }
+
+    @Test func aClosedChannelIsUnavailable() {
+        let conversation = AgentConversation(send: { (_: [UInt8], _: Duration) throws(PartitionError) in },
+                                             receive: { (_: Int, _: Duration) throws(PartitionError) -> [UInt8] in [] })
+        let error = #expect(throws: PartitionError.self) { try conversation.call(Agent.List.self, AgentEmpty(), timeout: .seconds(5)) }
+        #expect(error?.code == .unavailable)
+    }
+}
