@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "partctl", targets: ["partctl"]),
         .executable(name: "partctl-supervisor", targets: ["partctl-supervisor"]),
+        .executable(name: "partagent", targets: ["partagent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -47,9 +48,13 @@ let package = Package(
         .executableTarget(name: "partctl-supervisor", path: "Sources/WorkloadSupervisor"),
         // Drives the engine from its own process: fault-injection tests and run-path timing.
         .executableTarget(name: "wpar-probe", dependencies: ["WorkloadEngine", "PartitionModel"], path: "Sources/WorkloadProbe"),
+        // The host <-> guest agent wire contract: frames, operations, strict decoding. No engine, no libvirt.
+        .target(name: "AgentProtocol", dependencies: ["PartitionModel"]),
+        // The in-guest agent: the engine behind the agent protocol. Never links libvirt.
+        .executableTarget(name: "partagent", dependencies: ["WorkloadEngine", "AgentProtocol"]),
         .target(
             name: "PartitionCore",
-            dependencies: ["PartitionModel", "LibvirtKit", "WorkloadEngine"]
+            dependencies: ["PartitionModel", "LibvirtKit", "WorkloadEngine", "AgentProtocol"]
         ),
         .target(
             name: "PartitionCommands",
@@ -68,5 +73,8 @@ let package = Package(
         .testTarget(name: "PartitionCoreTests", dependencies: ["PartitionCore"]),
         .testTarget(name: "PartitionCommandsTests", dependencies: ["PartitionCommands"]),
         .testTarget(name: "IntegrationTests", dependencies: ["PartitionModel"]),
+        .testTarget(name: "AgentProtocolTests", dependencies: ["AgentProtocol"]),
+        // Needs a real libvirtd and the guest image: an LPAR booted, its agent driven from the host.
+        .testTarget(name: "NestedTests", dependencies: ["PartitionCore", "AgentProtocol", "WorkloadEngine"]),
     ]
 )

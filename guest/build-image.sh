@@ -5,6 +5,7 @@
 #
 # Run as root (make guest-image). Environment:
 #   PARTAGENT=/path/to/partagent  copy the agent and the shared libraries it needs into the image
+#   PARTCTL_SUPERVISOR=/path      the WPAR supervisor the agent's engine starts (with PARTAGENT)
 #   GUEST_KERNEL_PACKAGE          the kernel's meta package (default linux-image-cloud-amd64)
 #   PARTCTL_ROOT                  default /var/lib/partctl
 # The .deb is cached in guest/build/cache; nothing is rebuilt while the inputs hash stays the same.
@@ -16,6 +17,7 @@ dest=${PARTCTL_ROOT:-/var/lib/partctl}/images/partctl-guest
 kernel_meta=${GUEST_KERNEL_PACKAGE:-linux-image-cloud-amd64}
 busybox=/bin/busybox
 agent=${PARTAGENT:-}
+supervisor=${PARTCTL_SUPERVISOR:-}
 
 say() { echo "guest-image: $*"; }
 die() {
@@ -34,6 +36,10 @@ if ldd "$busybox" >/dev/null 2>&1; then
 fi
 if [ -n "$agent" ]; then
     [ -f "$agent" ] && [ -x "$agent" ] || die "PARTAGENT=$agent is not an executable file"
+fi
+if [ -n "$supervisor" ]; then
+    [ -n "$agent" ] || die "PARTCTL_SUPERVISOR is only of use with PARTAGENT"
+    [ -f "$supervisor" ] && [ -x "$supervisor" ] || die "PARTCTL_SUPERVISOR=$supervisor is not an executable file"
 fi
 
 mkdir -p "$build/cache"
@@ -100,15 +106,19 @@ kernel_pkg_version=$(dpkg-deb -f "$deb" Package Version | sed 's/^[^:]*: //' | t
 busybox_sha=$(sha "$busybox")
 agent_sha=none
 [ -z "$agent" ] || agent_sha=$(sha "$agent")
+supervisor_sha=none
+[ -z "$supervisor" ] || supervisor_sha=$(sha "$supervisor")
 
 # --- The inputs hash: everything that goes into the image. ---
 agent_libs=""
 if [ -n "$agent" ]; then
     # The loader and every library the agent needs, as absolute paths; a static binary has none.
-    if ldd "$agent" >/dev/null 2>&1; then
-        ! ldd "$agent" | grep -q 'not found' || die "PARTAGENT $agent needs libraries this host lacks: $(ldd "$agent" | grep 'not found' | tr -s ' \t\n' ' ')"
-        agent_libs=$(ldd "$agent" | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) .*/\1/p' | sort -u)
-    fi
+    for program in $agent $supervisor; do
+        ldd "$program" >/dev/null 2>&1 || continue
+        ! ldd "$program" | grep -q 'not found' || die "$program needs libraries this host lacks: $(ldd "$program" | grep 'not found' | tr -s ' \t\n' ' ')"
+        agent_libs="$agent_libs $(ldd "$program" | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) .*/\1/p')"
+    done
+    agent_libs=$(echo "$agent_libs" | tr ' ' '\n' | sed '/^$/d' | sort -u)
 fi
 inputs=$(
     {
@@ -122,6 +132,7 @@ inputs=$(
         done)
         if [ -n "$agent" ]; then
             echo "partagent $agent_sha"
+            echo "partctl-supervisor $supervisor_sha"
             for lib in $agent_libs; do echo "lib $lib $(sha "$lib")"; done
         fi
     } | sha256sum | cut -d' ' -f1
@@ -224,6 +235,8 @@ else
     if [ -n "$agent" ]; then
         say "adding partagent $agent"
         install -m 0755 "$agent" usr/sbin/partagent
+        # The engine looks for its supervisor next to the running executable.
+        [ -z "$supervisor" ] || install -m 0755 "$supervisor" usr/sbin/partctl-supervisor
         for lib in $agent_libs; do
             mkdir -p ".${lib%/*}"
             cp -L "$lib" ".$lib"
@@ -237,6 +250,7 @@ else
         echo "kernel_package=$kernel_pkg_version"
         echo "busybox=$busybox_version"
         echo "partagent=$agent_sha"
+        echo "partctl-supervisor=$supervisor_sha"
         echo "inputs=$inputs"
     } >etc/partctl/image
 

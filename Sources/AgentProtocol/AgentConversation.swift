@@ -1,0 +1,116 @@
+import PartitionModel
+import Synchronization
+
+/// The host's side of the protocol over any byte transport (a libvirt channel stream, a socket):
+/// numbered requests, each with its own deadline, and replies read frame by frame with bounded memory.
+///
+/// The agent is untrusted: a reply that does not decode, an oversized frame, a reply for another id
+/// or a closed channel each end the call with a clean `PartitionError`. After a timeout or a bad frame
+/// the conversation resynchronises (`sync` with a fresh random token) before the next call, so stale
+/// bytes from the failed call are never taken for a later reply. Calls are serialised.
+public final class AgentConversation: Sendable {
+    /// Sends all bytes or throws (`.timeout` after the duration).
+    public typealias Send = @Sendable ([UInt8], Duration) throws(PartitionError) -> Void
+    /// Receives up to `max` bytes, at least one; an empty array means the channel was closed.
+    public typealias Receive = @Sendable (_ max: Int, Duration) throws(PartitionError) -> [UInt8]
+
+    private struct State: Sendable {
+        var reader = AgentFrameReader()
+        /// Random start, so that replies left over from an earlier session rarely share an id.
+        var nextID = UInt64.random(in: 1...(1 << 40))
+        var synchronised = false
+    }
+
+    private let send: Send
+    private let receive: Receive
+    private let state = Mutex(State())
+
+    public init(send: @escaping Send, receive: @escaping Receive) {
+        self.send = send
+        self.receive = receive
+    }
+
+    /// Sends `call` and returns its typed result, resynchronising first when needed. Throws the
+    /// agent's own error when it refused, `.timeout` when `timeout` passed, `.agent` for a bad reply,
+    /// `.unavailable` when the channel closed.
+    @discardableResult
+    public func call<Call: AgentCall>(_ call: Call.Type, _ arguments: Call.Arguments,
+                                      timeout: Duration = .seconds(30)) throws(PartitionError) -> Call.Result {
+        let deadline = ContinuousClock.now + timeout
+        return try state.withLock { (state: inout State) throws(PartitionError) -> Call.Result in
+            if !state.synchronised { try synchronise(&state, deadline: deadline, timeout: timeout) }
+            let reply = try exchange(&state, try AgentRequest(id: take(&state), call, arguments), deadline: deadline, timeout: timeout)
+            return try reply.result(of: call)
+        }
+    }
+
+    /// Drops whatever is in the channel: ends any partial frame the agent holds with a newline, then
+    /// sends `sync` with a random token and skips everything up to its echo.
+    public func synchronise(timeout: Duration = .seconds(10)) throws(PartitionError) {
+        let deadline = ContinuousClock.now + timeout
+        try state.withLock { (state: inout State) throws(PartitionError) in
+            try synchronise(&state, deadline: deadline, timeout: timeout)
+        }
+    }
+
+    private func synchronise(_ state: inout State, deadline: ContinuousClock.Instant, timeout: Duration) throws(PartitionError) {
+        state.synchronised = false
+        state.reader = AgentFrameReader()
+        let token = String(UInt64.random(in: 1...UInt64.max), radix: 36)
+        let request = try AgentRequest(id: take(&state), Agent.Sync.self, .init(token: token))
+        try send([AgentWire.newline] + AgentCodec.encode(request), remaining(deadline, timeout))
+        while true {
+            // Stale replies, garbage and oversized leftovers are what sync exists to skip.
+            // The token, not the id, tells: an earlier session may have used the same ids.
+            guard case .frame(let frame) = try nextEvent(&state, deadline: deadline, timeout: timeout),
+                  let reply = try? AgentCodec.decodeReply(frame), reply.id == request.id,
+                  (try? reply.result(of: Agent.Sync.self))?.token == token else { continue }
+            state.synchronised = true
+            return
+        }
+    }
+
+    /// Sends one request and reads its reply. Any failure leaves the conversation unsynchronised.
+    private func exchange(_ state: inout State, _ request: AgentRequest, deadline: ContinuousClock.Instant,
+                          timeout: Duration) throws(PartitionError) -> AgentReply {
+        state.synchronised = false
+        try send(AgentCodec.encode(request), remaining(deadline, timeout))
+        switch try nextEvent(&state, deadline: deadline, timeout: timeout) {
+        case .oversized:
+            throw PartitionError(.agent, "The agent sent a reply longer than \(AgentWire.frameLimit) bytes.")
+        case .frame(let frame):
+            let reply: AgentReply
+            do { reply = try AgentCodec.decodeReply(frame) } catch {
+                throw PartitionError(.agent, "The agent sent a malformed reply to \(request.operation.rawValue): \(error.message)")
+            }
+            guard reply.id == request.id else {
+                throw PartitionError(.agent, "The agent answered request \(reply.id) while request \(request.id) was waiting.")
+            }
+            state.synchronised = true
+            return reply
+        }
+    }
+
+    private func nextEvent(_ state: inout State, deadline: ContinuousClock.Instant,
+                           timeout: Duration) throws(PartitionError) -> AgentFrameReader.Event {
+        while true {
+            if let event = state.reader.next() { return event }
+            let bytes = try receive(65_536, remaining(deadline, timeout))
+            guard !bytes.isEmpty else {
+                throw PartitionError(.unavailable, "The agent's channel was closed.")
+            }
+            state.reader.append(bytes)
+        }
+    }
+
+    private func remaining(_ deadline: ContinuousClock.Instant, _ timeout: Duration) throws(PartitionError) -> Duration {
+        let left = deadline - .now
+        guard left > .zero else { throw PartitionError(.timeout, "The agent did not answer within \(timeout).") }
+        return left
+    }
+
+    private func take(_ state: inout State) -> UInt64 {
+        defer { state.nextID += 1 }
+        return state.nextID
+    }
+}

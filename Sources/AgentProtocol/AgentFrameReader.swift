@@ -1,0 +1,71 @@
+/// Splits the bytes of a channel into newline-terminated frames of at most `limit` bytes.
+///
+/// The buffer never holds more than `limit` bytes: a longer line is reported once as `.oversized`
+/// and its remaining bytes are dropped up to the next newline, where reading resynchronises. Empty
+/// lines are skipped, so a peer may send "\n" to end whatever partial frame the other side holds.
+public struct AgentFrameReader: Sendable {
+    public enum Event: Sendable, Hashable {
+        /// One frame, without its newline.
+        case frame([UInt8])
+        /// A line longer than the limit was dropped.
+        case oversized
+    }
+
+    public let limit: Int
+    private var buffer: [UInt8] = []
+    /// Bytes of the current line still being dropped after it went over the limit.
+    private var discarding = false
+    private var pending: [Event] = []
+
+    public init(limit: Int = AgentWire.frameLimit) {
+        precondition(limit > 0)
+        self.limit = limit
+    }
+
+    /// Takes in bytes as they arrived; frames they complete come out of `next()`.
+    public mutating func append<Bytes: Sequence<UInt8>>(_ bytes: Bytes) {
+        for byte in bytes {
+            if byte == AgentWire.newline {
+                if discarding {
+                    discarding = false
+                } else if !buffer.isEmpty {
+                    pending.append(.frame(buffer))
+                }
+                buffer.removeAll(keepingCapacity: true)
+            } else if !discarding {
+                if buffer.count == limit {
+                    buffer.removeAll()
+                    discarding = true
+                    pending.append(.oversized)
+                } else {
+                    buffer.append(byte)
+                }
+            }
+        }
+    }
+
+    /// The oldest complete frame (or oversize report), or nil until more bytes arrive.
+    public mutating func next() -> Event? {
+        pending.isEmpty ? nil : pending.removeFirst()
+    }
+
+    /// Bytes of an unfinished frame held now (for tests and diagnostics).
+    public var bufferedCount: Int { buffer.count }
+}
+
+/// Constants of the wire format.
+public enum AgentWire {
+    /// The version of this contract. A peer speaking another version is refused at `hello`.
+    public static let protocolVersion = 1
+    /// The longest frame either side accepts, newline excluded.
+    public static let frameLimit = 1 << 20
+    /// How much of a command's stdout and of its stderr `wpar.exec` returns.
+    public static let outputLimit = 256 << 10
+    /// The virtio-serial channel name in the LPAR's domain XML.
+    public static let channelName = "org.partctl.agent.0"
+    /// Where the channel appears inside the guest.
+    public static let guestPortPath = "/dev/virtio-ports/org.partctl.agent.0"
+    static let newline = UInt8(ascii: "\n")
+    /// Nesting deeper than this is refused before any typed decoding.
+    static let maximumDepth = 16
+}

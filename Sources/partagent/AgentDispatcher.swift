@@ -1,0 +1,87 @@
+import AgentProtocol
+import Glibc
+import PartitionModel
+import WorkloadEngine
+
+/// Maps each operation of the protocol onto the WPAR engine. The host is trusted more than the guest,
+/// but its arguments are still decoded strictly: a wrong shape is refused, never guessed at.
+struct AgentDispatcher {
+    let engine: WorkloadEngine
+
+    func handle(_ request: AgentRequest) throws(PartitionError) -> JSONValue {
+        switch request.operation {
+        case .hello: return try reply(Agent.Hello.self, hello(try request.arguments(of: Agent.Hello.self)))
+        case .sync: return try reply(Agent.Sync.self, try request.arguments(of: Agent.Sync.self))
+        case .wparDefine:
+            let arguments = try request.arguments(of: Agent.Define.self)
+            let spec = try StrictJSON.decode(WorkloadSpec.self, from: arguments.spec, what: "WPAR spec")
+            try engine.define(arguments.name, spec: spec, replacing: arguments.replace)
+            return try reply(Agent.Define.self, AgentEmpty())
+        case .wparActivate:
+            try engine.activate(try request.arguments(of: Agent.Activate.self).name)
+            return try reply(Agent.Activate.self, AgentEmpty())
+        case .wparShutdown:
+            let arguments = try request.arguments(of: Agent.Shutdown.self)
+            guard arguments.within.isFinite, arguments.within >= 0, arguments.within <= 3600 else {
+                throw PartitionError(.outOfRange, "The shutdown time must lie between 0 and 3600 seconds.")
+            }
+            try engine.shutdown(arguments.name, within: arguments.within, force: arguments.force)
+            return try reply(Agent.Shutdown.self, AgentEmpty())
+        case .wparForce:
+            try engine.force(try request.arguments(of: Agent.Force.self).name)
+            return try reply(Agent.Force.self, AgentEmpty())
+        case .wparRemove:
+            let arguments = try request.arguments(of: Agent.Remove.self)
+            try engine.remove(arguments.name, force: arguments.force)
+            return try reply(Agent.Remove.self, AgentEmpty())
+        case .wparStatus:
+            return try reply(Agent.Status.self, report(try request.arguments(of: Agent.Status.self).name))
+        case .wparStatuses:
+            _ = try request.arguments(of: Agent.Statuses.self)
+            var reports: [Agent.WparReport] = []
+            for name in engine.definedNames() {
+                // A WPAR removed meanwhile is simply not listed.
+                if let report = try? report(name) { reports.append(report) }
+            }
+            return try reply(Agent.Statuses.self, .init(wpars: reports))
+        case .wparModify:
+            let arguments = try request.arguments(of: Agent.Modify.self)
+            let limits = try StrictJSON.decode(WorkloadLimits.self, from: arguments.limits, what: "limits")
+            try engine.modify(arguments.name, limits: limits, live: arguments.live, persistent: arguments.persistent)
+            return try reply(Agent.Modify.self, AgentEmpty())
+        case .wparExec:
+            let arguments = try request.arguments(of: Agent.Exec.self)
+            let command = WorkloadCommand(arguments: arguments.argv, environment: arguments.environment,
+                                          workingDirectory: arguments.workingDirectory ?? "/")
+            return try reply(Agent.Exec.self, try CapturedExec.run(engine, arguments.name, command))
+        case .wparList:
+            _ = try request.arguments(of: Agent.List.self)
+            return try reply(Agent.List.self, .init(names: engine.definedNames()))
+        }
+    }
+
+    private func reply<Call: AgentCall>(_ call: Call.Type, _ result: Call.Result) throws(PartitionError) -> JSONValue {
+        try StrictJSON.encode(result, what: "result of \(Call.operation.rawValue)")
+    }
+
+    private func report(_ name: PartitionName) throws(PartitionError) -> Agent.WparReport {
+        let status = try engine.status(name)
+        let usage = status.state.isActive ? try? engine.usage(name) : nil
+        return Agent.WparReport(status: try StrictJSON.encode(status, what: "status"),
+                                usage: try usage.map { (usage) throws(PartitionError) in try StrictJSON.encode(usage, what: "usage") })
+    }
+
+    private func hello(_ arguments: Agent.Hello.Arguments) throws(PartitionError) -> Agent.Hello.Result {
+        guard arguments.protocolVersion == AgentWire.protocolVersion else {
+            throw PartitionError(.unsupported,
+                "This agent speaks protocol version \(AgentWire.protocolVersion), not \(arguments.protocolVersion); rebuild the guest image.")
+        }
+        var names = utsname()
+        uname(&names)
+        let kernel = withUnsafeBytes(of: names.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let layout = try? CgroupLayout.detect()
+        return Agent.Hello.Result(agentVersion: AgentVersion.current, protocolVersion: AgentWire.protocolVersion, kernel: kernel,
+                                  cgroupLayout: layout?.kind.rawValue ?? "none",
+                                  cgroupControllers: (layout?.unifiedControllers).map { $0.sorted() } ?? [])
+    }
+}

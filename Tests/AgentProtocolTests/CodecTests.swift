@@ -1,0 +1,91 @@
+import AgentProtocol
+import PartitionModel
+import Testing
+
+@Suite struct CodecTests {
+    private func frame(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+    @Test func requestsRoundTripThroughTheirTypedArguments() throws {
+        let name = try PartitionName("web")
+        let spec = JSONValue.object(["type": .string("application"), "command": .array([.string("/bin/sleep"), .string("9")]),
+                                     "limits": .object(["memoryMax": .unsigned(UInt64.max)])])
+        let request = try AgentRequest(id: 42, Agent.Define.self, .init(name: name, spec: spec, replace: true))
+        let bytes = try AgentCodec.encode(request)
+        #expect(bytes.last == UInt8(ascii: "\n"))
+        #expect(bytes.dropLast().contains(UInt8(ascii: "\n")) == false)
+        let decoded = try AgentCodec.decodeRequest(Array(bytes.dropLast()))
+        #expect(decoded.id == 42)
+        #expect(decoded.operation == .wparDefine)
+        let arguments = try decoded.arguments(of: Agent.Define.self)
+        #expect(arguments == .init(name: name, spec: spec, replace: true))
+    }
+
+    @Test func repliesRoundTripAsSuccessAndAsFailure() throws {
+        let result = Agent.Exec.Result(exitStatus: 3, stdout: "a\nb", stderr: "", stdoutTruncated: false, stderrTruncated: true)
+        let ok = AgentReply(id: 5, outcome: .success(try StrictJSON.encode(result, what: "result")))
+        let back = try AgentCodec.decodeReply(Array(try AgentCodec.encode(ok).dropLast()))
+        #expect(try back.result(of: Agent.Exec.self) == result)
+
+        let refusal = PartitionError(.notFound, "The WPAR is not defined.", partition: "web", operation: "activate")
+        let failed = AgentReply(id: 6, outcome: .failure(AgentFailure(refusal)))
+        let decoded = try AgentCodec.decodeReply(Array(try AgentCodec.encode(failed).dropLast()))
+        #expect(throws: refusal) { try decoded.result(of: Agent.Activate.self) }
+    }
+
+    @Test(arguments: [
+        "garbage", "[1,2]", "\"text\"", "{\"id\":1,\"op\":\"hello\"}", "{\"id\":-1,\"op\":\"hello\",\"args\":{}}",
+        "{\"id\":\"1\",\"op\":\"hello\",\"args\":{}}", "{\"id\":1,\"op\":\"hello\",\"args\":[]}",
+        "{\"id\":1,\"op\":\"hello\",\"args\":{},\"extra\":true}", "{\"id\":1,\"op\":7,\"args\":{}}",
+    ])
+    func malformedRequestsAreRefusedAsAgentErrors(text: String) {
+        #expect(throws: PartitionError.self) { try AgentCodec.decodeRequest(frame(text)) }
+    }
+
+    @Test func anUnknownOperationIsUnsupported() {
+        let error = #expect(throws: PartitionError.self) {
+            try AgentCodec.decodeRequest(frame("{\"id\":9,\"op\":\"wpar.explode\",\"args\":{}}"))
+        }
+        #expect(error?.code == .unsupported)
+        #expect(AgentCodec.identifierIfAny(frame("{\"id\":9,\"op\":\"wpar.explode\",\"args\":{}}")) == 9)
+        #expect(AgentCodec.identifierIfAny(frame("garbage")) == nil)
+    }
+
+    @Test(arguments: [
+        "{\"id\":1,\"ok\":true}", "{\"id\":1,\"ok\":false,\"result\":{}}", "{\"id\":1,\"ok\":true,\"result\":{},\"error\":{}}",
+        "{\"id\":1,\"ok\":\"yes\",\"result\":{}}", "{\"ok\":true,\"result\":{}}",
+        "{\"id\":1,\"ok\":false,\"error\":{\"code\":\"x\"}}", "{\"id\":1,\"ok\":true,\"result\":{},\"more\":1}",
+    ])
+    func malformedRepliesAreRefused(text: String) {
+        let error = #expect(throws: PartitionError.self) { try AgentCodec.decodeReply(frame(text)) }
+        #expect(error?.code == .agent)
+    }
+
+    @Test(arguments: [
+        "{\"token\":5}", "{\"token\":\"a\",\"extra\":1}", "{}", "[]",
+    ])
+    func resultsOfTheWrongShapeAreRefused(text: String) throws {
+        let reply = try AgentCodec.decodeReply(frame("{\"id\":1,\"ok\":true,\"result\":\(text)}"))
+        let error = #expect(throws: PartitionError.self) { try reply.result(of: Agent.Sync.self) }
+        #expect(error?.code == .agent)
+    }
+
+    @Test func unknownFieldsNestedInAResultAreRefused() throws {
+        let text = "{\"id\":1,\"ok\":true,\"result\":{\"wpars\":[{\"status\":{},\"usage\":null,\"x\":1}]}}"
+        let reply = try AgentCodec.decodeReply(frame(text))
+        let error = #expect(throws: PartitionError.self) { try reply.result(of: Agent.Statuses.self) }
+        #expect(error?.message.contains("wpars[0].x") == true)
+    }
+
+    @Test func anUnknownErrorCodeBecomesAnAgentErrorWithABoundedMessage() throws {
+        let long = String(repeating: "z", count: 50_000)
+        let reply = try AgentCodec.decodeReply(frame("{\"id\":1,\"ok\":false,\"error\":{\"code\":\"weird\",\"message\":\"\(long)\"}}"))
+        let error = #expect(throws: PartitionError.self) { try reply.result(of: Agent.Hello.self) }
+        #expect(error?.code == .agent)
+        #expect((error?.message.count ?? .max) <= 1000)
+    }
+
+    @Test func deeplyNestedFramesAreRefused() {
+        let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+        #expect(throws: PartitionError.self) { try AgentCodec.decodeRequest(frame("{\"id\":1,\"op\":\"hello\",\"args\":{\"a\":\(deep)}}")) }
+    }
+}

@@ -1,0 +1,127 @@
+import AgentProtocol
+import PartitionModel
+import Synchronization
+import Testing
+
+/// A scripted peer: what the host sends is recorded; what it receives is produced by `answer`,
+/// which sees each request the host sent and returns bytes to deliver.
+private final class ScriptedPeer: Sendable {
+    let pending = Mutex<[UInt8]>([])
+    let reader = Mutex(AgentFrameReader())
+    let answer: @Sendable (AgentRequest) -> [UInt8]
+    let preamble: [UInt8]
+
+    init(preamble: [UInt8] = [], answer: @escaping @Sendable (AgentRequest) -> [UInt8]) {
+        self.preamble = preamble
+        self.answer = answer
+        pending.withLock { $0 = preamble }
+    }
+
+    var conversation: AgentConversation {
+        AgentConversation(send: { (bytes: [UInt8], _: Duration) throws(PartitionError) in
+            let requests = self.reader.withLock { reader -> [AgentRequest] in
+                reader.append(bytes)
+                var requests: [AgentRequest] = []
+                while case .frame(let frame)? = reader.next() {
+                    if let request = try? AgentCodec.decodeRequest(frame) { requests.append(request) }
+                }
+                return requests
+            }
+            for request in requests { self.pending.withLock { $0 += self.answer(request) } }
+        }, receive: { (max: Int, timeout: Duration) throws(PartitionError) -> [UInt8] in
+            let chunk = self.pending.withLock { pending -> [UInt8] in
+                let chunk = Array(pending.prefix(min(max, 997)))  // frames arrive split across reads
+                pending.removeFirst(chunk.count)
+                return chunk
+            }
+            if chunk.isEmpty { throw PartitionError(.timeout, "Nothing arrived within \(timeout).") }
+            return chunk
+        })
+    }
+}
+
+private func reply<Call: AgentCall>(_ id: UInt64, _ call: Call.Type, _ result: Call.Result) -> [UInt8] {
+    (try? AgentCodec.encode(AgentReply(id: id, outcome: .success(StrictJSON.encode(result, what: "result"))))) ?? []
+}
+
+private func echo(_ request: AgentRequest) -> [UInt8] {
+    switch request.operation {
+    case .sync:
+        return reply(request.id, Agent.Sync.self, (try? request.arguments(of: Agent.Sync.self)) ?? .init(token: ""))
+    case .wparList:
+        return reply(request.id, Agent.List.self, .init(names: [try! PartitionName("web")]))
+    default:
+        return (try? AgentCodec.encode(AgentReply(id: request.id, outcome: .failure(AgentFailure(code: "unsupported", message: "No."))))) ?? []
+    }
+}
+
+@Suite struct ConversationTests {
+    @Test func staleBytesBeforeTheSyncAreSkipped() throws {
+        let stale = Array("{\"id\":1,\"ok\":true,\"result\":{\"names\":[\"old\"]}}\ngarbage\n{\"half".utf8)
+            + Array(repeating: UInt8(ascii: "x"), count: AgentWire.frameLimit + 10) + [10]
+        let peer = ScriptedPeer(preamble: stale, answer: echo)
+        let result = try peer.conversation.call(Agent.List.self, AgentEmpty(), timeout: .seconds(60))
+        #expect(result.names.map(\.rawValue) == ["web"])
+    }
+
+    @Test func theAgentsRefusalIsThrownAsItsError() {
+        let peer = ScriptedPeer(answer: echo)
+        let error = #expect(throws: PartitionError.self) {
+            try peer.conversation.call(Agent.Hello.self, .init(), timeout: .seconds(5))
+        }
+        #expect(error?.code == .unsupported)
+    }
+
+    @Test func aMalformedReplyIsAnAgentErrorAndTheNextCallResynchronises() throws {
+        let calls = Mutex(0)
+        let peer = ScriptedPeer { request in
+            guard request.operation == .wparList else { return echo(request) }
+            let first = calls.withLock { count in
+                defer { count += 1 }
+                return count == 0
+            }
+            return first ? Array("{\"id\":\(request.id),\"ok\":true,\"result\":{\"names\":[7]}}\n".utf8) : echo(request)
+        }
+        let conversation = peer.conversation
+        let error = #expect(throws: PartitionError.self) { try conversation.call(Agent.List.self, AgentEmpty(), timeout: .seconds(5)) }
+        #expect(error?.code == .agent)
+        #expect(try conversation.call(Agent.List.self, AgentEmpty(), timeout: .seconds(5)).names.count == 1)
+    }
+
+    @Test func silenceIsATimeout() {
+        let peer = ScriptedPeer { _ in [] }
+        let error = #expect(throws: PartitionError.self) {
+            try peer.conversation.call(Agent.List.self, AgentEmpty(), timeout: .milliseconds(200))
+        }
+        #expect(error?.code == .timeout)
+    }
+}
+
+@Suite struct UntrustedReplyTests {
+    /// Replies to the one request that is not a sync, in place of a proper answer.
+    private func peer(answering bytes: @escaping @Sendable (UInt64) -> [UInt8]) -> ScriptedPeer {
+        ScriptedPeer { request in request.operation == .sync ? echo(request) : bytes(request.id) }
+    }
+
+    @Test func anOversizedReplyIsRefusedWithoutBufferingIt() {
+        let conversation = peer { _ in Array(repeating: UInt8(ascii: "{"), count: AgentWire.frameLimit + 1) + [10] }.conversation
+        let error = #expect(throws: PartitionError.self) { try conversation.call(Agent.List.self, AgentEmpty(), timeout: .seconds(30)) }
+        #expect(error?.code == .agent)
+        #expect(error?.message.contains("longer than") == true)
+    }
+
+    @Test func aReplyForAnotherRequestIsRefused() {
+        let conversation = peer { id in
+            (try? AgentCodec.encode(AgentReply(id: id + 1, outcome: .success(.object(["names": .array([])]))))) ?? []
+        }.conversation
+        let error = #expect(throws: PartitionError.self) { try conversation.call(Agent.List.self, AgentEmpty(), timeout: .seconds(5)) }
+        #expect(error?.code == .agent)
+    }
+
+    @Test func aClosedChannelIsUnavailable() {
+        let conversation = AgentConversation(send: { (_: [UInt8], _: Duration) throws(PartitionError) in },
+                                             receive: { (_: Int, _: Duration) throws(PartitionError) -> [UInt8] in [] })
+        let error = #expect(throws: PartitionError.self) { try conversation.call(Agent.List.self, AgentEmpty(), timeout: .seconds(5)) }
+        #expect(error?.code == .unavailable)
+    }
+}

@@ -1,0 +1,105 @@
+import AgentProtocol
+import Foundation
+import Glibc
+import PartitionModel
+import Testing
+import WorkloadEngine
+
+/// partagent on the host, over its --socket endpoint, with its own state directories: the whole
+/// protocol against the real engine, and the agent's handling of broken frames.
+@Suite(.serialized) final class AgentSocketTests {
+    let directory = "/tmp/ptest-agent-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    var socketPath: String { directory + "/agent.sock" }
+    let agent: Process
+
+    init() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        agent = Process()
+        agent.executableURL = URL(fileURLWithPath: Built.partagent)
+        agent.arguments = ["--socket", directory + "/agent.sock"]
+        agent.environment = ["PARTCTL_ROOT": directory + "/definitions", "PARTCTL_RUNTIME_ROOT": directory + "/runtime",
+                             "PARTCTL_SUPERVISOR": Built.supervisor, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
+        agent.standardInput = FileHandle.nullDevice
+        try agent.run()
+    }
+
+    deinit {
+        // Whatever a failed test left running goes first, then the agent and its directories.
+        if let link = try? SocketLink(path: socketPath, timeout: 2) {
+            let conversation = link.conversation
+            for name in (try? conversation.call(Agent.List.self, AgentEmpty(), timeout: .seconds(5)).names) ?? [] {
+                _ = try? conversation.call(Agent.Remove.self, .init(name: name, force: true), timeout: .seconds(30))
+            }
+        }
+        kill(agent.processIdentifier, SIGKILL)
+        agent.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    @Test func anApplicationWparLivesItsWholeLifeThroughTheAgent() throws {
+        let conversation = try SocketLink(path: socketPath).conversation
+        let hello = try conversation.call(Agent.Hello.self, .init(), timeout: .seconds(5))
+        #expect(hello.protocolVersion == AgentWire.protocolVersion)
+        #expect(!hello.kernel.isEmpty)
+
+        let name = try PartitionName("ptest-sleeper")
+        try conversation.call(Agent.Define.self, .init(name: name, spec: applicationSpec(name.rawValue, command: ["/bin/sleep", "1000"])))
+        try conversation.call(Agent.Activate.self, .init(name: name))
+        let cmdline = try conversation.call(Agent.Exec.self, .init(name: name, argv: ["/bin/cat", "/proc/1/cmdline"]))
+        #expect(cmdline.exitStatus == 0)
+        #expect(cmdline.stdout == "/bin/sleep\u{0}1000\u{0}")
+        let failing = try conversation.call(Agent.Exec.self, .init(name: name, argv: ["/bin/sh", "-c", "echo oops >&2; exit 7"]))
+        #expect(failing.exitStatus == 7)
+        #expect(failing.stderr == "oops\n")
+
+        let reports = try conversation.call(Agent.Statuses.self, AgentEmpty()).wpars
+        #expect(reports.count == 1)
+        let status = try StrictJSON.decode(WorkloadStatus.self, from: reports[0].status, what: "status")
+        #expect(status.state == .running)
+        #expect(status.limits.memoryMax == 64 << 20)
+        let usage = try reports[0].usage.map { try StrictJSON.decode(WorkloadUsage.self, from: $0, what: "usage") }
+        #expect(usage?.pidsCurrent == 1)
+
+        try conversation.call(Agent.Shutdown.self, .init(name: name, within: 1, force: true))
+        let stopped = try conversation.call(Agent.Status.self, .init(name: name))
+        #expect(try StrictJSON.decode(WorkloadStatus.self, from: stopped.status, what: "status").state == .defined)
+        try conversation.call(Agent.Remove.self, .init(name: name))
+        #expect(try conversation.call(Agent.List.self, AgentEmpty()).names.isEmpty)
+    }
+
+    @Test func refusalsComeBackAsTheEnginesErrors() throws {
+        let conversation = try SocketLink(path: socketPath).conversation
+        let missing = #expect(throws: PartitionError.self) {
+            try conversation.call(Agent.Activate.self, .init(name: try PartitionName("ptest-missing")))
+        }
+        #expect(missing?.code == .notFound)
+        let badSpec = #expect(throws: PartitionError.self) {
+            try conversation.call(Agent.Define.self, .init(name: try PartitionName("ptest-bad"), spec: .object(["type": .string("vm")])))
+        }
+        #expect(badSpec?.code == .agent)
+    }
+
+    @Test(arguments: ["garbage\n", "{\"id\":3,\"op\":\"hello\",\"args\":{\"protocolVersion\":\"one\"}}\n",
+                      String(repeating: "x", count: AgentWire.frameLimit + 100) + "\n"])
+    func aBrokenFrameGetsAnErrorAndTheAgentKeepsServing(frame: String) throws {
+        let link = try SocketLink(path: socketPath)
+        link.send(Array(frame.utf8))
+        var reader = AgentFrameReader()
+        var event: AgentFrameReader.Event?
+        while event == nil {
+            reader.append(try link.receive(max: 4096, timeout: .seconds(5)))
+            event = reader.next()
+        }
+        guard case .frame(let bytes) = event else {
+            Issue.record("The agent's reply was oversized.")
+            return
+        }
+        let reply = try AgentCodec.decodeReply(bytes)
+        guard case .failure(let failure) = reply.outcome else {
+            Issue.record("The agent accepted a broken frame.")
+            return
+        }
+        #expect(failure.code == "agent")
+        #expect(try link.conversation.call(Agent.List.self, AgentEmpty(), timeout: .seconds(5)).names.isEmpty)
+    }
+}
