@@ -20,8 +20,18 @@ build:
 release:
 	$(SWIFT) build $(RELEASE_FLAGS)
 
+# The guest image carries partagent and the WPAR supervisor, built statically in their own scratch
+# path (so the host's debug and release builds are not rebuilt each time) and stripped.
+GUEST_BUILD = .build-guest
+GUEST_SWIFT = $(SWIFT) build -c release --static-swift-stdlib --scratch-path $(GUEST_BUILD)
 guest-image: setup
-	sh guest/build-image.sh
+	$(GUEST_SWIFT) --product partagent
+	$(GUEST_SWIFT) --product partctl-supervisor
+	mkdir -p $(GUEST_BUILD)/image
+	strip -o $(GUEST_BUILD)/image/partagent $(GUEST_BUILD)/release/partagent
+	strip -o $(GUEST_BUILD)/image/partctl-supervisor $(GUEST_BUILD)/release/partctl-supervisor
+	PARTAGENT=$(CURDIR)/$(GUEST_BUILD)/image/partagent PARTCTL_SUPERVISOR=$(CURDIR)/$(GUEST_BUILD)/image/partctl-supervisor \
+		sh guest/build-image.sh
 
 # The main job: partitions defined and started from profiles/, the tree printed.
 run: setup guest-image release
@@ -37,4 +47,4 @@ install: release
 	install -m 0755 $(RELEASE_BIN) /usr/local/bin/partctl
 
 clean:
-	rm -rf .build guest/build
+	rm -rf .build .build-guest guest/build
