@@ -16,11 +16,12 @@ public final class PartitionManager {
     // MARK: Connections and context
 
     /// The libvirt connection, opened on first use so that WPAR-only commands never need libvirtd.
-    /// Streams (consoles, the agent channel) need libvirt's event loop running before the
-    /// connection opens; only the commands that use one pay for its thread.
-    func libvirt(streams: Bool = false) throws(PartitionError) -> LibvirtConnection {
+    /// Streams (consoles, agent channels) need libvirt's event loop running before the connection
+    /// opens, and any LPAR command may reach an agent (activate waits for it, shutdown stops nested
+    /// WPARs first), so the loop always starts first; it costs one idle thread.
+    func libvirt(streams: Bool = true) throws(PartitionError) -> LibvirtConnection {
         if let openedConnection { return openedConnection }
-        if streams { try LibvirtEventLoop.start() }
+        try LibvirtEventLoop.start()
         do {
             let connection = try LibvirtConnection.open(uri: configuration.connectURI)
             openedConnection = connection
@@ -34,6 +35,41 @@ public final class PartitionManager {
     func lpars(streams: Bool = false) throws(PartitionError) -> LparBackend {
         LparBackend(connection: try libvirt(streams: streams), configuration: configuration)
     }
+
+    /// WPARs nested in an LPAR talk to its agent over a libvirt stream.
+    func nested() throws(PartitionError) -> NestedBackend {
+        NestedBackend(lpars: try lpars(streams: true))
+    }
+
+    /// `lp1/web` as (lp1, web); nil for any other depth.
+    func nestedNames(_ path: PartitionPath) -> (lpar: PartitionName, wpar: PartitionName)? {
+        path.depth == 2 ? (path.components[0], path.components[1]) : nil
+    }
+
+    /// Nested commands hold their LPAR's lock: its metadata holds every nested definition.
+    func withNested<T>(_ path: PartitionPath, _ operation: String, locked: Bool = true,
+                       _ body: (NestedBackend, PartitionName, PartitionName) throws(PartitionError) -> T) throws(PartitionError) -> T {
+        guard let (lpar, wpar) = nestedNames(path) else {
+            throw PartitionError(.internal, "Not a nested path.", partition: path.description, operation: operation)
+        }
+        do {
+            if locked {
+                return try withLock(PartitionPath(components: [lpar]), operation) { () throws(PartitionError) -> T in
+                    try body(try nested(), lpar, wpar)
+                }
+            }
+            return try body(try nested(), lpar, wpar)
+        } catch {
+            var located = error
+            if located.partition == lpar.rawValue || located.partition == wpar.rawValue || located.partition == nil {
+                located.partition = path.description
+            }
+            throw located.with(operation: operation)
+        }
+    }
+
+    /// How long `activate` of an LPAR with an agent waits for it to answer.
+    static let agentStartTimeout: Duration = .seconds(90)
 
     func wpars() -> WparBackend {
         WparBackend(configuration: configuration)
@@ -77,8 +113,8 @@ public final class PartitionManager {
             throw PartitionError(.invalidArgument, "The managed system itself cannot be the target of \(operation).", operation: operation)
         }
         guard path.depth == 1 else {
-            throw PartitionError(.unsupported,
-                "WPARs nested in an LPAR are not available in this version of partctl.", partition: path.description, operation: operation)
+            throw PartitionError(.unsupported, "This operation does not apply to a WPAR nested in an LPAR.",
+                                 partition: path.description, operation: operation)
         }
         return name
     }
@@ -86,6 +122,15 @@ public final class PartitionManager {
     // MARK: Verbs
 
     public func define(_ path: PartitionPath, profile: String, overrides: String?) throws(PartitionError) {
+        if nestedNames(path) != nil {
+            let parsed = try context(path, "define") { () throws(PartitionError) in
+                try overrides.map { text throws(PartitionError) in try ProfileOverrides.parse(text) } ?? ProfileOverrides()
+            }
+            let resolved = try context(path, "define") { () throws(PartitionError) in try profiles.resolve(profile, overrides: parsed) }
+            return try withNested(path, "define") { (backend, lpar, wpar) throws(PartitionError) in
+                try backend.define(lpar, wpar, resolved: resolved)
+            }
+        }
         let name = try topLevelName(path, "define")
         try context(path, "define") { () throws(PartitionError) in
             let parsed = try overrides.map { text throws(PartitionError) in try ProfileOverrides.parse(text) }
@@ -117,6 +162,9 @@ public final class PartitionManager {
     }
 
     public func activate(_ path: PartitionPath, profile: String?) throws(PartitionError) {
+        if nestedNames(path) != nil {
+            return try withNested(path, "activate") { (backend, lpar, wpar) throws(PartitionError) in try backend.activate(lpar, wpar) }
+        }
         let name = try topLevelName(path, "activate")
         if isHostWpar(name) {
             return try context(path, "activate") { () throws(PartitionError) in
@@ -132,20 +180,42 @@ public final class PartitionManager {
                 accelerator = try AccelerationProbe(configuration: configuration).resolve(resolved.lpar?.accel ?? .auto)
             }
             try lpars().activate(name, reprofile: reprofile, accelerator: accelerator)
+            try bringBackNestedWpars(name)
+        }
+    }
+
+    /// An LPAR with an agent is up when its agent answers; then its autostart WPARs start.
+    func bringBackNestedWpars(_ name: PartitionName) throws(PartitionError) {
+        let backend = try nested()
+        guard backend.nestedCount(name) != nil else { return }
+        do {
+            try backend.afterActivation(name, timeout: Self.agentStartTimeout)
+        } catch {
+            throw PartitionError(error.code, "The LPAR is running, but its WPARs could not be brought back: \(error.message)")
         }
     }
 
     public func shutdown(_ path: PartitionPath, within: Int, force: Bool) throws(PartitionError) {
+        if nestedNames(path) != nil {
+            return try withNested(path, "shutdown") { (backend, lpar, wpar) throws(PartitionError) in
+                try backend.shutdown(lpar, wpar, within: within, force: force)
+            }
+        }
         let name = try topLevelName(path, "shutdown")
         if isHostWpar(name) {
             return try context(path, "shutdown") { () throws(PartitionError) in try wpars().shutdown(name, within: within, force: force) }
         }
         try withLock(path, "shutdown") { () throws(PartitionError) in
+            // Its WPARs stop first, then the guest.
+            if let backend = try? nested(), let count = backend.nestedCount(name), count > 0 { backend.beforeShutdown(name) }
             try lpars().shutdown(name, within: within, force: force)
         }
     }
 
     public func force(_ path: PartitionPath) throws(PartitionError) {
+        if nestedNames(path) != nil {
+            return try withNested(path, "force") { (backend, lpar, wpar) throws(PartitionError) in try backend.force(lpar, wpar) }
+        }
         let name = try topLevelName(path, "force")
         if isHostWpar(name) {
             return try context(path, "force") { () throws(PartitionError) in try wpars().force(name) }
@@ -172,10 +242,16 @@ public final class PartitionManager {
                 try backend.shutdown(name, within: within, force: false)
             }
             try backend.activate(name, reprofile: nil, accelerator: nil)
+            try bringBackNestedWpars(name)
         }
     }
 
     public func remove(_ path: PartitionPath, force: Bool) throws(PartitionError) {
+        if nestedNames(path) != nil {
+            return try withNested(path, "remove") { (backend, lpar, wpar) throws(PartitionError) in
+                try backend.remove(lpar, wpar, force: force)
+            }
+        }
         let name = try topLevelName(path, "remove")
         if isHostWpar(name) {
             return try context(path, "remove") { () throws(PartitionError) in
@@ -219,6 +295,11 @@ public final class PartitionManager {
     }
 
     public func login(_ path: PartitionPath, command: [String]) throws(PartitionError) -> Int32 {
+        if nestedNames(path) != nil {
+            return try withNested(path, "login", locked: false) { (backend, lpar, wpar) throws(PartitionError) -> Int32 in
+                try backend.login(lpar, wpar, command: command)
+            }
+        }
         let name = try topLevelName(path, "login")
         return try context(path, "login") { () throws(PartitionError) -> Int32 in
             guard isHostWpar(name) else {

@@ -59,12 +59,14 @@ final class LparBackend {
         }
     }
 
-    func domainXML(_ name: PartitionName, resolved: ResolvedProfile, accelerator: Acceleration, uuid: String?) throws(PartitionError) -> String {
+    func domainXML(_ name: PartitionName, resolved: ResolvedProfile, accelerator: Acceleration, uuid: String?,
+                   nested: NestedDefinitions = NestedDefinitions()) throws(PartitionError) -> String {
         guard let profile = resolved.lpar else {
             throw PartitionError(.invalidProfile, "The profile '\(resolved.name)' does not describe an LPAR.")
         }
-        let metadata = PartitionMetadata(profileName: resolved.name, resolvedProfileJSON: try resolved.jsonString(),
+        var metadata = PartitionMetadata(profileName: resolved.name, resolvedProfileJSON: try resolved.jsonString(),
                                          accelerator: accelerator, description: resolved.description)
+        metadata.nested = nested
         var builder = DomainXML(name: name, profile: profile, accelerator: accelerator, metadata: metadata,
                                 consoleLogPath: DomainXML.defaultConsoleLogPath(for: name))
         builder.uuid = uuid
@@ -98,7 +100,8 @@ final class LparBackend {
             }
             try checkHostFits(profile)
             try HostPaths.check(profile)
-            let xml = try domainXML(name, resolved: reprofile, accelerator: accelerator, uuid: domain.uuidString)
+            let xml = try domainXML(name, resolved: reprofile, accelerator: accelerator, uuid: domain.uuidString,
+                                    nested: metadata.nested)
             domain = try connection.defineDomain(xml: xml)
             try domain.setAutostart(profile.autostart)
             metadata = try managedDomain(name).1
@@ -192,7 +195,8 @@ final class LparBackend {
         }
         if applyConfig {
             try checkHostFits(new)
-            let xml = try domainXML(name, resolved: updated, accelerator: metadata.accelerator, uuid: domain.uuidString)
+            let xml = try domainXML(name, resolved: updated, accelerator: metadata.accelerator, uuid: domain.uuidString,
+                                    nested: metadata.nested)
             let redefined = try connection.defineDomain(xml: xml)
             if new.autostart != old.autostart { try redefined.setAutostart(new.autostart) }
         }

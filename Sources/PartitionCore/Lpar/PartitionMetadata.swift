@@ -16,6 +16,8 @@ public struct PartitionMetadata: Sendable, Equatable {
     /// The accelerator chosen at define time (`kvm` or `tcg`).
     public var accelerator: Acceleration
     public var description: String?
+    /// The WPARs nested in this LPAR: their desired state travels with the domain.
+    var nested = NestedDefinitions()
 
     public init(profileName: String, resolvedProfileJSON: String, accelerator: Acceleration, description: String? = nil) {
         self.profileName = profileName
@@ -32,6 +34,7 @@ public struct PartitionMetadata: Sendable, Equatable {
             ("accel", accelerator.rawValue),
         ])
         node.append(XMLNode("\(PartitionMetadata.prefix):profile", [("name", profileName)], text: resolvedProfileJSON))
+        if !nested.entries.isEmpty { node.append(nested.element(prefix: "\(PartitionMetadata.prefix):")) }
         return node
     }
 
@@ -39,6 +42,7 @@ public struct PartitionMetadata: Sendable, Equatable {
     public func elementForSetMetadata() -> XMLNode {
         var node = XMLNode("partition", [("version", String(PartitionMetadata.formatVersion)), ("accel", accelerator.rawValue)])
         node.append(XMLNode("profile", [("name", profileName)], text: resolvedProfileJSON))
+        if !nested.entries.isEmpty { node.append(nested.element(prefix: "")) }
         return node
     }
 
@@ -62,5 +66,6 @@ public struct PartitionMetadata: Sendable, Equatable {
         self.resolvedProfileJSON = profile.text
         self.accelerator = root.attribute("accel").flatMap(Acceleration.init(rawValue:)) ?? .tcg
         self.description = nil
+        self.nested = try NestedDefinitions(element: root.element(named: "wpars"), lpar: domain)
     }
 }

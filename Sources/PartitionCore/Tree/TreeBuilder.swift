@@ -6,7 +6,8 @@ struct TreeBuilder {
     let manager: PartitionManager
 
     func build() throws(PartitionError) -> PartitionRecord {
-        let connection = try manager.libvirt()
+        // Streams: the agents of LPARs with nested WPARs are asked for their live state.
+        let connection = try manager.libvirt(streams: true)
         var root = try systemRecord(connection)
         var children: [PartitionRecord] = []
         for domain in try connection.listAllDomains() {
@@ -70,6 +71,11 @@ struct TreeBuilder {
         fields.append(("profile", metadata.map { .string($0.profileName) } ?? .none))
         fields.append(("id", active ? domain.id.map { .int(Int($0)) } ?? .none : .none))
         fields.append(("cpu_time", active ? .number(Double(info.cpuTimeNanoseconds) / 1e9) : .none))
+        if let metadata, !metadata.nested.entries.isEmpty, let backend = try? manager.nested() {
+            let (agent, children) = backend.records(of: domain, definitions: metadata.nested, lparRunning: active)
+            fields.append(("agent", agent))
+            record.children = children.sorted { $0.name < $1.name }
+        }
         record.fields = fields
         return record
     }

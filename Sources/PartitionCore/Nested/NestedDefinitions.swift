@@ -1,0 +1,36 @@
+import PartitionModel
+
+/// The WPARs nested in an LPAR, kept inside partctl's metadata of the LPAR (its desired state), so
+/// they survive shutdown, host restarts and anything that moves the domain.
+struct NestedDefinitions: Sendable, Equatable {
+    struct Entry: Sendable, Equatable {
+        var name: PartitionName
+        /// The resolved profile, as JSON.
+        var profileJSON: String
+    }
+
+    var entries: [Entry] = []
+
+    init() {}
+
+    /// Reads the `<wpars>` element of partctl's metadata; nil means none defined yet.
+    init(element: XMLNode?, lpar: String) throws(PartitionError) {
+        guard let element else { return }
+        for wpar in element.elements(named: "wpar") {
+            guard let text = wpar.attribute("name"), let name = try? PartitionName(text) else {
+                throw PartitionError(.libvirt, "The nested WPAR definitions of '\(lpar)' hold a WPAR without a valid name.")
+            }
+            entries.append(Entry(name: name, profileJSON: wpar.text))
+        }
+    }
+
+    func entry(_ name: PartitionName) -> Entry? { entries.first { $0.name == name } }
+
+    func element(prefix: String) -> XMLNode {
+        var root = XMLNode("\(prefix)wpars")
+        for entry in entries {
+            root.append(XMLNode("\(prefix)wpar", [("name", entry.name.rawValue)], text: entry.profileJSON))
+        }
+        return root
+    }
+}
