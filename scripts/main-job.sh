@@ -33,6 +33,11 @@ until "$PARTCTL" console lp1 --log | grep -q "partctl-guest: up"; do
     i=$((i + 1)); [ $i -le 150 ] || { echo "lp1 did not reach user space within 30 s" >&2; exit 1; }
     sleep 0.2
 done
+say "a WPAR nested in lp1, through its agent (wpar-app-web: busybox httpd)"
+exists lp1/web || "$PARTCTL" define lp1/web --profile wpar-app-web
+[ "$(state lp1/web)" = running ] || "$PARTCTL" activate lp1/web
+"$PARTCTL" login lp1/web -- wget -q -O - http://127.0.0.1:8080/
+
 say "lp1's console so far"
 "$PARTCTL" console lp1 --log | tail -n 5
 
@@ -52,4 +57,4 @@ say "query"
 "$PARTCTL" query -F name,kind,state,procs,mem,accel --header
 echo
 echo "Next: 'partctl console lp1' (~. leaves), 'partctl login tools', 'partctl shutdown lp1',"
-echo "'partctl remove memtest --force'. WPARs nested inside an LPAR are not available yet."
+echo "'partctl login lp1/web -- ps', 'partctl remove memtest --force'."

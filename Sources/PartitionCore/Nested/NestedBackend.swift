@@ -198,6 +198,8 @@ final class NestedBackend {
             for index in children.indices { children[index].note = "its agent does not answer" }
             return (.string("unavailable"), children)
         }
+        // The agent answers: what it does not know is defined on the host only (not started since boot).
+        for index in children.indices { children[index].state = .defined }
         for report in reports.wpars {
             guard let status = try? StrictJSON.decode(WorkloadStatus.self, from: report.status, what: "status"),
                   let index = children.firstIndex(where: { $0.name == status.name.rawValue }) else { continue }

@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+/// WPARs nested in an LPAR through the partctl command line: the scenario of issue 4, end to end,
+/// in one test LPAR booted from partctl's guest image.
+@Suite(.serialized) struct NestedWparTests {
+    @Test func nestedApplicationWparScenario() throws {
+        let lpar = "ptest-nest-cli"
+        CLI.removeDomain(lpar)
+        defer { CLI.removeDomain(lpar) }
+        try #require(CLI.partctl("define", lpar, "--profile", "lpar-minimal").status == 0)
+        let activate = try CLI.partctl("activate", lpar, timeout: 180)
+        try #require(activate.status == 0, "activate returns once the agent answered: \(activate.stderr)")
+
+        // Bad nested input: too deep, missing LPAR, too big for its LPAR, system WPAR.
+        expectRefusal(try CLI.partctl("define", "\(lpar)/web/x", "--profile", "wpar-app-web"), mentioning: ["too deep"])
+        expectRefusal(try CLI.partctl("define", "ptest-nolpar/web", "--profile", "wpar-app-web"), mentioning: ["ptest-nolpar"])
+        expectRefusal(try CLI.partctl("define", "\(lpar)/big", "--profile", "wpar-app-web", "-i", "memory_max=1GiB"),
+                      mentioning: ["1GiB", "512MiB"])
+
+        let web = "\(lpar)/web"
+        try #require(CLI.partctl("define", web, "--profile", "wpar-app-web").status == 0)
+        #expect(try CLI.partctl("query", web, "-F", "state").stdout == "defined\n")
+        let start = try CLI.partctl("activate", web)
+        try #require(start.status == 0, "\(start.stderr)")
+        let cmdline = try CLI.partctl("login", web, "--", "cat", "/proc/1/cmdline")
+        #expect(cmdline.status == 0)
+        #expect(cmdline.stdout.contains("httpd"), "PID 1 of the nested WPAR: \(cmdline.stdout)")
+        let page = try CLI.waitFor(10) {
+            try CLI.partctl("login", web, "--", "wget", "-q", "-O", "-", "http://127.0.0.1:8080/").stdout.contains("partctl web")
+        }
+        #expect(page, "the nested WPAR does not serve its page")
+        #expect(try CLI.partctl("login", web, "--", "sh", "-c", "exit 5").status == 5)
+        // /usr is the guest's, read-only inside the WPAR.
+        #expect(try CLI.partctl("login", web, "--", "touch", "/usr/ptest").status != 0)
+
+        let tree = try CLI.partctl("tree", "--json")
+        #expect(tree.stdout.contains("\"path\":\"\(web)\",\"kind\":\"wpar\",\"state\":\"running\""), "\(tree.stdout)")
+        #expect(tree.stdout.contains("\"agent\":\"0."), "\(tree.stdout)")
+
+        // Shutting the LPAR down stops its WPARs first; they stay defined, never lost.
+        let shutdown = try CLI.partctl("shutdown", lpar, "--within", "60", timeout: 120)
+        #expect(shutdown.status == 0, "\(shutdown.stderr)")
+        #expect(try CLI.partctl("query", web, "-F", "state").stdout == "defined\n")
+
+        // Activating the LPAR brings its autostart WPARs back by themselves.
+        let again = try CLI.partctl("activate", lpar, timeout: 180)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try CLI.partctl("query", web, "-F", "state").stdout == "running\n")
+
+        #expect(try CLI.partctl("remove", web, "--force").status == 0)
+        #expect(try CLI.partctl("query", web).status == 1)
+        #expect(try CLI.partctl("remove", lpar, "--force").status == 0)
+    }
+}
