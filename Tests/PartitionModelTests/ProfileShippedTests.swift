@@ -6,7 +6,7 @@ import Testing
 @Suite struct ProfileShippedTests {
     let store = ProfileStore(searchPath: [shippedProfiles])
 
-    @Test(arguments: ["lpar-minimal", "lpar-memtest", "lpar-disk", "wpar-system", "wpar-app"])
+    @Test(arguments: ["lpar-minimal", "lpar-memtest", "lpar-disk", "wpar-system", "wpar-app", "wpar-app-web"])
     func resolves(_ name: String) throws {
         let resolved = try store.resolve(name)
         #expect(resolved.name == name)
@@ -83,7 +83,7 @@ import Testing
 
     @Test func listShowsEveryShippedProfile() {
         let listings = store.list()
-        #expect(listings.map(\.name) == ["lpar-base", "lpar-disk", "lpar-memtest", "lpar-minimal", "wpar-app", "wpar-system"])
+        #expect(listings.map(\.name) == ["lpar-base", "lpar-disk", "lpar-memtest", "lpar-minimal", "wpar-app", "wpar-app-web", "wpar-system"])
         for listing in listings {
             #expect(listing.problem == nil, "\(listing.name): \(listing.problem ?? "")")
             #expect(listing.shadowedBy == nil)
@@ -93,7 +93,7 @@ import Testing
     }
 
     /// Every key of every shipped profile carries a comment: in the file, or on the line above.
-    @Test(arguments: ["lpar-base", "lpar-minimal", "lpar-memtest", "lpar-disk", "wpar-system", "wpar-app"])
+    @Test(arguments: ["lpar-base", "lpar-minimal", "lpar-memtest", "lpar-disk", "wpar-system", "wpar-app", "wpar-app-web"])
     func everyKeyIsCommented(_ name: String) throws {
         let lines = try String(contentsOfFile: "\(shippedProfiles)/\(name).yaml", encoding: .utf8)
             .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
