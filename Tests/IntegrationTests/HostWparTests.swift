@@ -56,6 +56,27 @@ import Testing
         expectRefusal(try CLI.partctl("run", "--profile", "lpar-minimal", "--", "/bin/true"), mentioning: ["application"])
     }
 
+    /// A memory hog is OOM-killed inside its WPAR; partctl and the host are untouched.
+    @Test func memoryHogIsKilledInsideItsWpar() throws {
+        let hog = try CLI.partctl("run", "--profile", "wpar-app", "-i", "memory_max=32MiB", "--",
+                                  "/usr/bin/python3", "-c", "b = bytearray(200 * 1024 * 1024); print('survived')")
+        #expect(hog.status == 137, "expected SIGKILL by the OOM killer (137), got \(hog.status): \(hog.stdout) \(hog.stderr)")
+        #expect(!hog.stdout.contains("survived"))
+        // The manager still answers.
+        #expect(try CLI.partctl("run", "--profile", "wpar-app", "--", "/bin/true").status == 0)
+    }
+
+    /// A CPU cap of 0.5 holds to within 10% over three seconds of a busy loop.
+    @Test func cpuCapHolds() throws {
+        let loop = "import time\ns = time.time(); c = time.process_time()\nwhile time.time() - s < 3: pass\n"
+            + "print(round((time.process_time() - c) / (time.time() - s), 3))"
+        let result = try CLI.partctl("run", "--profile", "wpar-app", "-i", "cpu_max=0.5", "--", "/usr/bin/python3", "-c", loop)
+        #expect(result.status == 0, "\(result.stderr)")
+        let share = Double(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        #expect(share <= 0.55, "the WPAR used \(share) of a CPU under a cap of 0.5")
+        #expect(share >= 0.25, "the WPAR hardly ran: \(share) of a CPU")
+    }
+
     @Test func refusesBadWparProfiles() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ptest-wpar-profiles-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -101,11 +101,11 @@ import Testing
         #expect(Leftovers.of("ptest-stubborn", in: sandbox).isEmpty)
     }
 
-    /// Cycles of activate and shutdown leak nothing.
+    /// 200 cycles of activate and shutdown (the figure) leak nothing.
     @Test func repeatedCyclesLeakNothing() throws {
         let sandbox = try EngineSandbox()
         let name = try Self.define("ptest-cycle", in: sandbox)
-        for _ in 0..<20 {
+        for _ in 0..<200 {
             try sandbox.engine.activate(name)
             try sandbox.engine.shutdown(name, within: 5)
             // Its cgroups are gone, so no process of it can be left anywhere.
