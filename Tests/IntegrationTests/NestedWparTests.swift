@@ -4,6 +4,13 @@ import Testing
 /// WPARs nested in an LPAR through the partctl command line: the scenario of issue 4, end to end,
 /// in one test LPAR booted from partctl's guest image.
 @Suite(.serialized) struct NestedWparTests {
+    /// Types a command into the LPAR's console shell through a real pty, then leaves with ~.
+    static func typeOnConsole(_ lpar: String, _ command: String) throws {
+        let typed = "(sleep 2; printf '%s\\r' '\(command)'; sleep 2; printf '\\r~.')"
+        let session = try CLI.run("/bin/sh", ["-c", "\(typed) | script -qfec '\(CLI.binary) console \(lpar)' /dev/null"], timeout: 30)
+        #expect(session.status == 0, "console: \(session.stdout.suffix(300))")
+    }
+
     @Test func nestedApplicationWparScenario() throws {
         let lpar = "ptest-nest-cli"
         CLI.removeDomain(lpar)
@@ -37,6 +44,18 @@ import Testing
         let tree = try CLI.partctl("tree", "--json")
         #expect(tree.stdout.contains("\"path\":\"\(web)\",\"kind\":\"wpar\",\"state\":\"running\""), "\(tree.stdout)")
         #expect(tree.stdout.contains("\"agent\":\"0."), "\(tree.stdout)")
+
+        // Agent faults: a frozen agent makes its WPARs unavailable and commands fail with one clear
+        // line; once it runs again, everything recovers (stale bytes in the channel included).
+        try Self.typeOnConsole(lpar, "kill -STOP $(pidof partagent)")
+        let frozen = try CLI.partctl("tree", "--json")
+        #expect(frozen.stdout.contains("\"path\":\"\(web)\",\"kind\":\"wpar\",\"state\":\"unavailable\""), "\(frozen.stdout)")
+        #expect(frozen.stdout.contains("\"agent\":\"unavailable\""), "\(frozen.stdout)")
+        expectRefusal(try CLI.partctl("login", web, "--", "/bin/true", timeout: 60), mentioning: [web, "agent"])
+        try Self.typeOnConsole(lpar, "kill -CONT $(pidof partagent)")
+        let recovered = try CLI.waitFor(20) { try CLI.partctl("query", web, "-F", "state").stdout == "running\n" }
+        #expect(recovered, "the nested WPAR did not come back after the agent resumed")
+        #expect(try CLI.partctl("login", web, "--", "/bin/true").status == 0)
 
         // Shutting the LPAR down stops its WPARs first; they stay defined, never lost.
         let shutdown = try CLI.partctl("shutdown", lpar, "--within", "60", timeout: 120)
