@@ -54,7 +54,7 @@ say "memtest's console says"
 say "the partition tree"
 "$PARTCTL" tree
 say "query"
-"$PARTCTL" query -F name,kind,state,procs,mem,accel --header
+"$PARTCTL" query -F path,kind,state,procs,mem,accel --header
 echo
 echo "Next: 'partctl console lp1' (~. leaves), 'partctl login tools', 'partctl shutdown lp1',"
 echo "'partctl login lp1/web -- ps', 'partctl remove memtest --force'."
