@@ -45,6 +45,7 @@ bench: setup guest-image release
 
 install: release
 	install -m 0755 $(RELEASE_BIN) /usr/local/bin/partctl
+	install -D -m 0755 .build/release/partctl-supervisor /usr/local/libexec/partctl/partctl-supervisor
 
 clean:
 	rm -rf .build .build-guest guest/build
