@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include "cspawn_plan.h"
 #include "cspawn_failure.h"
+#include "cspawn_start.h"
 
 #pragma clang assume_nonnull begin
 
@@ -83,6 +84,13 @@ _Noreturn void cs_child_main(const struct cspawn_plan *plan, int sync_fd, int re
 
 /* pipe2(O_CLOEXEC) with both ends above 2, so they never collide with stdio. */
 int cs_pipe(int fds[_Nonnull 2]);
+
+/* The parent's side of starting a child: resets `child`, opens the sync and report pipes (0 or -1
+ * with `failure` set), and after clone keeps the parent's ends in `child` or, when clone failed
+ * (pid < 0), records the failure and closes everything (0 or -1). Shared by start and join. */
+int cs_open_child_pipes(struct cspawn_child *child, struct cspawn_failure *failure, int sync[_Nonnull 2], int report[_Nonnull 2]);
+int cs_adopt_child(long pid, int clone_error, struct cspawn_child *child, struct cspawn_failure *failure,
+                   int sync[_Nonnull 2], int report[_Nonnull 2]);
 
 #pragma clang assume_nonnull end
 #endif

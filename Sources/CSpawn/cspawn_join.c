@@ -64,22 +64,8 @@ _Noreturn static void run_intermediate(const struct cspawn_join *join, int sync_
 }
 
 int cspawn_join_start(const struct cspawn_join *join, struct cspawn_child *child, struct cspawn_failure *failure) {
-    memset(failure, 0, sizeof *failure);
-    child->pid = -1;
-    child->supervisor_pid = 0;
-    child->sync_fd = -1;
-    child->report_fd = -1;
     int sync[2], report[2];
-    if (cs_pipe(sync) != 0) {
-        cs_set_failure(failure, -1, "pipe", NULL, errno);
-        return -1;
-    }
-    if (cs_pipe(report) != 0) {
-        cs_set_failure(failure, -1, "pipe", NULL, errno);
-        close(sync[0]);
-        close(sync[1]);
-        return -1;
-    }
+    if (cs_open_child_pipes(child, failure, sync, report) != 0) return -1;
     sigset_t all, old_mask;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old_mask);
@@ -91,16 +77,5 @@ int cspawn_join_start(const struct cspawn_join *join, struct cspawn_child *child
     }
     int clone_error = errno;
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
-    close(sync[0]);
-    close(report[1]);
-    if (pid < 0) {
-        cs_set_failure(failure, -1, "clone", NULL, clone_error);
-        close(sync[1]);
-        close(report[0]);
-        return -1;
-    }
-    child->pid = (pid_t)pid;
-    child->sync_fd = sync[1];
-    child->report_fd = report[0];
-    return 0;
+    return cs_adopt_child(pid, clone_error, child, failure, sync, report);
 }

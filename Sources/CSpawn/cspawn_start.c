@@ -217,23 +217,8 @@ static int start_supervised(const struct cspawn_plan *plan, const struct cspawn_
 
 int cspawn_start(const struct cspawn_plan *plan, const struct cspawn_supervisor *supervisor,
                  struct cspawn_child *child, struct cspawn_failure *failure) {
-    memset(failure, 0, sizeof *failure);
-    child->pid = -1;
-    child->supervisor_pid = 0;
-    child->sync_fd = -1;
-    child->report_fd = -1;
-
     int sync[2], report[2];
-    if (cs_pipe(sync) != 0) {
-        cs_set_failure(failure, -1, "pipe", NULL, errno);
-        return -1;
-    }
-    if (cs_pipe(report) != 0) {
-        cs_set_failure(failure, -1, "pipe", NULL, errno);
-        close(sync[0]);
-        close(sync[1]);
-        return -1;
-    }
+    if (cs_open_child_pipes(child, failure, sync, report) != 0) return -1;
 
     /* The child starts with every signal blocked, so no handler of this process runs in it
      * before it has reset them. */
@@ -253,6 +238,30 @@ int cspawn_start(const struct cspawn_plan *plan, const struct cspawn_supervisor 
     }
     int clone_error = errno;
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    return cs_adopt_child(pid, clone_error, child, failure, sync, report);
+}
+
+int cs_open_child_pipes(struct cspawn_child *child, struct cspawn_failure *failure, int sync[2], int report[2]) {
+    memset(failure, 0, sizeof *failure);
+    child->pid = -1;
+    child->supervisor_pid = 0;
+    child->sync_fd = -1;
+    child->report_fd = -1;
+    if (cs_pipe(sync) != 0) {
+        cs_set_failure(failure, -1, "pipe", NULL, errno);
+        return -1;
+    }
+    if (cs_pipe(report) != 0) {
+        cs_set_failure(failure, -1, "pipe", NULL, errno);
+        close(sync[0]);
+        close(sync[1]);
+        return -1;
+    }
+    return 0;
+}
+
+int cs_adopt_child(long pid, int clone_error, struct cspawn_child *child, struct cspawn_failure *failure,
+                   int sync[2], int report[2]) {
     close(sync[0]);
     close(report[1]);
     if (pid < 0) {
