@@ -19,7 +19,7 @@ public final class PartitionManager {
     /// Streams (consoles, agent channels) need libvirt's event loop running before the connection
     /// opens, and any LPAR command may reach an agent (activate waits for it, shutdown stops nested
     /// WPARs first), so the loop always starts first; it costs one idle thread.
-    func libvirt(streams: Bool = true) throws(PartitionError) -> LibvirtConnection {
+    func libvirt() throws(PartitionError) -> LibvirtConnection {
         if let openedConnection { return openedConnection }
         try LibvirtEventLoop.start()
         do {
@@ -32,13 +32,13 @@ public final class PartitionManager {
         }
     }
 
-    func lpars(streams: Bool = false) throws(PartitionError) -> LparBackend {
-        LparBackend(connection: try libvirt(streams: streams), configuration: configuration)
+    func lpars() throws(PartitionError) -> LparBackend {
+        LparBackend(connection: try libvirt(), configuration: configuration)
     }
 
     /// WPARs nested in an LPAR talk to its agent over a libvirt stream.
     func nested() throws(PartitionError) -> NestedBackend {
-        NestedBackend(lpars: try lpars(streams: true))
+        NestedBackend(lpars: try lpars())
     }
 
     /// `lp1/web` as (lp1, web); nil for any other depth.
@@ -291,7 +291,7 @@ public final class PartitionManager {
         if isHostWpar(name) {
             return try context(path, "console") { () throws(PartitionError) in try wpars().attachConsole(name) }
         }
-        try context(path, "console") { () throws(PartitionError) in try lpars(streams: true).attachConsole(name) }
+        try context(path, "console") { () throws(PartitionError) in try lpars().attachConsole(name) }
     }
 
     public func login(_ path: PartitionPath, command: [String]) throws(PartitionError) -> Int32 {

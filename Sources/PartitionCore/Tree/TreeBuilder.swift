@@ -6,8 +6,8 @@ struct TreeBuilder {
     let manager: PartitionManager
 
     func build() throws(PartitionError) -> PartitionRecord {
-        // Streams: the agents of LPARs with nested WPARs are asked for their live state.
-        let connection = try manager.libvirt(streams: true)
+        // The agents of LPARs with nested WPARs are asked for their live state (over streams).
+        let connection = try manager.libvirt()
         var root = try systemRecord(connection)
         var children: [PartitionRecord] = []
         for domain in try connection.listAllDomains() {
