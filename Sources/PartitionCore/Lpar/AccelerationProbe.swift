@@ -15,7 +15,7 @@ struct AccelerationProbe {
     static let qemuBinary = "/usr/bin/qemu-system-x86_64"
     static let marker = "partctl-guest: probe ok"
     /// Under working KVM the probe guest is up in well under a second; under TCG it takes ~2.5 s.
-    static let timeoutSeconds = 6.0
+    static let timeout: Duration = .seconds(6)
 
     var imageDirectory: String { configuration.stateRoot + "/images/partctl-guest" }
     var cachePath: String { configuration.stateRoot + "/accel-probe" }
@@ -69,7 +69,7 @@ struct AccelerationProbe {
             "-kernel", kernel, "-initrd", initrd,
             "-append", "console=ttyS0,115200 panic=-1 partctl.probe=1",
         ]
-        guard let output = OutputCapture.run(arguments, timeoutSeconds: AccelerationProbe.timeoutSeconds, stopWhen: AccelerationProbe.marker) else {
+        guard let output = OutputCapture.run(arguments, timeout: AccelerationProbe.timeout, stopWhen: AccelerationProbe.marker) else {
             return nil
         }
         return output.contains(AccelerationProbe.marker) ? .kvm : .tcg
@@ -79,7 +79,7 @@ struct AccelerationProbe {
 /// Runs a program with stdout+stderr captured until a marker appears, it exits, or time runs out;
 /// then kills it. For the probe only: no stdin, no environment beyond PATH.
 enum OutputCapture {
-    static func run(_ arguments: [String], timeoutSeconds: Double, stopWhen marker: String) -> String? {
+    static func run(_ arguments: [String], timeout: Duration, stopWhen marker: String) -> String? {
         var pipeFDs: [Int32] = [0, 0]
         guard pipe(&pipeFDs) == 0 else { return nil }
         _ = fcntl(pipeFDs[0], F_SETFD, FD_CLOEXEC)
@@ -110,11 +110,13 @@ enum OutputCapture {
         defer { close(pipeFDs[0]) }
         guard status == 0 else { return nil }
         var output: [UInt8] = []
-        let deadline = Clock.now() + timeoutSeconds
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while Clock.now() < deadline {
+        while clock.now < deadline {
             var poller = pollfd(fd: pipeFDs[0], events: Int16(POLLIN), revents: 0)
-            let remaining = Int32(max(1, (deadline - Clock.now()) * 1000))
+            let left = clock.now.duration(to: deadline).components
+            let remaining = Int32(max(1, left.seconds * 1000 + left.attoseconds / 1_000_000_000_000_000))
             let ready = poll(&poller, 1, remaining)
             if ready < 0 && errno == EINTR { continue }
             if ready <= 0 { break }

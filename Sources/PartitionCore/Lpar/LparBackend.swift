@@ -13,7 +13,7 @@ final class LparBackend {
     let connection: LibvirtConnection
     let configuration: PartctlConfiguration
     /// How often a graceful shutdown re-presses the power button: a guest still booting may miss the first.
-    static let shutdownRepeatSeconds = 5.0
+    static let shutdownRepeat: Duration = .seconds(5)
 
     init(connection: LibvirtConnection, configuration: PartctlConfiguration) {
         self.connection = connection
@@ -117,15 +117,16 @@ final class LparBackend {
             throw PartitionError(.invalidState, "The partition is not running.")
         }
         try domain.shutdown()
-        let deadline = Clock.now() + Double(seconds)
-        var nextPress = Clock.now() + LparBackend.shutdownRepeatSeconds
-        while Clock.now() < deadline {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(seconds)
+        var nextPress = clock.now + LparBackend.shutdownRepeat
+        while clock.now < deadline {
             if try !domain.isActive() { return }
-            if Clock.now() >= nextPress {
+            if clock.now >= nextPress {
                 try? domain.shutdown()
-                nextPress = Clock.now() + LparBackend.shutdownRepeatSeconds
+                nextPress = clock.now + LparBackend.shutdownRepeat
             }
-            Clock.sleep(0.1)
+            usleep(100_000)
         }
         if try !domain.isActive() { return }
         guard force else {
