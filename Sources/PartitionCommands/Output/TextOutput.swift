@@ -10,11 +10,7 @@ enum TextOutput {
     static func fieldList(_ spec: String) throws(PartitionError) -> (fields: [String], delimiter: String) {
         let delimiter = spec.first(where: { ",:;| ".contains($0) }).map(String.init) ?? ","
         let fields = spec.split(separator: Character(delimiter), omittingEmptySubsequences: false).map(String.init)
-        let known = Set(PartitionRecord.knownFields.map(\.0))
-        for field in fields where !known.contains(field) {
-            let list = PartitionRecord.knownFields.map(\.0).joined(separator: ", ")
-            throw PartitionError(.invalidArgument, "-F: '\(field)' is not a field; the fields are \(list).")
-        }
+        for field in fields { try PartitionRecord.checkField(field, option: "-F") }
         return (fields, delimiter)
     }
 

@@ -49,16 +49,13 @@ struct Filters {
     var conditions: [(String, String)]
 
     static func parse(_ specs: [String]) throws(PartitionError) -> Filters {
-        let known = Set(PartitionRecord.knownFields.map(\.0))
         var conditions: [(String, String)] = []
         for spec in specs {
             guard let equals = spec.firstIndex(of: "="), equals != spec.startIndex else {
                 throw PartitionError(.invalidArgument, "--filter '\(spec)' is not of the form field=value.")
             }
             let key = String(spec[..<equals])
-            guard known.contains(key) else {
-                throw PartitionError(.invalidArgument, "--filter: '\(key)' is not a field; the fields are \(PartitionRecord.knownFields.map(\.0).joined(separator: ", ")).")
-            }
+            try PartitionRecord.checkField(key, option: "--filter")
             conditions.append((key, String(spec[spec.index(after: equals)...])))
         }
         return Filters(conditions: conditions)

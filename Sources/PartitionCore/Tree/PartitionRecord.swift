@@ -102,6 +102,13 @@ public struct PartitionRecord: Sendable, Equatable {
             && lhs.fields.map(\.0) == rhs.fields.map(\.0) && lhs.fields.map(\.1) == rhs.fields.map(\.1)
     }
 
+    /// Refuses a field name `-F` or `--filter` does not know, listing the ones it does.
+    public static func checkField(_ name: String, option: String) throws(PartitionError) {
+        guard !knownFields.contains(where: { $0.0 == name }) else { return }
+        throw PartitionError(.invalidArgument,
+            "\(option): '\(name)' is not a field; the fields are \(knownFields.map(\.0).joined(separator: ", ")).")
+    }
+
     /// Every field name `-F` and `--filter` accept, with what it means.
     public static let knownFields: [(String, String)] = [
         ("name", "the partition's name"), ("path", "its path in the tree (lp1, lp1/web)"),
