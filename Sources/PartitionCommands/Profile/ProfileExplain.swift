@@ -6,12 +6,11 @@ struct ProfileExplain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain", abstract: "Show every value of a profile and the profile (file and line) that set it.")
 
-    @Argument(help: "Profile name or file.") var profile: String
-    @Option(name: .customShort("i"), help: ArgumentHelp("Attribute overrides to apply first.", valueName: "k=v,...")) var attributes: String?
+    @OptionGroup var reference: ProfileReference
     @OptionGroup var output: JSONOption
 
     func run() throws {
-        let resolved = try ProfileCommandSupport.resolve(profile, attributes: attributes)
+        let resolved = try reference.resolve()
         if output.json {
             var out = "["
             for (index, origin) in resolved.provenance.enumerated() {

@@ -6,12 +6,11 @@ struct ProfileShow: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show", abstract: "Show a profile resolved: every value after extends and defaults, one per line.")
 
-    @Argument(help: "Profile name or file.") var profile: String
-    @Option(name: .customShort("i"), help: ArgumentHelp("Attribute overrides to apply first.", valueName: "k=v,...")) var attributes: String?
+    @OptionGroup var reference: ProfileReference
     @OptionGroup var output: JSONOption
 
     func run() throws {
-        let resolved = try ProfileCommandSupport.resolve(profile, attributes: attributes)
+        let resolved = try reference.resolve()
         if output.json {
             var out = "{"
             JSONOutput.pair("name", .string(resolved.name), into: &out, first: true)
@@ -27,6 +26,16 @@ struct ProfileShow: ParsableCommand {
         var lines = ["# \(resolved.name) (\(resolved.kind.rawValue)) from \(resolved.chain.joined(separator: " <- "))"]
         for origin in resolved.provenance { lines.append("\(origin.keyPath): \(origin.value)") }
         printLine(lines.joined(separator: "\n"))
+    }
+}
+
+/// The profile `show` and `explain` work on: a name or file, and `-i` overrides applied first.
+struct ProfileReference: ParsableArguments {
+    @Argument(help: "Profile name or file.") var profile: String
+    @Option(name: .customShort("i"), help: ArgumentHelp("Attribute overrides to apply first.", valueName: "k=v,...")) var attributes: String?
+
+    func resolve() throws(PartitionError) -> ResolvedProfile {
+        try ProfileCommandSupport.resolve(profile, attributes: attributes)
     }
 }
 
