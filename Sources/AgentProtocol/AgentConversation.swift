@@ -19,28 +19,42 @@ public final class AgentConversation: Sendable {
         /// Random start, so that replies left over from an earlier session rarely share an id.
         var nextID = UInt64.random(in: 1...(1 << 40))
         var synchronised = false
+        /// What the last sync echo said about the agent.
+        var agent: Agent.Sync.Result?
     }
 
     private let send: Send
     private let receive: Receive
+    private let pipelining: Bool
     private let state = Mutex(State())
 
-    public init(send: @escaping Send, receive: @escaping Receive) {
+    /// - Parameter pipelining: send the sync and the first request (and the first request after
+    ///   any failure) in one write instead of waiting for the echo first, which saves a round trip.
+    ///   Only for a transport that reaches the agent at once: a request queued behind another
+    ///   client would still be acted on after this side gave up.
+    public init(send: @escaping Send, receive: @escaping Receive, pipelining: Bool = false) {
         self.send = send
         self.receive = receive
+        self.pipelining = pipelining
     }
+
+    /// The agent's version as its last sync echo gave it; nil before the first sync.
+    public var agentVersion: String? { state.withLock { $0.agent?.agentVersion } }
 
     /// Sends `call` and returns its typed result, resynchronising first when needed. Throws the
     /// agent's own error when it refused, `.timeout` when `timeout` passed, `.agent` for a bad reply,
-    /// `.unavailable` when the channel closed.
+    /// `.unavailable` when the channel closed, `.unsupported` when the agent speaks another version.
     @discardableResult
     public func call<Call: AgentCall>(_ call: Call.Type, _ arguments: Call.Arguments,
                                       timeout: Duration = .seconds(30)) throws(PartitionError) -> Call.Result {
         let deadline = ContinuousClock.now + timeout
         return try state.withLock { (state: inout State) throws(PartitionError) -> Call.Result in
-            if !state.synchronised { try synchronise(&state, deadline: deadline, timeout: timeout) }
-            let reply = try exchange(&state, try AgentRequest(id: take(&state), call, arguments), deadline: deadline, timeout: timeout)
-            return try reply.result(of: call)
+            let request = try AgentRequest(id: take(&state), call, arguments)
+            if !state.synchronised {
+                try synchronise(&state, deadline: deadline, timeout: timeout, before: pipelining ? request : nil)
+                if pipelining { return try receiveReply(&state, to: request, deadline: deadline, timeout: timeout).result(of: call) }
+            }
+            return try exchange(&state, request, deadline: deadline, timeout: timeout).result(of: call)
         }
     }
 
@@ -49,22 +63,33 @@ public final class AgentConversation: Sendable {
     public func synchronise(timeout: Duration = .seconds(10)) throws(PartitionError) {
         let deadline = ContinuousClock.now + timeout
         try state.withLock { (state: inout State) throws(PartitionError) in
-            try synchronise(&state, deadline: deadline, timeout: timeout)
+            try synchronise(&state, deadline: deadline, timeout: timeout, before: nil)
         }
     }
 
-    private func synchronise(_ state: inout State, deadline: ContinuousClock.Instant, timeout: Duration) throws(PartitionError) {
+    /// The sync exchange; `request`, when given, goes out in the same write right after the sync,
+    /// and its reply is left for `receiveReply`.
+    private func synchronise(_ state: inout State, deadline: ContinuousClock.Instant, timeout: Duration,
+                             before request: AgentRequest?) throws(PartitionError) {
         state.synchronised = false
         state.reader = AgentFrameReader()
         let token = String(UInt64.random(in: 1...UInt64.max), radix: 36)
-        let request = try AgentRequest(id: take(&state), Agent.Sync.self, .init(token: token))
-        try send([AgentWire.newline] + AgentCodec.encode(request), remaining(deadline, timeout))
+        let sync = try AgentRequest(id: take(&state), Agent.Sync.self, .init(token: token))
+        var bytes = [AgentWire.newline] + (try AgentCodec.encode(sync))
+        if let request { bytes += try AgentCodec.encode(request) }
+        try send(bytes, remaining(deadline, timeout))
         while true {
             // Stale replies, garbage and oversized leftovers are what sync exists to skip.
             // The token, not the id, tells: an earlier session may have used the same ids.
             guard case .frame(let frame) = try nextEvent(&state, deadline: deadline, timeout: timeout),
-                  let reply = try? AgentCodec.decodeReply(frame), reply.id == request.id,
-                  (try? reply.result(of: Agent.Sync.self))?.token == token else { continue }
+                  let reply = try? AgentCodec.decodeReply(frame), reply.id == sync.id else { continue }
+            if case .failure(let failure) = reply.outcome {
+                // An agent of protocol 1 refuses the versioned frame: say what to do about it.
+                throw PartitionError(.unsupported,
+                    "The agent refused the handshake of protocol version \(AgentWire.protocolVersion) (\(failure.partitionError.message)); rebuild the guest image.")
+            }
+            guard let echo = try? reply.result(of: Agent.Sync.self), echo.token == token else { continue }
+            state.agent = echo
             state.synchronised = true
             return
         }
@@ -75,6 +100,13 @@ public final class AgentConversation: Sendable {
                           timeout: Duration) throws(PartitionError) -> AgentReply {
         state.synchronised = false
         try send(AgentCodec.encode(request), remaining(deadline, timeout))
+        return try receiveReply(&state, to: request, deadline: deadline, timeout: timeout)
+    }
+
+    /// Reads the reply to `request`, already sent; it leaves the conversation synchronised.
+    private func receiveReply(_ state: inout State, to request: AgentRequest, deadline: ContinuousClock.Instant,
+                              timeout: Duration) throws(PartitionError) -> AgentReply {
+        state.synchronised = false
         switch try nextEvent(&state, deadline: deadline, timeout: timeout) {
         case .oversized:
             throw PartitionError(.agent, "The agent sent a reply longer than \(AgentWire.frameLimit) bytes.")

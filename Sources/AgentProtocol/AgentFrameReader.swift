@@ -55,8 +55,10 @@ public struct AgentFrameReader: Sendable {
 
 /// Constants of the wire format.
 public enum AgentWire {
-    /// The version of this contract. A peer speaking another version is refused at `hello`.
-    public static let protocolVersion = 1
+    /// The version of this contract, carried by every request (`v`). An agent refuses requests of
+    /// another version; version 2 added `v`, the agent's version in the sync echo and the session
+    /// operations (interactive login and console).
+    public static let protocolVersion = 2
     /// The longest frame either side accepts, newline excluded.
     public static let frameLimit = 1 << 20
     /// How much of a command's stdout and of its stderr `wpar.exec` returns.

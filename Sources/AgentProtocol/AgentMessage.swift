@@ -5,19 +5,25 @@ import Foundation
 #endif
 import PartitionModel
 
-/// A request frame: `{"id": 7, "op": "wpar.activate", "args": {"name": "web"}}`.
+/// A request frame: `{"v": 2, "id": 7, "op": "wpar.activate", "args": {"name": "web"}}`.
 ///
+/// Every request names the protocol version it is written in, so an agent of another version
+/// refuses it before acting: a host never needs a hello round trip before its first request. A
+/// frame without `v` is version 1, which had no such field (and refuses frames that have it).
 /// Ids start at 1; 0 is reserved for the reply to a frame whose id could not be read.
 public struct AgentRequest: Sendable, Hashable {
     public var id: UInt64
     public var operation: AgentOperation
     /// A JSON object, decoded by the operation's `Arguments`.
     public var arguments: JSONValue
+    /// The protocol version the sender speaks.
+    public var version: Int
 
-    public init(id: UInt64, operation: AgentOperation, arguments: JSONValue) {
+    public init(id: UInt64, operation: AgentOperation, arguments: JSONValue, version: Int = AgentWire.protocolVersion) {
         self.id = id
         self.operation = operation
         self.arguments = arguments
+        self.version = version
     }
 
     /// The request for `call` with typed arguments.
@@ -96,7 +102,9 @@ public struct AgentFailure: Codable, Sendable, Hashable {
 /// object with exactly the documented fields, of the documented types, naming a known operation.
 public enum AgentCodec {
     public static func encode(_ request: AgentRequest) throws(PartitionError) -> [UInt8] {
-        try frame(.object(["id": .unsigned(request.id), "op": .string(request.operation.rawValue), "args": request.arguments]))
+        var fields: [String: JSONValue] = ["id": .unsigned(request.id), "op": .string(request.operation.rawValue), "args": request.arguments]
+        if request.version != 1 { fields["v"] = .integer(Int64(request.version)) }
+        return try frame(.object(fields))
     }
 
     public static func encode(_ reply: AgentReply) throws(PartitionError) -> [UInt8] {
@@ -110,8 +118,15 @@ public enum AgentCodec {
     }
 
     public static func decodeRequest(_ frame: [UInt8]) throws(PartitionError) -> AgentRequest {
-        let fields = try object(frame, what: "request", allowed: ["id", "op", "args"])
+        let fields = try object(frame, what: "request", allowed: ["v", "id", "op", "args"])
         let id = try identifier(fields["id"], what: "request")
+        let version: Int
+        switch fields["v"] {
+        case nil: version = 1
+        case .integer(let number)? where number > 0 && number < 1000: version = Int(number)
+        case .unsigned(let number)? where number > 0 && number < 1000: version = Int(number)
+        default: throw PartitionError(.agent, "The request's protocol version v must be a small positive integer.")
+        }
         guard case .string(let name)? = fields["op"] else {
             throw PartitionError(.agent, "The request has no operation name.")
         }
@@ -121,7 +136,7 @@ public enum AgentCodec {
         guard let arguments = fields["args"], arguments.objectValue != nil else {
             throw PartitionError(.agent, "The request's args must be a JSON object.")
         }
-        return AgentRequest(id: id, operation: operation, arguments: arguments)
+        return AgentRequest(id: id, operation: operation, arguments: arguments, version: version)
     }
 
     public static func decodeReply(_ frame: [UInt8]) throws(PartitionError) -> AgentReply {

@@ -66,14 +66,24 @@ public enum Agent {
     }
 
     /// Echoes `token`: the host skips every reply before the echo of a fresh random token, which
-    /// drops whatever stale bytes an earlier session left in the channel.
+    /// drops whatever stale bytes an earlier session left in the channel. The echo also says who
+    /// answers, so commands need no `hello` round trip.
     public enum Sync: AgentCall {
         public static let operation = AgentOperation.sync
         public struct Arguments: Codable, Sendable, Hashable {
             public var token: String
             public init(token: String) { self.token = token }
         }
-        public typealias Result = Arguments
+        public struct Result: Codable, Sendable, Hashable {
+            public var token: String
+            public var agentVersion: String
+            public var protocolVersion: Int
+            public init(token: String, agentVersion: String, protocolVersion: Int = AgentWire.protocolVersion) {
+                self.token = token
+                self.agentVersion = agentVersion
+                self.protocolVersion = protocolVersion
+            }
+        }
     }
 
     /// Stores a WPAR definition; `spec` is the engine's `WorkloadSpec` as JSON.

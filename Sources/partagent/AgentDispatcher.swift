@@ -9,9 +9,12 @@ struct AgentDispatcher {
     let engine: WorkloadEngine
 
     func handle(_ request: AgentRequest) throws(PartitionError) -> JSONValue {
+        guard request.version == AgentWire.protocolVersion else { return try handleOtherVersion(request) }
         switch request.operation {
         case .hello: return try reply(Agent.Hello.self, hello(try request.arguments(of: Agent.Hello.self)))
-        case .sync: return try reply(Agent.Sync.self, try request.arguments(of: Agent.Sync.self))
+        case .sync:
+            let token = try request.arguments(of: Agent.Sync.self).token
+            return try reply(Agent.Sync.self, .init(token: token, agentVersion: AgentVersion.current))
         case .wparDefine:
             let arguments = try request.arguments(of: Agent.Define.self)
             let spec = try StrictJSON.decode(WorkloadSpec.self, from: arguments.spec, what: "WPAR spec")
@@ -57,6 +60,18 @@ struct AgentDispatcher {
         case .wparList:
             _ = try request.arguments(of: Agent.List.self)
             return try reply(Agent.List.self, .init(names: engine.definedNames()))
+        }
+    }
+
+    /// A host of another protocol version gets its sync echoed in the shape it knows and its hello
+    /// answered (which tells it to rebuild the guest image); nothing else is acted on.
+    private func handleOtherVersion(_ request: AgentRequest) throws(PartitionError) -> JSONValue {
+        switch request.operation {
+        case .sync: return try StrictJSON.encode(try request.arguments(of: Agent.Sync.self), what: "sync echo")
+        case .hello: return try reply(Agent.Hello.self, hello(try request.arguments(of: Agent.Hello.self)))
+        default:
+            throw PartitionError(.unsupported,
+                "This agent speaks protocol version \(AgentWire.protocolVersion), not \(request.version); rebuild the guest image.")
         }
     }
 

@@ -6,6 +6,9 @@ struct AgentLink {
     let descriptor: Int32
     /// A virtio port outlives host sessions: reading "nothing" there means no host is attached yet.
     let isPort: Bool
+    /// On a port: whether SIGIO (blocked, so it stays pending) tells when a host attaches, which
+    /// the virtio console driver sends for an O_ASYNC port; poll only reports POLLHUP while none is.
+    var signalsHost = false
 
     /// Waits for bytes and returns them; nil when a socket peer has gone. On a port, waits for the
     /// host to (re)attach instead, since the port stays.
@@ -18,7 +21,7 @@ struct AgentLink {
             let hungUp = pollRequest.revents & Int16(POLLHUP | POLLERR) != 0
             if pollRequest.revents & Int16(POLLIN) == 0 && hungUp {
                 if !isPort { return nil }
-                usleep(50_000)  // no host on the port: wait for one
+                waitForHost()
                 continue
             }
             var buffer = [UInt8](repeating: 0, count: 65_536)
@@ -26,8 +29,22 @@ struct AgentLink {
             if count > 0 { return Array(buffer[..<count]) }
             if count < 0 && (errno == EINTR || errno == EAGAIN) { continue }
             if !isPort { return nil }
-            usleep(50_000)
+            waitForHost()
         }
+    }
+
+    /// Waits until a host attaches to the port: for its SIGIO when the driver sends one, else (or
+    /// for a signal missed in between) a short sleep before the caller polls again.
+    private func waitForHost() {
+        guard signalsHost else {
+            usleep(50_000)
+            return
+        }
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGIO)
+        var wait = timespec(tv_sec: 0, tv_nsec: 200_000_000)
+        _ = sigtimedwait(&signals, nil, &wait)
     }
 
     /// Writes all of `bytes`; false when the peer is gone (the reply is then dropped: the host
@@ -53,13 +70,23 @@ enum AgentEndpoint {
         var reported = false
         while true {
             let descriptor = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY)
-            if descriptor >= 0 { return AgentLink(descriptor: descriptor, isPort: true) }
+            if descriptor >= 0 { return AgentLink(descriptor: descriptor, isPort: true, signalsHost: askForHostSignal(descriptor)) }
             if !reported {
                 log("waiting for \(path) (\(String(cString: strerror(errno))))")
                 reported = true
             }
             usleep(100_000)
         }
+    }
+
+    /// Asks the driver for SIGIO on the port (O_ASYNC), the signal blocked so that it waits to be
+    /// taken by `sigtimedwait`; false when that fails, and the link falls back to polling.
+    private static func askForHostSignal(_ port: Int32) -> Bool {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGIO)
+        guard sigprocmask(SIG_BLOCK, &signals, nil) == 0 else { return false }
+        return fcntl(port, F_SETOWN, getpid()) == 0 && fcntl(port, F_SETFL, fcntl(port, F_GETFL) | O_ASYNC) == 0
     }
 
     /// Listens on a Unix socket at `path` (replacing a stale one) and hands each client to `serve`,

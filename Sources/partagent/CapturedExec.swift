@@ -21,6 +21,8 @@ enum CapturedExec {
                                  stdoutTruncated: stdoutTruncated, stderrTruncated: stderrTruncated)
     }
 
+    /// An unlinked file: the child writes through its own descriptor, so a command that prints much
+    /// never blocks on a pipe nobody drains while the agent waits for its exit.
     private static func memoryFile(_ label: String) throws(PartitionError) -> Int32 {
         var template = Array("/tmp/partagent-\(label)-XXXXXX".utf8CString)
         let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
@@ -30,19 +32,21 @@ enum CapturedExec {
         return descriptor
     }
 
-    /// The first `outputLimit` bytes as text, and whether there were more.
+    /// The first `outputLimit` bytes as text, and whether there were more. Only what was written
+    /// is read: most commands print little, and the guest pays for every page touched.
     private static func contents(_ descriptor: Int32) -> (String, Bool) {
-        let limit = AgentWire.outputLimit
-        var buffer = [UInt8](repeating: 0, count: limit)
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_size > 0 else { return ("", false) }
+        let size = Int(status.st_size)
+        let wanted = min(size, AgentWire.outputLimit)
+        var buffer = [UInt8](repeating: 0, count: wanted)
         var filled = 0
-        while filled < limit {
+        while filled < wanted {
             let count = buffer[filled...].withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, off_t(filled)) }
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { break }
             filled += count
         }
-        var status = stat()
-        let size = fstat(descriptor, &status) == 0 ? Int(status.st_size) : filled
         return (String(decoding: buffer[..<filled], as: UTF8.self), size > filled)
     }
 }

@@ -41,6 +41,19 @@ import Testing
         #expect(throws: PartitionError.self) { try AgentCodec.decodeRequest(frame(text)) }
     }
 
+    @Test func requestsCarryTheirProtocolVersionAndFramesWithoutOneAreVersionOne() throws {
+        let request = AgentRequest(id: 3, operation: .wparList, arguments: .object([:]))
+        let bytes = try AgentCodec.encode(request)
+        #expect(String(decoding: bytes, as: UTF8.self).contains("\"v\":\(AgentWire.protocolVersion)"))
+        #expect(try AgentCodec.decodeRequest(Array(bytes.dropLast())).version == AgentWire.protocolVersion)
+        #expect(try AgentCodec.decodeRequest(frame("{\"id\":3,\"op\":\"sync\",\"args\":{\"token\":\"t\"}}")).version == 1)
+        for bad in ["0", "-2", "\"2\"", "2.5", "100000"] {
+            #expect(throws: PartitionError.self) {
+                try AgentCodec.decodeRequest(frame("{\"v\":\(bad),\"id\":3,\"op\":\"wpar.list\",\"args\":{}}"))
+            }
+        }
+    }
+
     @Test func anUnknownOperationIsUnsupported() {
         let error = #expect(throws: PartitionError.self) {
             try AgentCodec.decodeRequest(frame("{\"id\":9,\"op\":\"wpar.explode\",\"args\":{}}"))

@@ -7,6 +7,8 @@ import Testing
 /// which sees each request the host sent and returns bytes to deliver.
 private final class ScriptedPeer: Sendable {
     let pending = Mutex<[UInt8]>([])
+    /// The operations of each write the host made, in order.
+    let writes = Mutex<[[AgentOperation]]>([])
     let reader = Mutex(AgentFrameReader())
     let answer: @Sendable (AgentRequest) -> [UInt8]
     let preamble: [UInt8]
@@ -17,7 +19,9 @@ private final class ScriptedPeer: Sendable {
         pending.withLock { $0 = preamble }
     }
 
-    var conversation: AgentConversation {
+    var conversation: AgentConversation { conversation(pipelining: false) }
+
+    func conversation(pipelining: Bool) -> AgentConversation {
         AgentConversation(send: { (bytes: [UInt8], _: Duration) throws(PartitionError) in
             let requests = self.reader.withLock { reader -> [AgentRequest] in
                 reader.append(bytes)
@@ -27,6 +31,7 @@ private final class ScriptedPeer: Sendable {
                 }
                 return requests
             }
+            self.writes.withLock { $0.append(requests.map(\.operation)) }
             for request in requests { self.pending.withLock { $0 += self.answer(request) } }
         }, receive: { (max: Int, timeout: Duration) throws(PartitionError) -> [UInt8] in
             let chunk = self.pending.withLock { pending -> [UInt8] in
@@ -36,7 +41,7 @@ private final class ScriptedPeer: Sendable {
             }
             if chunk.isEmpty { throw PartitionError(.timeout, "Nothing arrived within \(timeout).") }
             return chunk
-        })
+        }, pipelining: pipelining)
     }
 }
 
@@ -47,7 +52,8 @@ private func reply<Call: AgentCall>(_ id: UInt64, _ call: Call.Type, _ result: C
 private func echo(_ request: AgentRequest) -> [UInt8] {
     switch request.operation {
     case .sync:
-        return reply(request.id, Agent.Sync.self, (try? request.arguments(of: Agent.Sync.self)) ?? .init(token: ""))
+        let token = (try? request.arguments(of: Agent.Sync.self))?.token ?? ""
+        return reply(request.id, Agent.Sync.self, .init(token: token, agentVersion: "9.9.9"))
     case .wparList:
         return reply(request.id, Agent.List.self, .init(names: [try! PartitionName("web")]))
     default:
@@ -62,6 +68,38 @@ private func echo(_ request: AgentRequest) -> [UInt8] {
         let peer = ScriptedPeer(preamble: stale, answer: echo)
         let result = try peer.conversation.call(Agent.List.self, AgentEmpty(), timeout: .seconds(60))
         #expect(result.names.map(\.rawValue) == ["web"])
+    }
+
+    @Test(arguments: [false, true])
+    func theSyncEchoNamesTheAgentAndPipeliningSavesARoundTrip(pipelining: Bool) throws {
+        let peer = ScriptedPeer(answer: echo)
+        let conversation = peer.conversation(pipelining: pipelining)
+        #expect(conversation.agentVersion == nil)
+        #expect(try conversation.call(Agent.List.self, AgentEmpty(), timeout: .seconds(5)).names.count == 1)
+        #expect(try conversation.call(Agent.List.self, AgentEmpty(), timeout: .seconds(5)).names.count == 1)
+        #expect(conversation.agentVersion == "9.9.9")
+        let writes = peer.writes.withLock { $0 }
+        #expect(writes == (pipelining ? [[.sync, .wparList], [.wparList]] : [[.sync], [.wparList], [.wparList]]))
+    }
+
+    @Test func everyRequestNamesTheProtocolVersion() throws {
+        let peer = ScriptedPeer { request in
+            request.version == AgentWire.protocolVersion ? echo(request) : []
+        }
+        #expect(try peer.conversation.call(Agent.List.self, AgentEmpty(), timeout: .seconds(5)).names.count == 1)
+    }
+
+    @Test func anAgentThatRefusesTheVersionedSyncIsUnsupported() {
+        // What an agent of protocol 1 does with a frame that carries "v".
+        let peer = ScriptedPeer { request in
+            (try? AgentCodec.encode(AgentReply(id: request.id, outcome: .failure(AgentFailure(code: "agent",
+                message: "The request has a field this version does not know: \"v\"."))))) ?? []
+        }
+        let error = #expect(throws: PartitionError.self) {
+            try peer.conversation(pipelining: true).call(Agent.List.self, AgentEmpty(), timeout: .seconds(5))
+        }
+        #expect(error?.code == .unsupported)
+        #expect(error?.message.contains("rebuild the guest image") == true)
     }
 
     @Test func theAgentsRefusalIsThrownAsItsError() {

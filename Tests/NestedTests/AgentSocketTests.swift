@@ -79,6 +79,35 @@ import WorkloadEngine
         #expect(badSpec?.code == .agent)
     }
 
+    /// A host of protocol 1 (frames without "v") gets its sync echoed as it knows it and is told at
+    /// hello to rebuild the image; anything else it asks is refused, not acted on.
+    @Test func aHostOfAnotherVersionIsRefusedBeforeAnythingHappens() throws {
+        let link = try SocketLink(path: socketPath)
+        func ask(_ text: String) throws -> AgentReply {
+            link.send(Array((text + "\n").utf8))
+            var reader = AgentFrameReader()
+            while true {
+                reader.append(try link.receive(max: 4096, timeout: .seconds(5)))
+                if case .frame(let bytes)? = reader.next() { return try AgentCodec.decodeReply(bytes) }
+            }
+        }
+        let echo = try ask("{\"id\":1,\"op\":\"sync\",\"args\":{\"token\":\"abc\"}}")
+        #expect(echo.outcome == .success(.object(["token": .string("abc")])))
+        let hello = try ask("{\"id\":2,\"op\":\"hello\",\"args\":{\"protocolVersion\":1}}")
+        guard case .failure(let refusal) = hello.outcome else {
+            Issue.record("hello of protocol 1 was accepted")
+            return
+        }
+        #expect(refusal.code == "unsupported")
+        #expect(refusal.message.contains("rebuild the guest image"))
+        let define = try ask("{\"id\":3,\"op\":\"wpar.remove\",\"args\":{\"name\":\"ptest-x\",\"force\":true}}")
+        guard case .failure(let refused) = define.outcome else {
+            Issue.record("a request of protocol 1 was acted on")
+            return
+        }
+        #expect(refused.code == "unsupported")
+    }
+
     @Test(arguments: ["garbage\n", "{\"id\":3,\"op\":\"hello\",\"args\":{\"protocolVersion\":\"one\"}}\n",
                       String(repeating: "x", count: AgentWire.frameLimit + 100) + "\n"])
     func aBrokenFrameGetsAnErrorAndTheAgentKeepsServing(frame: String) throws {

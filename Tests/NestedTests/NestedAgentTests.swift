@@ -73,8 +73,10 @@ import WorkloadEngine
             }
         }
         let agent = try #require(client)
-        #expect(agent.hello.protocolVersion == AgentWire.protocolVersion)
-        #expect(agent.hello.cgroupLayout == "v2")
+        let facts = try agent.facts()
+        #expect(facts.protocolVersion == AgentWire.protocolVersion)
+        #expect(facts.cgroupLayout == "v2")
+        #expect(agent.agentVersion == facts.agentVersion)
 
         var roundTrips: [Duration] = []
         for _ in 0..<10 {
