@@ -38,7 +38,7 @@ public final class PartitionManager {
 
     /// WPARs nested in an LPAR talk to its agent over a libvirt stream.
     func nested() throws(PartitionError) -> NestedBackend {
-        NestedBackend(lpars: try lpars())
+        NestedBackend(configuration: configuration, lpars: { () throws(PartitionError) -> LparBackend in try self.lpars() })
     }
 
     /// `lp1/web` as (lp1, web); nil for any other depth.
@@ -321,7 +321,13 @@ public final class PartitionManager {
     }
 
     public func query(_ path: PartitionPath?) throws(PartitionError) -> [PartitionRecord] {
-        try context(path, "query") { () throws(PartitionError) in
+        if let path, nestedNames(path) != nil {
+            // One nested WPAR: its agent (and at most its LPAR), not the whole tree.
+            return [try withNested(path, "query", locked: false) { (backend, lpar, wpar) throws(PartitionError) in
+                try backend.record(lpar, wpar)
+            }]
+        }
+        return try context(path, "query") { () throws(PartitionError) in
             let root = try TreeBuilder(manager: self).build()
             let all = root.flattened()
             guard let path else { return all }

@@ -2,36 +2,59 @@ import AgentProtocol
 import LibvirtKit
 import PartitionModel
 
-/// The host's handle on one LPAR's agent: the `org.partctl.agent.0` channel opened through libvirt
-/// (so it works over remote connections too), synchronised and greeted with `hello`.
+/// The host's handle on one LPAR's agent: the `org.partctl.agent.0` channel, opened through libvirt
+/// (so it works over remote connections too) or, for a local system connection, directly at the
+/// socket libvirt would connect to (`AgentChannelSocket`).
 ///
-/// The connection must have been opened after `LibvirtEventLoop.start()`. Calls are serial; each has
-/// its own timeout. Errors are `PartitionError`s: `.unavailable` when the channel or the agent is not
-/// there, `.timeout` when it did not answer in time, `.agent` for a reply that breaks the protocol,
-/// or the agent's own error when it refused the operation.
+/// Every request carries the protocol version, so no hello precedes the first one: the sync that
+/// drops stale bytes also says which agent answers (`agentVersion`), and on the direct socket the
+/// first request even travels in the same write as the sync. A libvirt stream needs the connection
+/// opened after `LibvirtEventLoop.start()`. Calls are serial; each has its own timeout. Errors are
+/// `PartitionError`s: `.unavailable` when the channel or the agent is not there, `.timeout` when it
+/// did not answer in time, `.agent` for a reply that breaks the protocol, `.unsupported` for an
+/// agent of another protocol version, or the agent's own error when it refused the operation.
 public final class AgentClient: Sendable {
-    /// What the agent said about itself.
-    public let hello: Agent.Hello.Result
     /// The LPAR's name, for messages.
     public let lpar: String
-    private let stream: LibvirtStream
     private let conversation: AgentConversation
+    private let end: @Sendable () -> Void
 
-    private init(lpar: String, stream: LibvirtStream, conversation: AgentConversation, hello: Agent.Hello.Result) {
+    private init(lpar: String, conversation: AgentConversation, end: @escaping @Sendable () -> Void) {
         self.lpar = lpar
-        self.stream = stream
         self.conversation = conversation
-        self.hello = hello
+        self.end = end
     }
 
-    deinit { stream.abort() }
+    deinit { end() }
 
-    /// Opens the channel of the running `domain` and waits up to `timeout` for the agent to answer a
-    /// sync and a hello of the same protocol version. Meant for right after activation: the guest
-    /// may still be booting, so the sync is repeated until the deadline.
+    /// The agent's version, as its sync echo gave it; nil before the first call.
+    public var agentVersion: String? { conversation.agentVersion }
+
+    /// Opens the channel of the running `domain` and waits up to `timeout` for the agent to answer
+    /// a sync. Meant for right after activation: the guest may still be booting, so the sync is
+    /// repeated until the deadline.
     public static func connect(to domain: LibvirtDomain, timeout: Duration = .seconds(30)) throws(PartitionError) -> AgentClient {
         let lpar = domain.name
         let deadline = ContinuousClock.now + timeout
+        let client = try open(domain)
+        // Bytes sent before the agent opened its port may be lost: ask again every quarter second.
+        while ContinuousClock.now < deadline {
+            do {
+                try client.conversation.synchronise(timeout: min(.milliseconds(250), deadline - .now))
+                return client
+            } catch where error.code == .timeout {
+                continue
+            } catch {
+                throw error.with(partition: lpar)
+            }
+        }
+        throw PartitionError(.unavailable, "The agent in \(lpar) did not answer within \(timeout).", partition: lpar)
+    }
+
+    /// The channel of the running `domain` through libvirt, for an agent that is up; the first call
+    /// synchronises. Not pipelined: behind another client's connection a request would wait unseen.
+    public static func open(_ domain: LibvirtDomain) throws(PartitionError) -> AgentClient {
+        let lpar = domain.name
         let stream: LibvirtStream
         do { stream = try domain.openChannel(name: AgentWire.channelName) } catch {
             throw PartitionError(.unavailable, "The agent channel of \(lpar) cannot be opened: \(error.message)", partition: lpar)
@@ -41,37 +64,20 @@ public final class AgentClient: Sendable {
             receive: { (max: Int, timeout: Duration) throws(PartitionError) -> [UInt8] in
                 try stream.receive(max: max, timeout: timeout)
             })
-        // Bytes sent before the agent opened its port may be lost: ask again every quarter second.
-        var synchronised = false
-        while !synchronised && ContinuousClock.now < deadline {
-            do {
-                try conversation.synchronise(timeout: min(.milliseconds(250), deadline - .now))
-                synchronised = true
-            } catch where error.code == .timeout {
-                continue
-            } catch {
-                stream.abort()
-                throw error.with(partition: lpar)
-            }
-        }
-        guard synchronised else {
-            stream.abort()
-            throw PartitionError(.unavailable, "The agent in \(lpar) did not answer within \(timeout).", partition: lpar)
-        }
-        let hello: Agent.Hello.Result
-        do {
-            hello = try conversation.call(Agent.Hello.self, .init(), timeout: max(deadline - .now, .seconds(2)))
-        } catch {
-            stream.abort()
-            throw error.with(partition: lpar, operation: "hello")
-        }
-        guard hello.protocolVersion == AgentWire.protocolVersion else {
-            stream.abort()
-            throw PartitionError(.unsupported,
-                "The agent in \(lpar) speaks protocol version \(hello.protocolVersion); partctl speaks \(AgentWire.protocolVersion). Rebuild the guest image.",
-                partition: lpar)
-        }
-        return AgentClient(lpar: lpar, stream: stream, conversation: conversation, hello: hello)
+        return AgentClient(lpar: lpar, conversation: conversation, end: { stream.abort() })
+    }
+
+    /// The channel of the running LPAR `lpar` straight at its socket, without libvirt; nil when that
+    /// path does not apply (see `AgentChannelSocket`) and `open(_:)` must be used.
+    static func openDirect(lpar: String, configuration: PartctlConfiguration) -> AgentClient? {
+        guard let socket = AgentChannelSocket.open(lpar: lpar, configuration: configuration) else { return nil }
+        let conversation = AgentConversation(
+            send: { (bytes: [UInt8], timeout: Duration) throws(PartitionError) in try socket.send(bytes, timeout: timeout) },
+            receive: { (max: Int, timeout: Duration) throws(PartitionError) -> [UInt8] in
+                try socket.receive(max: max, timeout: timeout)
+            },
+            pipelining: true)
+        return AgentClient(lpar: lpar, conversation: conversation, end: { socket.shutdownBoth() })
     }
 
     /// Runs one operation and returns its typed result.
@@ -85,8 +91,19 @@ public final class AgentClient: Sendable {
         }
     }
 
+    /// What the agent says about itself and its guest (kernel, cgroups): a hello round trip.
+    public func facts(timeout: Duration = .seconds(10)) throws(PartitionError) -> Agent.Hello.Result {
+        let hello = try call(Agent.Hello.self, .init(), timeout: timeout)
+        guard hello.protocolVersion == AgentWire.protocolVersion else {
+            throw PartitionError(.unsupported,
+                "The agent in \(lpar) speaks protocol version \(hello.protocolVersion); partctl speaks \(AgentWire.protocolVersion). Rebuild the guest image.",
+                partition: lpar)
+        }
+        return hello
+    }
+
     /// Ends the channel; later calls fail with `.unavailable` or `.libvirt`.
     public func close() {
-        stream.abort()
+        end()
     }
 }

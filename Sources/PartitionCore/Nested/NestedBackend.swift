@@ -6,11 +6,26 @@ import WorkloadEngine
 /// WPARs nested inside an LPAR (`lp1/web`): desired state in the LPAR's metadata, live state and
 /// every action through the partctl agent in the guest.
 final class NestedBackend {
-    let lpars: LparBackend
+    let configuration: PartctlConfiguration
+    /// libvirt, connected on first use: a command that reaches the agent directly never loads it.
+    private let connectLpars: () throws(PartitionError) -> LparBackend
+    private var connectedLpars: LparBackend?
     /// How long a command waits for an agent that should already be up.
     static let agentTimeout: Duration = .seconds(10)
 
-    init(lpars: LparBackend) { self.lpars = lpars }
+    init(configuration: PartctlConfiguration, lpars: @escaping () throws(PartitionError) -> LparBackend) {
+        self.configuration = configuration
+        self.connectLpars = lpars
+    }
+
+    var lpars: LparBackend {
+        get throws(PartitionError) {
+            if let connectedLpars { return connectedLpars }
+            let backend = try connectLpars()
+            connectedLpars = backend
+            return backend
+        }
+    }
 
     // MARK: Desired state
 
@@ -77,11 +92,19 @@ final class NestedBackend {
 
     // MARK: Through the agent
 
-    func agent(_ domain: LibvirtDomain, timeout: Duration = NestedBackend.agentTimeout) throws(PartitionError) -> AgentClient {
+    /// The agent of a running LPAR through libvirt; the first call synchronises.
+    func agent(_ domain: LibvirtDomain) throws(PartitionError) -> AgentClient {
         guard try domain.isActive() else {
             throw PartitionError(.invalidState, "Its LPAR '\(domain.name)' is not running; activate it first.")
         }
-        return try AgentClient.connect(to: domain, timeout: timeout)
+        return try AgentClient.open(domain)
+    }
+
+    /// The agent of `lpar` straight at its channel's socket when that applies (a local system
+    /// connection), else nil: the caller then takes the libvirt path, which also gives the
+    /// precise error (LPAR missing, unmanaged, not running, without agent channel).
+    func directAgent(_ lpar: PartitionName) -> AgentClient? {
+        AgentClient.openDirect(lpar: lpar.rawValue, configuration: configuration)
     }
 
     func spec(_ name: PartitionName, entry: NestedDefinitions.Entry, lpar: String) throws(PartitionError) -> JSONValue {
@@ -136,12 +159,20 @@ final class NestedBackend {
         try store(definitions, in: domain)
     }
 
+    /// A command in the nested WPAR, its output and exit status passed on. The agent knows which
+    /// WPARs run; the LPAR's metadata is read only when the direct path does not apply.
     func login(_ lpar: PartitionName, _ name: PartitionName, command: [String]) throws(PartitionError) -> Int32 {
         guard !command.isEmpty else {
             throw PartitionError(.unsupported, "An interactive shell in a nested WPAR is not available yet; give a command after --.")
         }
-        let (domain, _) = try lparProfile(lpar)
-        let result = try agent(domain).call(Agent.Exec.self, .init(name: name, argv: command), timeout: .seconds(600))
+        let client: AgentClient
+        if let direct = directAgent(lpar) {
+            client = direct
+        } else {
+            let (domain, _) = try lparProfile(lpar)
+            client = try agent(domain)
+        }
+        let result = try client.call(Agent.Exec.self, .init(name: name, argv: command), timeout: .seconds(600))
         StandardStream.write(result.stdout, to: 1)
         StandardStream.write(result.stderr, to: 2)
         return result.exitStatus
@@ -158,7 +189,7 @@ final class NestedBackend {
     /// Waits for the agent of a freshly started LPAR, then brings back the WPARs marked autostart.
     func afterActivation(_ lpar: PartitionName, timeout: Duration) throws(PartitionError) {
         let (domain, _) = try lparProfile(lpar)
-        let client = try agent(domain, timeout: timeout)
+        let client = try AgentClient.connect(to: domain, timeout: timeout)
         for entry in try definitions(of: domain).entries {
             let resolved = try ResolvedProfile.decode(json: entry.profileJSON, domain: "\(lpar)/\(entry.name)")
             if resolved.wpar?.autostart == true {
@@ -169,8 +200,8 @@ final class NestedBackend {
 
     /// Stops the LPAR's running WPARs first, so they end cleanly before the guest powers off.
     func beforeShutdown(_ lpar: PartitionName) {
-        guard let (domain, _) = try? lparProfile(lpar), let client = try? agent(domain, timeout: .seconds(3)),
-              let reports = try? client.call(Agent.Statuses.self, AgentEmpty()) else { return }
+        guard let (domain, _) = try? lparProfile(lpar), let client = try? agent(domain),
+              let reports = try? client.call(Agent.Statuses.self, AgentEmpty(), timeout: .seconds(3)) else { return }
         for report in reports.wpars {
             guard let status = try? StrictJSON.decode(WorkloadStatus.self, from: report.status, what: "status"),
                   status.state.isActive else { continue }
@@ -184,15 +215,12 @@ final class NestedBackend {
     /// `unavailable` when its agent does not answer.
     func records(of domain: LibvirtDomain, definitions: NestedDefinitions, lparRunning: Bool) -> (agent: FieldValue, children: [PartitionRecord]) {
         let lpar = domain.name
-        var children = definitions.entries.map { entry in
-            PartitionRecord(name: entry.name.rawValue, path: "\(lpar)/\(entry.name)", kind: .wpar,
-                            state: lparRunning ? .unavailable : .defined, type: "application")
-        }
+        var children = definitions.entries.map { Self.placeholder(lpar: lpar, entry: $0, lparRunning: lparRunning) }
         guard lparRunning else { return (.string("down"), children) }
         let client: AgentClient
         let reports: Agent.Statuses.Result
         do {
-            client = try AgentClient.connect(to: domain, timeout: .seconds(2))
+            client = try AgentClient.open(domain)
             reports = try client.call(Agent.Statuses.self, AgentEmpty(), timeout: .seconds(5))
         } catch {
             for index in children.indices { children[index].note = "its agent does not answer" }
@@ -203,18 +231,48 @@ final class NestedBackend {
         for report in reports.wpars {
             guard let status = try? StrictJSON.decode(WorkloadStatus.self, from: report.status, what: "status"),
                   let index = children.firstIndex(where: { $0.name == status.name.rawValue }) else { continue }
-            let usage = report.usage.flatMap { try? StrictJSON.decode(WorkloadUsage.self, from: $0, what: "usage") }
-            children[index].state = status.state
-            children[index].type = status.kind.rawValue
-            children[index].fields = [
-                ("cpu_max", status.limits.cpuMax.map(FieldValue.number) ?? .none),
-                ("memory_max", status.limits.memoryMax.map(FieldValue.bytes) ?? .none),
-                ("memory_current", usage?.memoryCurrent.map(FieldValue.bytes) ?? .none),
-                ("pids_max", status.limits.pidsMax.map(FieldValue.int) ?? .none),
-                ("pids_current", usage?.pidsCurrent.map(FieldValue.int) ?? .none),
-                ("pid", status.initPID.map { .int(Int($0)) } ?? .none),
-            ]
+            Self.fill(&children[index], status: status, usage: report.usage)
         }
-        return (.string("\(client.hello.agentVersion) ok"), children)
+        return (.string("\(client.agentVersion ?? "?") ok"), children)
+    }
+
+    /// One nested WPAR, as the tree shows it. A WPAR the agent reports is defined, so its answer
+    /// alone makes the record; anything else (not known to the agent, LPAR down, no direct path)
+    /// takes the LPAR's metadata.
+    func record(_ lpar: PartitionName, _ name: PartitionName) throws(PartitionError) -> PartitionRecord {
+        if let client = directAgent(lpar), let report = try? client.call(Agent.Status.self, AgentWparName(name: name), timeout: .seconds(5)),
+           let status = try? StrictJSON.decode(WorkloadStatus.self, from: report.status, what: "status") {
+            var record = Self.placeholder(lpar: lpar.rawValue, entry: .init(name: name, profileJSON: ""), lparRunning: true)
+            Self.fill(&record, status: status, usage: report.usage)
+            return record
+        }
+        let (domain, _) = try lpars.managedDomain(lpar)
+        let definitions = try definitions(of: domain)
+        guard let entry = definitions.entry(name) else {
+            throw PartitionError(.notFound, "No partition has this path.")
+        }
+        var single = NestedDefinitions()
+        single.entries = [entry]
+        let (_, children) = records(of: domain, definitions: single, lparRunning: try domain.isActive())
+        return children[0]
+    }
+
+    private static func placeholder(lpar: String, entry: NestedDefinitions.Entry, lparRunning: Bool) -> PartitionRecord {
+        PartitionRecord(name: entry.name.rawValue, path: "\(lpar)/\(entry.name)", kind: .wpar,
+                        state: lparRunning ? .unavailable : .defined, type: "application")
+    }
+
+    private static func fill(_ record: inout PartitionRecord, status: WorkloadStatus, usage: JSONValue?) {
+        let usage = usage.flatMap { try? StrictJSON.decode(WorkloadUsage.self, from: $0, what: "usage") }
+        record.state = status.state
+        record.type = status.kind.rawValue
+        record.fields = [
+            ("cpu_max", status.limits.cpuMax.map(FieldValue.number) ?? .none),
+            ("memory_max", status.limits.memoryMax.map(FieldValue.bytes) ?? .none),
+            ("memory_current", usage?.memoryCurrent.map(FieldValue.bytes) ?? .none),
+            ("pids_max", status.limits.pidsMax.map(FieldValue.int) ?? .none),
+            ("pids_current", usage?.pidsCurrent.map(FieldValue.int) ?? .none),
+            ("pid", status.initPID.map { .int(Int($0)) } ?? .none),
+        ]
     }
 }
