@@ -264,6 +264,12 @@ public final class PartitionManager {
     }
 
     public func modify(_ path: PartitionPath, attributes: String, live: Bool, config: Bool) throws(PartitionError) {
+        if nestedNames(path) != nil {
+            let overrides = try context(path, "modify") { () throws(PartitionError) in try ProfileOverrides.parse(attributes) }
+            return try withNested(path, "modify") { (backend, lpar, wpar) throws(PartitionError) in
+                try backend.modify(lpar, wpar, overrides: overrides, live: live, config: config)
+            }
+        }
         let name = try topLevelName(path, "modify")
         if isHostWpar(name) {
             return try context(path, "modify") { () throws(PartitionError) in

@@ -159,6 +159,67 @@ final class NestedBackend {
         try store(definitions, in: domain)
     }
 
+    /// Whether the LPAR runs, for explaining a channel that closed; false when that cannot be known.
+    private func lparRuns(_ lpar: PartitionName) -> Bool {
+        guard let domain = try? lpars.connection.lookupDomain(name: lpar.rawValue) else { return false }
+        return (try? domain.isActive()) ?? false
+    }
+
+    /// Changes a nested WPAR's attributes: `live` in its cgroup inside the guest (limits only),
+    /// `config` in its definition in the LPAR's metadata; neither means the definition, and the
+    /// running WPAR too. Whatever is asked must fit
+    /// inside the LPAR; a refusal names the numbers and changes nothing.
+    func modify(_ lpar: PartitionName, _ name: PartitionName, overrides: ProfileOverrides,
+                live: Bool, config: Bool) throws(PartitionError) {
+        let (domain, lparProfile) = try lparProfile(lpar)
+        var definitions = try definitions(of: domain)
+        guard let index = definitions.entries.firstIndex(where: { $0.name == name }) else {
+            throw PartitionError(.notFound, "No WPAR named '\(name)' is defined in LPAR '\(lpar)'.")
+        }
+        let current = try ResolvedProfile.decode(json: definitions.entries[index].profileJSON, domain: "\(lpar)/\(name)")
+        let updated = try current.applying(overrides)
+        guard let old = current.wpar, let new = updated.wpar else {
+            throw PartitionError(.invalidProfile, "The stored definition of '\(lpar)/\(name)' is not a WPAR profile.")
+        }
+        guard new.type == .application else {
+            throw PartitionError(.unsupported, "Only application WPARs nest in an LPAR in this version.")
+        }
+        try Self.checkBudget(new, in: lparProfile, lparName: lpar)
+        // The guest's state: whether its agent knows the WPAR and whether it runs.
+        var client: AgentClient?
+        var running = false
+        if try domain.isActive() {
+            let agent = try agent(domain)
+            do {
+                let report = try agent.call(Agent.Status.self, AgentWparName(name: name), timeout: Self.agentTimeout)
+                running = try StrictJSON.decode(WorkloadStatus.self, from: report.status, what: "status").state.isActive
+                client = agent
+            } catch where error.code == .notFound {
+                // Defined on the host only: the guest gets the definition at its next activation.
+            }
+        }
+        let applyLive = live || (!live && !config && running)
+        let applyConfig = config || (!live && !config)
+        if applyLive && !running {
+            throw PartitionError(.invalidState, "The WPAR is not running; drop --live to change only its definition.")
+        }
+        var sameLimits = new
+        sameLimits.resources = old.resources
+        if applyLive && sameLimits != old {
+            throw PartitionError(.invalidArgument,
+                "Only cpu_weight, cpu_max, memory_high, memory_max and pids_max change on a running WPAR; use --config for the rest.")
+        }
+        // The guest's copy of the definition is replaced at each activation from the metadata.
+        if applyLive, let client {
+            let limits = try StrictJSON.encode(WorkloadSpecMapping.limits(new.resources), what: "limits")
+            try client.call(Agent.Modify.self, .init(name: name, limits: limits, live: applyLive, persistent: applyConfig))
+        }
+        if applyConfig {
+            definitions.entries[index].profileJSON = try updated.jsonString()
+            try store(definitions, in: domain)
+        }
+    }
+
     /// A command in the nested WPAR, its output and exit status passed on. The agent knows which
     /// WPARs run; the LPAR's metadata is read only when the direct path does not apply.
     func login(_ lpar: PartitionName, _ name: PartitionName, command: [String]) throws(PartitionError) -> Int32 {
@@ -172,7 +233,12 @@ final class NestedBackend {
             let (domain, _) = try lparProfile(lpar)
             client = try agent(domain)
         }
-        let result = try client.call(Agent.Exec.self, .init(name: name, argv: command), timeout: .seconds(600))
+        let result: Agent.Exec.Result
+        do {
+            result = try client.call(Agent.Exec.self, .init(name: name, argv: command), timeout: .seconds(600))
+        } catch where error.code == .unavailable && !lparRuns(lpar) {
+            throw PartitionError(.unavailable, "Its LPAR '\(lpar)' stopped while the command ran; what the command did is unknown.")
+        }
         StandardStream.write(result.stdout, to: 1)
         StandardStream.write(result.stderr, to: 2)
         return result.exitStatus
