@@ -42,16 +42,19 @@ public final class AgentConversation: Sendable {
     public var agentVersion: String? { state.withLock { $0.agent?.agentVersion } }
 
     /// Sends `call` and returns its typed result, resynchronising first when needed. Throws the
-    /// agent's own error when it refused, `.timeout` when `timeout` passed, `.agent` for a bad reply,
-    /// `.unavailable` when the channel closed, `.unsupported` when the agent speaks another version.
+    /// agent's own error when it refused, `.timeout` when `timeout` passed (or, when a sync comes
+    /// first, when its echo took longer than `syncTimeout`: a long call must not wait its whole time
+    /// on an agent that does not answer at all), `.agent` for a bad reply, `.unavailable` when the
+    /// channel closed, `.unsupported` when the agent speaks another version.
     @discardableResult
-    public func call<Call: AgentCall>(_ call: Call.Type, _ arguments: Call.Arguments,
-                                      timeout: Duration = .seconds(30)) throws(PartitionError) -> Call.Result {
+    public func call<Call: AgentCall>(_ call: Call.Type, _ arguments: Call.Arguments, timeout: Duration = .seconds(30),
+                                      syncTimeout: Duration = .seconds(10)) throws(PartitionError) -> Call.Result {
         let deadline = ContinuousClock.now + timeout
         return try state.withLock { (state: inout State) throws(PartitionError) -> Call.Result in
             let request = try AgentRequest(id: take(&state), call, arguments)
             if !state.synchronised {
-                try synchronise(&state, deadline: deadline, timeout: timeout, before: pipelining ? request : nil)
+                let syncTime = min(timeout, syncTimeout)
+                try synchronise(&state, deadline: ContinuousClock.now + syncTime, timeout: syncTime, before: pipelining ? request : nil)
                 if pipelining { return try receiveReply(&state, to: request, deadline: deadline, timeout: timeout).result(of: call) }
             }
             return try exchange(&state, request, deadline: deadline, timeout: timeout).result(of: call)

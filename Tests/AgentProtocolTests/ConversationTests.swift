@@ -126,6 +126,18 @@ private func echo(_ request: AgentRequest) -> [UInt8] {
         #expect(try conversation.call(Agent.List.self, AgentEmpty(), timeout: .seconds(5)).names.count == 1)
     }
 
+    @Test(arguments: [false, true])
+    func aLongCallGivesUpOnASilentAgentAfterTheSyncTimeout(pipelining: Bool) {
+        let peer = ScriptedPeer { _ in [] }
+        let started = ContinuousClock.now
+        let error = #expect(throws: PartitionError.self) {
+            try peer.conversation(pipelining: pipelining).call(Agent.List.self, AgentEmpty(), timeout: .seconds(600),
+                                                               syncTimeout: .milliseconds(200))
+        }
+        #expect(error?.code == .timeout)
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+
     @Test func silenceIsATimeout() {
         let peer = ScriptedPeer { _ in [] }
         let error = #expect(throws: PartitionError.self) {

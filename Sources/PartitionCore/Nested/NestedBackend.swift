@@ -2,6 +2,9 @@ import AgentProtocol
 import LibvirtKit
 import PartitionModel
 import WorkloadEngine
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// WPARs nested inside an LPAR (`lp1/web`): desired state in the LPAR's metadata, live state and
 /// every action through the partctl agent in the guest.
@@ -159,10 +162,17 @@ final class NestedBackend {
         try store(definitions, in: domain)
     }
 
-    /// Whether the LPAR runs, for explaining a channel that closed; false when that cannot be known.
-    private func lparRuns(_ lpar: PartitionName) -> Bool {
-        guard let domain = try? lpars.connection.lookupDomain(name: lpar.rawValue) else { return false }
-        return (try? domain.isActive()) ?? false
+    /// Whether the LPAR stops within a few seconds, for explaining a channel that closed: QEMU
+    /// closes it as it exits, a moment before libvirt reports the domain inactive.
+    private func lparStops(_ lpar: PartitionName) -> Bool {
+        guard let domain = try? lpars.connection.lookupDomain(name: lpar.rawValue) else { return true }
+        let deadline = ContinuousClock.now + .seconds(3)
+        while ContinuousClock.now < deadline {
+            guard let active = try? domain.isActive() else { return false }
+            if !active { return true }
+            usleep(100_000)
+        }
+        return false
     }
 
     /// Changes a nested WPAR's attributes: `live` in its cgroup inside the guest (limits only),
@@ -236,7 +246,7 @@ final class NestedBackend {
         let result: Agent.Exec.Result
         do {
             result = try client.call(Agent.Exec.self, .init(name: name, argv: command), timeout: .seconds(600))
-        } catch where error.code == .unavailable && !lparRuns(lpar) {
+        } catch where error.code == .unavailable && lparStops(lpar) {
             throw PartitionError(.unavailable, "Its LPAR '\(lpar)' stopped while the command ran; what the command did is unknown.")
         }
         StandardStream.write(result.stdout, to: 1)

@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+
+/// Nested WPARs through the command line, beyond the main scenario: limits changed within the
+/// LPAR's budget and enforced by cgroup v2 inside the guest, and an LPAR forced off under a running
+/// command. Each test boots its own LPAR from partctl's guest image.
+@Suite(.serialized) struct NestedResourceTests {
+    /// partctl's metadata of the LPAR as libvirt keeps it in its definition.
+    static func storedMetadata(_ lpar: String) throws -> String {
+        try CLI.virsh("metadata", lpar, "http://partctl.org/xmlns/partition/1", "--config").stdout
+    }
+
+    static func bootWithWeb(_ lpar: String) throws {
+        try #require(CLI.partctl("define", lpar, "--profile", "lpar-minimal").status == 0)
+        let activate = try CLI.partctl("activate", lpar, timeout: 180)
+        try #require(activate.status == 0, "\(activate.stderr)")
+        try #require(CLI.partctl("define", "\(lpar)/web", "--profile", "wpar-app-web").status == 0)
+        let start = try CLI.partctl("activate", "\(lpar)/web")
+        try #require(start.status == 0, "\(start.stderr)")
+    }
+
+    @Test func limitsChangeWithinTheLparAndAreEnforcedInsideTheGuest() throws {
+        let lpar = "ptest-c-nlimits"
+        CLI.removeDomain(lpar)
+        defer { CLI.removeDomain(lpar) }
+        try Self.bootWithWeb(lpar)
+        let web = "\(lpar)/web"
+        let stored = try Self.storedMetadata(lpar)
+
+        // Too big for the LPAR (512MiB, 2 vCPUs): refused with the numbers, nothing changed.
+        expectRefusal(try CLI.partctl("modify", web, "-i", "memory_max=1GiB", "--live"), mentioning: [web, "1GiB", "512MiB"])
+        expectRefusal(try CLI.partctl("modify", web, "-i", "cpu_max=3"), mentioning: [web, "cpu max 3", "2 vCPUs"])
+        #expect(try CLI.partctl("query", web, "-F", "memory_max,cpu_max").stdout == "64MiB,0.5\n")
+        #expect(try Self.storedMetadata(lpar) == stored)
+
+        // Live: the cgroup inside the guest changes, the stored definition does not.
+        let live = try CLI.partctl("modify", web, "-i", "memory_max=32MiB,cpu_max=0.25", "--live")
+        #expect(live.status == 0, "\(live.stderr)")
+        #expect(try CLI.partctl("query", web, "-F", "memory_max,cpu_max").stdout == "32MiB,0.25\n")
+        #expect(try Self.storedMetadata(lpar) == stored)
+
+        // cgroup v2 inside the guest enforces it: a 64 MiB buffer is OOM-killed, the agent answers on.
+        let hog = try CLI.partctl("login", web, "--", "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1")
+        #expect(hog.status == 137, "expected SIGKILL by the OOM killer (137), got \(hog.status): \(hog.stderr)")
+        #expect(try CLI.partctl("login", web, "--", "/bin/true").status == 0)
+
+        // Config: the definition in the LPAR's metadata changes, the running WPAR does not.
+        let config = try CLI.partctl("modify", web, "-i", "memory_max=48MiB", "--config")
+        #expect(config.status == 0, "\(config.stderr)")
+        #expect(try Self.storedMetadata(lpar).contains("\"memory\":{\"max\":\"48MiB\"}"))
+        #expect(try CLI.partctl("query", web, "-F", "memory_max").stdout == "32MiB\n")
+
+        // A stopped WPAR has nothing to change live; its next activation takes the stored definition.
+        #expect(try CLI.partctl("shutdown", web, "--within", "5", "--force").status == 0)
+        expectRefusal(try CLI.partctl("modify", web, "-i", "memory_max=40MiB", "--live"), mentioning: [web, "not running"])
+        #expect(try CLI.partctl("activate", web).status == 0)
+        #expect(try CLI.partctl("query", web, "-F", "memory_max").stdout == "48MiB\n")
+
+        #expect(try CLI.partctl("remove", lpar, "--force").status == 0)
+    }
+
+    @Test func anLparForcedOffUnderACommandFailsItCleanlyAndKeepsItsWpars() throws {
+        let lpar = "ptest-c-nforce"
+        CLI.removeDomain(lpar)
+        defer { CLI.removeDomain(lpar) }
+        try Self.bootWithWeb(lpar)
+        let web = "\(lpar)/web"
+
+        // A long command in the nested WPAR, then the LPAR forced off under it.
+        let login = try Background(CLI.partctlPath, ["login", web, "--", "sleep", "30"])
+        usleep(3_000_000)
+        #expect(login.isRunning, "the nested command ended early: \(login.stderr)")
+        let started = Date()
+        #expect(try CLI.partctl("force", lpar).status == 0)
+        let status = login.wait(seconds: 20)
+        #expect(Date().timeIntervalSince(started) < 20, "the login did not notice its LPAR stopping")
+        #expect(status != 0)
+        let lines = login.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && login.stderr.contains(web) && login.stderr.contains("stopped"),
+                "expected one line naming \(web) and why: \(login.stderr)")
+
+        // The definitions stay in the LPAR's metadata; its next activation brings autostart WPARs back.
+        #expect(try Self.storedMetadata(lpar).contains("<wpar name=\"web\">"))
+        #expect(try CLI.partctl("query", web, "-F", "state").stdout == "defined\n")
+        let again = try CLI.partctl("activate", lpar, timeout: 180)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try CLI.partctl("query", web, "-F", "state").stdout == "running\n")
+
+        #expect(try CLI.partctl("remove", lpar, "--force").status == 0)
+    }
+}
+
+/// A partctl command left running while the test acts, its output in files.
+final class Background {
+    private let process = Process()
+    private let errorURL: URL
+
+    init(_ executable: String, _ arguments: [String]) throws {
+        errorURL = FileManager.default.temporaryDirectory.appendingPathComponent("ptest-bg-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: errorURL.path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: CLI.packageRoot)
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: errorURL)
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+        try? FileManager.default.removeItem(at: errorURL)
+    }
+
+    var isRunning: Bool { process.isRunning }
+
+    var stderr: String { (try? String(contentsOf: errorURL, encoding: .utf8)) ?? "" }
+
+    /// The exit status, after at most `seconds` (then the process is terminated).
+    func wait(seconds: Double) -> Int32 {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
