@@ -61,6 +61,33 @@ public final class AgentConversation: Sendable {
         }
     }
 
+    /// Asks for a session (`wpar.attach`) and, once the agent accepted it, hands the channel to
+    /// `body` as an `AgentSession` until `body` returns. What the session leaves in the channel is
+    /// dropped by the sync before the next call.
+    public func session<T>(_ arguments: Agent.Attach.Arguments, timeout: Duration = .seconds(30),
+                           _ body: (AgentSession) throws(PartitionError) -> T) throws(PartitionError) -> T {
+        let deadline = ContinuousClock.now + timeout
+        return try state.withLock { (state: inout State) throws(PartitionError) -> T in
+            let request = try AgentRequest(id: take(&state), Agent.Attach.self, arguments)
+            if !state.synchronised {
+                try synchronise(&state, deadline: deadline, timeout: timeout, before: pipelining ? request : nil)
+                if pipelining {
+                    _ = try receiveReply(&state, to: request, deadline: deadline, timeout: timeout).result(of: Agent.Attach.self)
+                } else {
+                    _ = try exchange(&state, request, deadline: deadline, timeout: timeout).result(of: Agent.Attach.self)
+                }
+            } else {
+                _ = try exchange(&state, request, deadline: deadline, timeout: timeout).result(of: Agent.Attach.self)
+            }
+            defer {
+                state.synchronised = false
+                state.reader = AgentFrameReader()
+            }
+            // Output may have come in the same read as the reply: the session takes the reader over.
+            return try body(AgentSession(send: send, receive: receive, reader: state.reader))
+        }
+    }
+
     /// Drops whatever is in the channel: ends any partial frame the agent holds with a newline, then
     /// sends `sync` with a random token and skips everything up to its echo.
     public func synchronise(timeout: Duration = .seconds(10)) throws(PartitionError) {

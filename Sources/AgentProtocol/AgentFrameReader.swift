@@ -63,6 +63,8 @@ public enum AgentWire {
     public static let frameLimit = 1 << 20
     /// How much of a command's stdout and of its stderr `wpar.exec` returns.
     public static let outputLimit = 256 << 10
+    /// The most data one session frame carries (before base64).
+    public static let sessionChunk = 16 << 10
     /// The virtio-serial channel name in the LPAR's domain XML.
     public static let channelName = "org.partctl.agent.0"
     /// Where the channel appears inside the guest.

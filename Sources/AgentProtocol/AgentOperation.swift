@@ -15,6 +15,7 @@ public enum AgentOperation: String, Sendable, Hashable, CaseIterable, Codable {
     case wparModify = "wpar.modify"
     case wparExec = "wpar.exec"
     case wparList = "wpar.list"
+    case wparAttach = "wpar.attach"
 }
 
 /// One operation's contract: what its request carries and what a successful reply carries. Both are
@@ -224,6 +225,31 @@ public enum Agent {
                 self.stderrTruncated = stderrTruncated
             }
         }
+    }
+
+    /// Starts a session on the channel (see `AgentSessionFrame`): a command in a running WPAR with
+    /// its stdio streamed both ways (`login`, through a pseudo-terminal inside the WPAR when
+    /// `terminal`), or the WPAR's console (`console`). The reply comes before the first session frame.
+    public enum Attach: AgentCall {
+        public static let operation = AgentOperation.wparAttach
+        public enum Mode: String, Codable, Sendable, Hashable {
+            case login
+            case console
+        }
+        public struct Arguments: Codable, Sendable, Hashable {
+            public var name: PartitionName
+            public var mode: Mode
+            /// The command of a login; ignored for the console.
+            public var argv: [String]
+            public var terminal: Bool
+            public init(name: PartitionName, mode: Mode, argv: [String] = [], terminal: Bool = false) {
+                self.name = name
+                self.mode = mode
+                self.argv = argv
+                self.terminal = terminal
+            }
+        }
+        public typealias Result = AgentEmpty
     }
 
     /// The names of every defined WPAR.

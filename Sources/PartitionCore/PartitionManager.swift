@@ -283,6 +283,11 @@ public final class PartitionManager {
     }
 
     public func consoleLog(_ path: PartitionPath) throws(PartitionError) -> String {
+        if nestedNames(path) != nil {
+            throw PartitionError(.unsupported,
+                "A WPAR keeps no console log; 'partctl console \(path)' replays its last output when it attaches.",
+                partition: path.description, operation: "console")
+        }
         let name = try topLevelName(path, "console")
         if isHostWpar(name) {
             throw PartitionError(.unsupported,
@@ -293,6 +298,11 @@ public final class PartitionManager {
     }
 
     public func attachConsole(_ path: PartitionPath) throws(PartitionError) {
+        if nestedNames(path) != nil {
+            return try withNested(path, "console", locked: false) { (backend, lpar, wpar) throws(PartitionError) in
+                try backend.console(lpar, wpar)
+            }
+        }
         let name = try topLevelName(path, "console")
         if isHostWpar(name) {
             return try context(path, "console") { () throws(PartitionError) in try wpars().attachConsole(name) }

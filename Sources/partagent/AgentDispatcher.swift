@@ -60,7 +60,18 @@ struct AgentDispatcher {
         case .wparList:
             _ = try request.arguments(of: Agent.List.self)
             return try reply(Agent.List.self, .init(names: engine.definedNames()))
+        case .wparAttach:
+            throw PartitionError(.internal, "A session is started by the server, not answered as a request.")
         }
+    }
+
+    /// `wpar.attach`: the session, started; the server replies and then runs it on the link.
+    func attach(_ request: AgentRequest) throws(PartitionError) -> AgentSessionRunner {
+        let arguments = try request.arguments(of: Agent.Attach.self)
+        if arguments.mode == .login && arguments.argv.isEmpty {
+            throw PartitionError(.invalidArgument, "A login session needs a command.")
+        }
+        return try AgentSessionRunner.start(engine, arguments)
     }
 
     /// A host of another protocol version gets its sync echoed in the shape it knows and its hello

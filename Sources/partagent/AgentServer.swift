@@ -11,6 +11,11 @@ struct AgentServer {
         while let bytes = link.read() {
             reader.append(bytes)
             while let event = reader.next() {
+                if case .frame(let frame) = event, let request = try? AgentCodec.decodeRequest(frame),
+                   request.operation == .wparAttach, request.version == AgentWire.protocolVersion {
+                    guard session(request, on: link, reader: &reader) else { return }
+                    continue
+                }
                 let reply = answer(event)
                 let frame: [UInt8]
                 do { frame = try AgentCodec.encode(reply) } catch {
@@ -20,6 +25,20 @@ struct AgentServer {
                 guard link.write(frame) else { return }
             }
         }
+    }
+
+    /// Replies to `wpar.attach` and, when the session started, runs it; false when the host is gone.
+    private func session(_ request: AgentRequest, on link: AgentLink, reader: inout AgentFrameReader) -> Bool {
+        let runner: AgentSessionRunner
+        do { runner = try dispatcher.attach(request) } catch {
+            return link.write((try? AgentCodec.encode(AgentReply(id: request.id, outcome: .failure(AgentFailure(error))))) ?? [])
+        }
+        guard let ok = try? AgentCodec.encode(AgentReply(id: request.id, outcome: .success(.object([:])))), link.write(ok) else {
+            runner.abandonBeforeStart()
+            return false
+        }
+        runner.run(link, reader: &reader)
+        return true
     }
 
     private func answer(_ event: AgentFrameReader.Event) -> AgentReply {

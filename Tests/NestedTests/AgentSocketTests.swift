@@ -79,6 +79,64 @@ import WorkloadEngine
         #expect(badSpec?.code == .agent)
     }
 
+    /// Sessions over the agent's link: a login fed through its stdin, one on a terminal inside the
+    /// WPAR, and the console with the output of the WPAR's init.
+    @Test func sessionsStreamStdioBothWays() throws {
+        let conversation = try SocketLink(path: socketPath).conversation
+        let name = try PartitionName("ptest-session")
+        try conversation.call(Agent.Define.self, .init(name: name, spec: applicationSpec(name.rawValue,
+            command: ["/bin/sh", "-c", "echo init-says-hello; exec sleep 1000"], console: true)))
+        try conversation.call(Agent.Activate.self, .init(name: name))
+
+        func collect(_ session: AgentSession, feeding input: [AgentSessionFrame]) throws(PartitionError) -> (out: String, err: String, end: AgentSessionFrame?) {
+            for frame in input { try session.send(frame) }
+            var out: [UInt8] = [], err: [UInt8] = []
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                switch try session.next(timeout: .milliseconds(100)) {
+                case .output(1, let bytes)?: out += bytes
+                case .output(_, let bytes)?: err += bytes
+                case let end?: return (String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self), end)
+                case nil: continue
+                }
+            }
+            return (String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self), nil)
+        }
+
+        let piped = try conversation.session(.init(name: name, mode: .login, argv: ["/bin/sh"])) { (session) throws(PartitionError) in
+            try collect(session, feeding: [.input(Array("echo out-$((6*7)); echo err >&2\n".utf8)), .endOfInput])
+        }
+        #expect(piped.out == "out-42\n")
+        #expect(piped.err == "err\n")
+        #expect(piped.end == .exit(status: 0))
+
+        let terminal = try conversation.session(.init(name: name, mode: .login, argv: ["/bin/sh"], terminal: true)) { (session) throws(PartitionError) in
+            try collect(session, feeding: [.input(Array("tty; exit 3\n".utf8))])
+        }
+        #expect(terminal.out.contains("/dev/pts/"), "\(terminal.out)")
+        #expect(terminal.end == .exit(status: 3))
+
+        let console = try conversation.session(.init(name: name, mode: .console)) { (session) throws(PartitionError) -> String in
+            var seen: [UInt8] = []
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline, !String(decoding: seen, as: UTF8.self).contains("init-says-hello") {
+                if case .output(_, let bytes)? = try session.next(timeout: .milliseconds(100)) { seen += bytes }
+            }
+            try session.send(.detach)
+            return String(decoding: seen, as: UTF8.self)
+        }
+        #expect(console.contains("init-says-hello"))
+
+        // After each session the conversation resynchronises and the WPAR runs on.
+        let status = try conversation.call(Agent.Status.self, .init(name: name))
+        #expect(try StrictJSON.decode(WorkloadStatus.self, from: status.status, what: "status").state == .running)
+        let refused = #expect(throws: PartitionError.self) {
+            try conversation.session(.init(name: try PartitionName("ptest-none"), mode: .console)) { (_) throws(PartitionError) in }
+        }
+        #expect(refused?.code == .notFound)
+        try conversation.call(Agent.Remove.self, .init(name: name, force: true))
+    }
+
     /// A host of protocol 1 (frames without "v") gets its sync echoed as it knows it and is told at
     /// hello to rebuild the image; anything else it asks is refused, not acted on.
     @Test func aHostOfAnotherVersionIsRefusedBeforeAnythingHappens() throws {

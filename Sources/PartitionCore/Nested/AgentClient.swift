@@ -91,6 +91,16 @@ public final class AgentClient: Sendable {
         }
     }
 
+    /// A session on the channel (`wpar.attach`): `body` gets it once the agent accepted.
+    public func session<T>(_ arguments: Agent.Attach.Arguments,
+                           _ body: (AgentSession) throws(PartitionError) -> T) throws(PartitionError) -> T {
+        do {
+            return try conversation.session(arguments, timeout: NestedBackend.agentTimeout, body)
+        } catch {
+            throw error.with(partition: lpar)
+        }
+    }
+
     /// What the agent says about itself and its guest (kernel, cgroups): a hello round trip.
     public func facts(timeout: Duration = .seconds(10)) throws(PartitionError) -> Agent.Hello.Result {
         let hello = try call(Agent.Hello.self, .init(), timeout: timeout)

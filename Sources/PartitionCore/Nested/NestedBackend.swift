@@ -112,7 +112,8 @@ final class NestedBackend {
 
     func spec(_ name: PartitionName, entry: NestedDefinitions.Entry, lpar: String) throws(PartitionError) -> JSONValue {
         let resolved = try ResolvedProfile.decode(json: entry.profileJSON, domain: "\(lpar)/\(name)")
-        let spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, console: false, annotate: false)
+        // With a console, as host WPARs: `partctl console lp1/web` attaches to it through the agent.
+        let spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, console: true, annotate: false)
         return try StrictJSON.encode(spec, what: "the WPAR definition")
     }
 
@@ -160,6 +161,30 @@ final class NestedBackend {
         }
         definitions.entries.removeAll { $0.name == name }
         try store(definitions, in: domain)
+    }
+
+    /// Attaches this terminal to the nested WPAR's console until `~.`; the WPAR runs on.
+    func console(_ lpar: PartitionName, _ name: PartitionName) throws(PartitionError) {
+        let client = try commandAgent(lpar)
+        let path = "\(lpar)/\(name)"
+        try client.session(.init(name: name, mode: .console)) { (session) throws(PartitionError) in
+            writeStderrLine("partctl: connected to \(path)'s console; type ~. at the start of a line to leave.")
+            let relay = NestedTerminal(session: session, escape: ConsoleEscape(), terminal: true)
+            let ending = try RawTerminal.withRawMode { () throws(PartitionError) in try relay.run() }
+            if case .closed(let reason) = ending {
+                writeStderrLine("\npartctl: the console of \(path) closed: \(reason)")
+            } else {
+                writeStderrLine("")
+            }
+        }
+    }
+
+    /// The agent for a command on a nested WPAR: straight at its socket when that applies, else
+    /// through libvirt after the LPAR's checks.
+    private func commandAgent(_ lpar: PartitionName) throws(PartitionError) -> AgentClient {
+        if let direct = directAgent(lpar) { return direct }
+        let (domain, _) = try lparProfile(lpar)
+        return try agent(domain)
     }
 
     /// Whether the LPAR stops within a few seconds, for explaining a channel that closed: QEMU
@@ -233,15 +258,20 @@ final class NestedBackend {
     /// A command in the nested WPAR, its output and exit status passed on. The agent knows which
     /// WPARs run; the LPAR's metadata is read only when the direct path does not apply.
     func login(_ lpar: PartitionName, _ name: PartitionName, command: [String]) throws(PartitionError) -> Int32 {
-        guard !command.isEmpty else {
-            throw PartitionError(.unsupported, "An interactive shell in a nested WPAR is not available yet; give a command after --.")
-        }
-        let client: AgentClient
-        if let direct = directAgent(lpar) {
-            client = direct
-        } else {
-            let (domain, _) = try lparProfile(lpar)
-            client = try agent(domain)
+        let client = try commandAgent(lpar)
+        let interactive = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
+        if command.isEmpty || interactive {
+            // A shell, or a command on this terminal: stdin and output streamed as the session runs.
+            let arguments = Agent.Attach.Arguments(name: name, mode: .login, argv: command.isEmpty ? ["/bin/sh", "-l"] : command,
+                                                   terminal: interactive)
+            let ending = try client.session(arguments) { (session) throws(PartitionError) -> NestedTerminal.Ending in
+                let relay = NestedTerminal(session: session, escape: nil, terminal: interactive)
+                return interactive ? try RawTerminal.withRawMode { () throws(PartitionError) in try relay.run() } : try relay.run()
+            }
+            guard case .exited(let status) = ending else {
+                throw PartitionError(.agent, "The agent ended the login session without an exit status.")
+            }
+            return status
         }
         let result: Agent.Exec.Result
         do {
