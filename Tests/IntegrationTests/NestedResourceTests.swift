@@ -59,6 +59,39 @@ import Testing
         #expect(try CLI.partctl("remove", lpar, "--force").status == 0)
     }
 
+    /// Interactive login and console stream over the agent channel: fed here through stdin (a pipe,
+    /// or a pseudo-terminal made by script(1)) and read back from stdout.
+    @Test func loginAndConsoleStreamThroughTheAgent() throws {
+        let lpar = "ptest-c-nsession"
+        CLI.removeDomain(lpar)
+        defer { CLI.removeDomain(lpar) }
+        try Self.bootWithWeb(lpar)
+        let web = "\(lpar)/web"
+
+        // No command, stdin a pipe: a shell reading it, stdout and stderr apart, its exit status kept.
+        let piped = try CLI.run("/bin/sh", ["-c", "printf 'echo hello-$((6*7))\\necho oops >&2\\nexit 3\\n' | \"$0\" login \"$1\"",
+                                            CLI.binary, web])
+        #expect(piped.status == 3, "\(piped.stderr)")
+        #expect(piped.stdout == "hello-42\n")
+        #expect(piped.stderr == "oops\n")
+
+        // On a terminal: a terminal inside the WPAR too.
+        let typed = "(sleep 2; printf 'tty; exit 4\\r')"
+        let terminal = try CLI.run("/bin/sh", ["-c", "\(typed) | script -qfec '\(CLI.binary) login \(web)' /dev/null"], timeout: 60)
+        #expect(terminal.status == 4, "\(terminal.stdout)")
+        #expect(terminal.stdout.contains("/dev/pts/"), "\(terminal.stdout)")
+
+        // The console replays what the WPAR's init wrote; ~. leaves and the WPAR runs on.
+        #expect(try CLI.partctl("login", web, "--", "sh", "-c", "echo console-hello >/proc/1/fd/1").status == 0)
+        let console = try CLI.run("/bin/sh", ["-c", "(sleep 2; printf '\\r~.') | \"$0\" console \"$1\"", CLI.binary, web], timeout: 60)
+        #expect(console.status == 0, "\(console.stderr)")
+        #expect(console.stdout.contains("console-hello"), "\(console.stdout)")
+        #expect(try CLI.partctl("query", web, "-F", "state").stdout == "running\n")
+        expectRefusal(try CLI.partctl("console", web, "--log"), mentioning: [web, "console"])
+
+        #expect(try CLI.partctl("remove", lpar, "--force").status == 0)
+    }
+
     @Test func anLparForcedOffUnderACommandFailsItCleanlyAndKeepsItsWpars() throws {
         let lpar = "ptest-c-nforce"
         CLI.removeDomain(lpar)
@@ -97,7 +130,7 @@ final class Background {
 
     init(_ executable: String, _ arguments: [String]) throws {
         errorURL = FileManager.default.temporaryDirectory.appendingPathComponent("ptest-bg-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: errorURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorURL.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: CLI.packageRoot)
