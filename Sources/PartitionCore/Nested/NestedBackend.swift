@@ -202,8 +202,8 @@ final class NestedBackend {
 
     /// Changes a nested WPAR's attributes: `live` in its cgroup inside the guest (limits only),
     /// `config` in its definition in the LPAR's metadata; neither means the definition, and the
-    /// running WPAR too. Whatever is asked must fit
-    /// inside the LPAR; a refusal names the numbers and changes nothing.
+    /// running WPAR too. Whatever is asked must fit inside the LPAR; a refusal names the numbers
+    /// and changes nothing.
     func modify(_ lpar: PartitionName, _ name: PartitionName, overrides: ProfileOverrides,
                 live: Bool, config: Bool) throws(PartitionError) {
         let (domain, lparProfile) = try lparProfile(lpar)
