@@ -1,6 +1,9 @@
 import AgentProtocol
 import LibvirtKit
 import PartitionModel
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The host's handle on one LPAR's agent: the `org.partctl.agent.0` channel, opened through libvirt
 /// (so it works over remote connections too) or, for a local system connection, directly at the
@@ -30,20 +33,28 @@ public final class AgentClient: Sendable {
     /// The agent's version, as its sync echo gave it; nil before the first call.
     public var agentVersion: String? { conversation.agentVersion }
 
-    /// Opens the channel of the running `domain` and waits up to `timeout` for the agent to answer
-    /// a sync. Meant for right after activation: the guest may still be booting, so the sync is
-    /// repeated until the deadline.
+    /// Opens the channel of the running `domain` through libvirt and waits up to `timeout` for the
+    /// agent to answer a sync. Right after activation the guest may still be booting: the sync is
+    /// repeated every quarter second. A stream that libvirt reports broken (QEMU can reset a
+    /// connection made while the previous one was being closed) is opened again, as long as the
+    /// domain runs.
     public static func connect(to domain: LibvirtDomain, timeout: Duration = .seconds(30)) throws(PartitionError) -> AgentClient {
         let lpar = domain.name
         let deadline = ContinuousClock.now + timeout
-        let client = try open(domain)
-        // Bytes sent before the agent opened its port may be lost: ask again every quarter second.
+        var client = try open(domain)
         while ContinuousClock.now < deadline {
             do {
                 try client.conversation.synchronise(timeout: min(.milliseconds(250), deadline - .now))
                 return client
             } catch where error.code == .timeout {
                 continue
+            } catch where error.code == .libvirt || error.code == .unavailable {
+                client.close()
+                guard (try? domain.isActive()) == true else {
+                    throw PartitionError(.unavailable, "The LPAR \(lpar) stopped.", partition: lpar)
+                }
+                usleep(100_000)
+                client = try open(domain)
             } catch {
                 throw error.with(partition: lpar)
             }
@@ -51,8 +62,8 @@ public final class AgentClient: Sendable {
         throw PartitionError(.unavailable, "The agent in \(lpar) did not answer within \(timeout).", partition: lpar)
     }
 
-    /// The channel of the running `domain` through libvirt, for an agent that is up; the first call
-    /// synchronises. Not pipelined: behind another client's connection a request would wait unseen.
+    /// The channel of the running `domain` through libvirt; the first call synchronises. Not
+    /// pipelined: behind another client's connection a request would wait unseen.
     public static func open(_ domain: LibvirtDomain) throws(PartitionError) -> AgentClient {
         let lpar = domain.name
         let stream: LibvirtStream

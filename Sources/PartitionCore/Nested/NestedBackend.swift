@@ -95,12 +95,12 @@ final class NestedBackend {
 
     // MARK: Through the agent
 
-    /// The agent of a running LPAR through libvirt; the first call synchronises.
-    func agent(_ domain: LibvirtDomain) throws(PartitionError) -> AgentClient {
+    /// The agent of a running LPAR through libvirt, synchronised.
+    func agent(_ domain: LibvirtDomain, timeout: Duration = NestedBackend.agentTimeout) throws(PartitionError) -> AgentClient {
         guard try domain.isActive() else {
             throw PartitionError(.invalidState, "Its LPAR '\(domain.name)' is not running; activate it first.")
         }
-        return try AgentClient.open(domain)
+        return try AgentClient.connect(to: domain, timeout: timeout)
     }
 
     /// The agent of `lpar` straight at its channel's socket when that applies (a local system
@@ -306,7 +306,7 @@ final class NestedBackend {
 
     /// Stops the LPAR's running WPARs first, so they end cleanly before the guest powers off.
     func beforeShutdown(_ lpar: PartitionName) {
-        guard let (domain, _) = try? lparProfile(lpar), let client = try? agent(domain),
+        guard let (domain, _) = try? lparProfile(lpar), let client = try? agent(domain, timeout: .seconds(3)),
               let reports = try? client.call(Agent.Statuses.self, AgentEmpty(), timeout: .seconds(3)) else { return }
         for report in reports.wpars {
             guard let status = try? StrictJSON.decode(WorkloadStatus.self, from: report.status, what: "status"),
@@ -326,7 +326,7 @@ final class NestedBackend {
         let client: AgentClient
         let reports: Agent.Statuses.Result
         do {
-            client = try AgentClient.open(domain)
+            client = try AgentClient.connect(to: domain, timeout: .seconds(2))
             reports = try client.call(Agent.Statuses.self, AgentEmpty(), timeout: .seconds(5))
         } catch {
             for index in children.indices { children[index].note = "its agent does not answer" }
