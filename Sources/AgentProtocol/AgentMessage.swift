@@ -160,15 +160,12 @@ public enum AgentCodec {
     }
 
     static func frame(_ value: JSONValue) throws(PartitionError) -> [UInt8] {
-        let data: Data
-        do { data = try JSONEncoder().encode(value) } catch {
-            throw PartitionError(.internal, "A frame cannot be encoded as JSON.")
+        let text = try JSONText.serialize(value)
+        guard text.count <= AgentWire.frameLimit else {
+            throw PartitionError(.outOfRange, "A frame of \(text.count) bytes exceeds the limit of \(AgentWire.frameLimit) bytes.")
         }
-        guard data.count <= AgentWire.frameLimit else {
-            throw PartitionError(.outOfRange, "A frame of \(data.count) bytes exceeds the limit of \(AgentWire.frameLimit) bytes.")
-        }
-        // JSONEncoder escapes control characters, so the newline can only be the terminator.
-        return Array(data) + [AgentWire.newline]
+        // Control characters are escaped, so the newline can only be the terminator.
+        return text + [AgentWire.newline]
     }
 
     static func object(_ frame: [UInt8], what: String, allowed: Set<String>?) throws(PartitionError) -> [String: JSONValue] {
@@ -176,7 +173,7 @@ public enum AgentCodec {
             throw PartitionError(.agent, "The \(what) is longer than \(AgentWire.frameLimit) bytes.")
         }
         let value: JSONValue
-        do { value = try JSONDecoder().decode(JSONValue.self, from: Data(frame)) } catch {
+        do { value = try JSONText.parse(frame) } catch {
             throw PartitionError(.agent, "The \(what) is not valid JSON.")
         }
         guard case .object(let fields) = value else {

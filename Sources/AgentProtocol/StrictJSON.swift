@@ -13,7 +13,7 @@ public enum StrictJSON {
     public static func decode<T: Codable>(_ type: T.Type, from value: JSONValue, what: String) throws(PartitionError) -> T {
         let decoded: T
         do {
-            decoded = try JSONDecoder().decode(T.self, from: JSONEncoder().encode(value))
+            decoded = try JSONDecoder().decode(T.self, from: Data(try JSONText.serialize(value)))
         } catch {
             throw PartitionError(.agent, "Cannot read the \(what): \(describe(error)).")
         }
@@ -27,11 +27,11 @@ public enum StrictJSON {
 
     /// `value` as JSON.
     public static func encode<T: Encodable>(_ value: T, what: String) throws(PartitionError) -> JSONValue {
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
-        } catch {
+        let data: Data
+        do { data = try JSONEncoder().encode(value) } catch {
             throw PartitionError(.internal, "The \(what) cannot be encoded as JSON (\(describe(error))).")
         }
+        return try JSONText.parse(Array(data))
     }
 
     /// The path of the first object key in `received` that `known` lacks. A key whose value is null is
