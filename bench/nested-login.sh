@@ -25,6 +25,8 @@ EOF
 "$PARTCTL" activate $lpar/web
 "$PARTCTL" define $host --profile "$profile"
 "$PARTCTL" activate $host
+# A guest just booted is still busy for a while (TCG): measure it settled, as it runs for its users.
+sleep "${SETTLE:-20}"
 echo "nested-login: login -- /bin/true in a nested WPAR vs a host WPAR, and query of the nested one, $runs runs each"
 hyperfine -N -w 5 -r "$runs" --export-json work/nested-login.json \
     "$PARTCTL login $host -- /bin/true" \
