@@ -51,7 +51,8 @@ import Testing
         #expect(try CLI.partctl("query", web, "-F", "memory_max").stdout == "32MiB\n")
 
         // A stopped WPAR has nothing to change live; its next activation takes the stored definition.
-        #expect(try CLI.partctl("shutdown", web, "--within", "5", "--force").status == 0)
+        let shutdown = try CLI.partctl("shutdown", web, "--within", "5", "--force", timeout: 60)
+        #expect(shutdown.status == 0, "\(shutdown.stderr)")
         expectRefusal(try CLI.partctl("modify", web, "-i", "memory_max=40MiB", "--live"), mentioning: [web, "not running"])
         #expect(try CLI.partctl("activate", web).status == 0)
         #expect(try CLI.partctl("query", web, "-F", "memory_max").stdout == "48MiB\n")
