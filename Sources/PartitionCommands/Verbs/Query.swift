@@ -8,7 +8,7 @@ struct Query: ParsableCommand {
         abstract: "List partitions, or show one.",
         discussion: """
             -F prints values only, separated by the delimiter used in the field list (-F name,state or -F name:state). \
-            Fields: \(PartitionRecord.knownFields.map(\.0).joined(separator: ", ")).
+            Fields: \(PartitionRecord.knownFields.map { $0.0 }.joined(separator: ", ")).
             Example: partctl query -F name,state,procs,mem --header
             """)
 

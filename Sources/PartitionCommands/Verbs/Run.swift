@@ -11,10 +11,11 @@ struct Run: ParsableCommand {
     @Option(name: .customShort("i"), help: ArgumentHelp("Attribute overrides.", valueName: "k=v,...")) var attributes: String?
     @Argument(parsing: .postTerminator, help: "The command and its arguments (default: the profile's command).")
     var command: [String] = []
-    @OptionGroup var connection: ConnectionOptions
+    // No --connect: a transient WPAR runs on this host and never reaches libvirt. Every option
+    // group here would cost ArgumentParser's reflection on each start, which run competes on.
 
     func run() throws {
-        let status = try connection.manager().run(profile: profile, overrides: attributes, command: command)
-        throw ExitCode(status)
+        let manager = PartitionManager(configuration: .fromEnvironment())
+        throw ExitCode(try manager.run(profile: profile, overrides: attributes, command: command))
     }
 }
