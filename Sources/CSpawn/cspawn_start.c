@@ -227,6 +227,29 @@ struct direct_start {
     int caller_sync_fd, caller_report_fd;  /* the caller's ends, to close in the child's fd table */
 };
 
+/* Dumpability belongs to the memory a direct child shares with this process. It is cleared before
+ * the first such child exists (so no moment of a setup is dumpable) and restored when the last one
+ * has left that memory, whichever thread started them. Only 1 can be set back: a process at 2
+ * (suid_dumpable) stays at 0, the safe side. */
+static pthread_mutex_t dumpable_lock = PTHREAD_MUTEX_INITIALIZER;
+static int children_sharing_memory;
+static int dumpable_before;
+
+static void hold_undumpable(void) {
+    pthread_mutex_lock(&dumpable_lock);
+    if (children_sharing_memory++ == 0) {
+        dumpable_before = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 1;
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+    pthread_mutex_unlock(&dumpable_lock);
+}
+
+static void release_undumpable(void) {
+    pthread_mutex_lock(&dumpable_lock);
+    if (--children_sharing_memory == 0 && dumpable_before) prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    pthread_mutex_unlock(&dumpable_lock);
+}
+
 static int direct_child(void *argument) {
     const struct direct_start *start = argument;
     cs_close_raw(start->caller_sync_fd);
@@ -258,23 +281,18 @@ static long clone_direct(const struct cspawn_plan *plan, int sync[2], int report
     start->caller_sync_fd = sync[1];
     start->caller_report_fd = report[0];
 
-    /* Dumpability belongs to the memory the child shares: clear it before the child exists (so no
-     * moment of its setup is dumpable) and restore it once the child has left that memory. */
-    int was_dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 1;
-    if (was_dumpable) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-
+    hold_undumpable();
     /* glibc aligns the stack top itself; the start record sits just above it. */
     long pid = clone(direct_child, start, (int)flags | CLONE_VM | SIGCHLD, start);
     if (pid < 0) {
         int saved = errno;
-        if (was_dumpable) prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+        release_undumpable();
         munmap(stack, DIRECT_STACK_SIZE);
         errno = saved;
         return -1;
     }
     child->stack = stack;
     child->stack_size = DIRECT_STACK_SIZE;
-    child->restore_dumpable = was_dumpable;
     return pid;
 }
 
@@ -344,14 +362,13 @@ static void await_end_of_file(int fd) {
     } while (got > 0 || (got < 0 && errno == EINTR));
 }
 
-/* Once the child has left this process's memory: its stack goes, dumpability comes back. */
+/* Once the child has left this process's memory: its stack goes, dumpability may come back. */
 static void forget_direct_child(struct cspawn_child *child) {
     if (child->stack == NULL) return;
     munmap(child->stack, child->stack_size);
     child->stack = NULL;
     child->stack_size = 0;
-    if (child->restore_dumpable) prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-    child->restore_dumpable = 0;
+    release_undumpable();
 }
 
 int cspawn_release(struct cspawn_child *child, struct cspawn_failure *failure) {

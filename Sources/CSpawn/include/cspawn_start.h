@@ -38,11 +38,10 @@ struct cspawn_child {
     int sync_fd;           /* write end: one byte lets the child go */
     int report_fd;         /* read end: a cspawn_failure, or end-of-file after execve */
     /* A child cloned without a supervisor shares the caller's memory until execve (CLONE_VM):
-     * its own stack, unmapped once end-of-file on report_fd shows it has left that memory, and
-     * whether the caller, made non-dumpable meanwhile, is to be dumpable again then. */
+     * its own stack, unmapped once end-of-file on report_fd shows it has left that memory. The
+     * caller is not dumpable while any such child is setting up. */
     void *_Nullable stack;
     size_t stack_size;
-    int restore_dumpable;
 };
 
 /* Clones the child (through a supervisor when `supervisor` is given). Returns 0, or -1 with
