@@ -1,7 +1,8 @@
 #!/bin/sh
 # `partctl run --profile wpar-app -- /bin/true` against crun, runc and bubblewrap doing the same:
 # a command in fresh pid/net/ipc/uts/mount(/cgroup) namespaces with a cgroup. Goal (issue 3):
-# median ratio partctl/crun <= 1.0.
+# median ratio partctl/crun <= 1.0. $PARTCTL should be a `make release` build: its RELEASE_FLAGS
+# are part of partctl's start-up time.
 set -eu
 runs=${RUNS:-60}
 missing=""
