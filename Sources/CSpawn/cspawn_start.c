@@ -215,8 +215,8 @@ static int start_supervised(const struct cspawn_plan *plan, const struct cspawn_
     return 0;
 }
 
-/* The direct child's stack. Its deepest path (building the root) needs about 16 KiB; the rest is
- * margin, only touched pages cost anything. The lowest page is a guard. */
+/* The direct child's stack. Its deepest path (building the root, two path buffers) needs a few
+ * KiB; the rest is margin, and only touched pages cost anything. The lowest page is a guard. */
 enum { DIRECT_STACK_SIZE = 256 << 10, DIRECT_STACK_GUARD = 4096 };
 
 /* What the direct child starts with, placed at the top of its stack: the caller's frame is gone by
