@@ -78,7 +78,8 @@ public struct ByteSize: Hashable, Sendable, Comparable, Codable, CustomStringCon
 }
 
 extension StringProtocol {
-    var trimmingSpaces: String {
+    /// `package`: the profile reader (PartitionProfiles) trims the same way.
+    package var trimmingSpaces: String {
         String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
     }
 }

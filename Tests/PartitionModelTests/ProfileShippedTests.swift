@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import PartitionModel
+@testable import PartitionProfiles
 
 /// The profiles in profiles/ parse, resolve and say what their comments say.
 @Suite struct ProfileShippedTests {

@@ -1,6 +1,7 @@
 import AgentProtocol
 import LibvirtKit
 import PartitionModel
+import PartitionProfiles
 import WorkloadEngine
 
 /// WPARs nested inside an LPAR (`lp1/web`): desired state in the LPAR's metadata, live state and
