@@ -159,7 +159,9 @@ final class NestedBackend {
     /// Waits for the agent of a freshly started LPAR, then brings back the WPARs marked autostart.
     func afterActivation(_ lpar: PartitionName, timeout: Duration) throws(PartitionError) {
         let (domain, _) = try lparProfile(lpar)
-        let client = try agent(domain, timeout: timeout)
+        let deadline = ContinuousClock.now + timeout
+        try AgentChannelState.waitUntilOpened(domain, until: deadline)
+        let client = try agent(domain, timeout: max(deadline - .now, .seconds(2)))
         for entry in try definitions(of: domain).entries {
             let resolved = try ResolvedProfile.decode(json: entry.profileJSON, domain: "\(lpar)/\(entry.name)")
             if resolved.wpar?.autostart == true {
