@@ -29,7 +29,10 @@ public final class AgentClient: Sendable {
     /// Opens the channel of the running `domain` and waits up to `timeout` for the agent to answer a
     /// sync and a hello of the same protocol version. Meant for right after activation: the guest
     /// may still be booting, so the sync is repeated until the deadline.
-    public static func connect(to domain: LibvirtDomain, timeout: Duration = .seconds(30)) throws(PartitionError) -> AgentClient {
+    /// `untilPortOpened`, when given, runs once the channel is open and before the first sync: a fresh
+    /// guest's port opens late, and syncs sent before queue up for the agent to answer one by one.
+    public static func connect(to domain: LibvirtDomain, timeout: Duration = .seconds(30),
+                               untilPortOpened: ((ContinuousClock.Instant) throws(PartitionError) -> Void)? = nil) throws(PartitionError) -> AgentClient {
         let lpar = domain.name
         let deadline = ContinuousClock.now + timeout
         let stream: LibvirtStream
@@ -41,6 +44,12 @@ public final class AgentClient: Sendable {
             receive: { (max: Int, timeout: Duration) throws(PartitionError) -> [UInt8] in
                 try stream.receive(max: max, timeout: timeout)
             })
+        if let untilPortOpened {
+            do { try untilPortOpened(deadline) } catch {
+                stream.abort()
+                throw error.with(partition: lpar)
+            }
+        }
         // Bytes sent before the agent opened its port may be lost: ask again every quarter second.
         var synchronised = false
         while !synchronised && ContinuousClock.now < deadline {

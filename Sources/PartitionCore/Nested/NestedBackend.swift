@@ -1,6 +1,7 @@
 import AgentProtocol
 import LibvirtKit
 import PartitionModel
+import PartitionProfiles
 import WorkloadEngine
 
 /// WPARs nested inside an LPAR (`lp1/web`): desired state in the LPAR's metadata, live state and
@@ -77,11 +78,12 @@ final class NestedBackend {
 
     // MARK: Through the agent
 
-    func agent(_ domain: LibvirtDomain, timeout: Duration = NestedBackend.agentTimeout) throws(PartitionError) -> AgentClient {
+    func agent(_ domain: LibvirtDomain, timeout: Duration = NestedBackend.agentTimeout,
+               untilPortOpened: ((ContinuousClock.Instant) throws(PartitionError) -> Void)? = nil) throws(PartitionError) -> AgentClient {
         guard try domain.isActive() else {
             throw PartitionError(.invalidState, "Its LPAR '\(domain.name)' is not running; activate it first.")
         }
-        return try AgentClient.connect(to: domain, timeout: timeout)
+        return try AgentClient.connect(to: domain, timeout: timeout, untilPortOpened: untilPortOpened)
     }
 
     func spec(_ name: PartitionName, entry: NestedDefinitions.Entry, lpar: String) throws(PartitionError) -> JSONValue {
@@ -158,7 +160,10 @@ final class NestedBackend {
     /// Waits for the agent of a freshly started LPAR, then brings back the WPARs marked autostart.
     func afterActivation(_ lpar: PartitionName, timeout: Duration) throws(PartitionError) {
         let (domain, _) = try lparProfile(lpar)
-        let client = try agent(domain, timeout: timeout)
+        // The channel is opened at once, the first sync sent when the guest has opened its port.
+        let client = try agent(domain, timeout: timeout) { (deadline) throws(PartitionError) in
+            try AgentChannelState.waitUntilOpened(domain, until: deadline)
+        }
         for entry in try definitions(of: domain).entries {
             let resolved = try ResolvedProfile.decode(json: entry.profileJSON, domain: "\(lpar)/\(entry.name)")
             if resolved.wpar?.autostart == true {

@@ -1,4 +1,5 @@
 import PartitionModel
+import PartitionProfiles
 import WorkloadEngine
 
 /// Turns a WPAR profile into the engine's input. The engine knows nothing of profiles; partctl's
