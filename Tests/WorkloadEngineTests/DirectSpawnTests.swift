@@ -32,9 +32,9 @@ import Testing
         let plan = try SpawnPlan(spec: spec, host: sandbox.engine.host)
         var pending: PendingProcess? = try PendingProcess.start(plan, cgroupFD: -1, stdio: .inherited, deathSignal: SIGKILL)
         let pid = pending!.pid
-        #expect(HostSystem.readText("/proc/\(pid)/status")?.contains("VmSize:") == true)
+        #expect(SystemCall.readText("/proc/\(pid)/status")?.contains("VmSize:") == true)
         pending!.abandon()
-        #expect(HostSystem.readText("/proc/\(pid)/status")?.contains("VmSize:") == false)
+        #expect(SystemCall.readText("/proc/\(pid)/status")?.contains("VmSize:") == false)
         #expect(Self.isDumpable())
         pending = nil
         #expect(kill(pid, 0) == -1 && errno == ESRCH)
