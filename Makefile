@@ -32,7 +32,8 @@ release:
 # The guest image carries partagent and the WPAR supervisor, built statically in their own scratch
 # path (so the host's debug and release builds are not rebuilt each time) and stripped.
 GUEST_BUILD = .build-guest
-GUEST_SWIFT = $(SWIFT) build -c release --static-swift-stdlib --scratch-path $(GUEST_BUILD)
+# The agent and the supervisor start at every guest boot and every WPAR: the same flags as partctl.
+GUEST_SWIFT = $(SWIFT) build $(RELEASE_FLAGS) --scratch-path $(GUEST_BUILD)
 guest-image: setup
 	$(GUEST_SWIFT) --product partagent
 	$(GUEST_SWIFT) --product partctl-supervisor
