@@ -2,7 +2,9 @@
 import PackageDescription
 
 // Targets follow DESIGN §8; imports point downward only:
-// partctl -> PartitionCommands -> PartitionCore -> {LibvirtKit, WorkloadEngine, AgentProtocol} -> PartitionModel
+// partctl -> PartitionCommands -> PartitionCore -> {PartitionProfiles, LibvirtKit, WorkloadEngine, AgentProtocol} -> PartitionModel
+// partagent -> {WorkloadEngine, AgentProtocol} -> PartitionModel: no Yams, no full Foundation (at most
+// FoundationEssentials), so the agent and the guest's initramfs stay small.
 let package = Package(
     name: "partctl",
     platforms: [.macOS(.v13)],
@@ -23,9 +25,14 @@ let package = Package(
             name: "CLibvirt",
             providers: [.apt(["libvirt-dev"])]
         ),
+        // The values every layer shares (names, paths, states, profiles as decoded, the error type).
+        // No Yams and no Foundation: the in-guest agent links it.
+        .target(name: "PartitionModel"),
+        // Profiles read from YAML (Yams), resolved along `extends`, checked against the host, with the
+        // origin of every value: host-side only, the agent never links it.
         .target(
-            name: "PartitionModel",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            name: "PartitionProfiles",
+            dependencies: ["PartitionModel", .product(name: "Yams", package: "Yams")]
         ),
         // libvirt's functions bound on first use (dlopen) instead of at every start: libvirt.so pulls
         // in 56 shared libraries whose binding cost every partctl command ~11 ms, also those that
@@ -54,12 +61,12 @@ let package = Package(
         .executableTarget(name: "partagent", dependencies: ["WorkloadEngine", "AgentProtocol"]),
         .target(
             name: "PartitionCore",
-            dependencies: ["PartitionModel", "LibvirtKit", "WorkloadEngine", "AgentProtocol"]
+            dependencies: ["PartitionModel", "PartitionProfiles", "LibvirtKit", "WorkloadEngine", "AgentProtocol"]
         ),
         .target(
             name: "PartitionCommands",
             dependencies: [
-                "PartitionCore",
+                "PartitionCore", "PartitionProfiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -67,7 +74,7 @@ let package = Package(
             name: "partctl",
             dependencies: ["PartitionCommands"]
         ),
-        .testTarget(name: "PartitionModelTests", dependencies: ["PartitionModel"]),
+        .testTarget(name: "PartitionModelTests", dependencies: ["PartitionModel", "PartitionProfiles"]),
         .testTarget(name: "LibvirtKitTests", dependencies: ["LibvirtKit"]),
         .testTarget(name: "WorkloadEngineTests", dependencies: ["WorkloadEngine"]),
         .testTarget(name: "PartitionCoreTests", dependencies: ["PartitionCore"]),

@@ -8,6 +8,6 @@ export PARTCTL_PROFILES="${PARTCTL_PROFILES:+$PARTCTL_PROFILES:}$(cd .. && pwd)/
 PARTCTL=${PARTCTL:?set PARTCTL to the partctl binary}
 command -v hyperfine >/dev/null || { apt-get install -y -qq hyperfine >/dev/null; }
 mkdir -p work
-for bench in tree-1000.sh lpar-cycle.sh wpar-run.sh wpar-density.sh nested-login.sh; do
+for bench in tree-1000.sh lpar-cycle.sh nested-boot.sh wpar-run.sh wpar-density.sh nested-login.sh; do
     [ -f "$bench" ] && PARTCTL=$PARTCTL sh "$bench"
 done

@@ -1,7 +1,8 @@
 #!/bin/sh
 # `partctl run --profile wpar-app -- /bin/true` against crun, runc and bubblewrap doing the same:
 # a command in fresh pid/net/ipc/uts/mount(/cgroup) namespaces with a cgroup. Goal (issue 3):
-# median ratio partctl/crun <= 1.0.
+# median ratio partctl/crun <= 1.0. $PARTCTL should be a `make release` build: its RELEASE_FLAGS
+# are part of partctl's start-up time.
 set -eu
 runs=${RUNS:-60}
 missing=""
@@ -30,17 +31,38 @@ spec["linux"]["resources"] = {"memory": {"limit": 268435456}, "pids": {"limit": 
 json.dump(spec, open(path, "w"), indent=1)
 PY
 
-echo "wpar-run: run /bin/true in a fresh WPAR/container, $runs runs each"
-hyperfine -N -w 5 -r "$runs" --export-json work/run-partctl.json \
-    "$PARTCTL run --profile wpar-app -- /bin/true" >/dev/null
-# crun 1.8 refuses this host's hybrid cgroups unless the cgroup2 mount is hidden: measure it (and
-# runc, for the same conditions) inside a private mount namespace where it is.
-unshare -m sh -c "
-    umount /sys/fs/cgroup/unified 2>/dev/null || true
-    cd '$bundle'
-    hyperfine -N -w 5 -r $runs --export-json ../run-crun.json 'crun run ptest-bench-crun' >/dev/null
-    hyperfine -N -w 3 -r $runs --export-json ../run-runc.json 'runc run ptest-bench-runc' >/dev/null
-"
-hyperfine -N -w 5 -r "$runs" --export-json work/run-bwrap.json \
-    "bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev --tmpfs /tmp /bin/true" >/dev/null
+# The machine is shared: load comes and goes. Each tool is measured in several short rounds that
+# alternate with the others', so that a burst of load does not fall on one tool alone; the
+# medians are taken over all rounds.
+rounds=${ROUNDS:-4}
+per_round=$(( (runs + rounds - 1) / rounds ))
+echo "wpar-run: run /bin/true in a fresh WPAR/container, $runs runs each in $rounds alternating rounds"
+rm -f work/run-*.json
+for round in $(seq "$rounds"); do
+    hyperfine -N -w 3 -r "$per_round" --export-json "work/run-partctl-$round.json" \
+        "$PARTCTL run --profile wpar-app -- /bin/true" >/dev/null
+    # crun 1.8 refuses this host's hybrid cgroups unless the cgroup2 mount is hidden: measure it (and
+    # runc, for the same conditions) inside a private mount namespace where it is.
+    unshare -m sh -c "
+        umount /sys/fs/cgroup/unified 2>/dev/null || true
+        cd '$bundle'
+        hyperfine -N -w 3 -r $per_round --export-json ../run-crun-$round.json 'crun run ptest-bench-crun' >/dev/null
+        hyperfine -N -w 2 -r $per_round --export-json ../run-runc-$round.json 'runc run ptest-bench-runc' >/dev/null
+    "
+    hyperfine -N -w 3 -r "$per_round" --export-json "work/run-bwrap-$round.json" \
+        "bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev --tmpfs /tmp /bin/true" >/dev/null
+done
+# One hyperfine-style export per tool with the times of all rounds, for median-ratio.py.
+python3 - "$rounds" <<'PY'
+import json, statistics, sys
+rounds = int(sys.argv[1])
+for tool in ("crun", "partctl", "runc", "bwrap"):
+    times, command = [], None
+    for round in range(1, rounds + 1):
+        result = json.load(open(f"work/run-{tool}-{round}.json"))["results"][0]
+        times += result["times"]
+        command = result["command"]
+    json.dump({"results": [{"command": command, "times": times, "median": statistics.median(times)}]},
+              open(f"work/run-{tool}.json", "w"))
+PY
 python3 median-ratio.py work/run-crun.json work/run-partctl.json work/run-runc.json work/run-bwrap.json

@@ -61,6 +61,11 @@ int cs_close_range(unsigned int first, unsigned int last);
 int cs_set_ids_root(void);
 long cs_keyctl_join(const char *name);
 int cs_capset(uint64_t keep);
+/* For a child that may share the caller's memory before it is released: no glibc wrapper logic
+ * (cancellation state lives in the caller's thread) and errno is written only on failure.
+ * cs_read_byte returns 1 when a byte came, 0 at end-of-file, -1 on error; EINTR is retried. */
+long cs_read_byte(int fd);
+void cs_close_raw(int fd);
 
 /* Failure reporting from the child: fills a cspawn_failure, writes it to report_fd, _exit(127). */
 _Noreturn void cs_fail(int report_fd, int step_index, const char *step, const char *_Nullable path, int error);

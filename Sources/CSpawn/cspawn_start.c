@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -38,20 +39,19 @@ static int open_devnull(int report_fd) {
 }
 
 _Noreturn void cs_child_main(const struct cspawn_plan *plan, int sync_fd, int report_fd) {
-    cs_reset_signal_handlers();
+    /* Until the parent releases us it runs on, and we may share its memory (CLONE_VM): only calls
+     * that cannot fail and the raw read, so that not even errno is written. Every signal stays
+     * blocked meanwhile, so none of the parent's handlers can run here. */
     if (plan->death_signal > 0) prctl(PR_SET_PDEATHSIG, plan->death_signal, 0, 0, 0);
     /* Not dumpable until execve: nothing may open /proc/1/exe (the partctl binary) meanwhile. */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
     /* Wait until the parent has put us in our cgroups, written the ID maps and set up the network.
      * End-of-file means it gave up (or died): leave without touching anything. */
-    char go = 0;
-    ssize_t got;
-    do {
-        got = read(sync_fd, &go, 1);
-    } while (got < 0 && errno == EINTR);
-    if (got != 1) _exit(0);
+    if (cs_read_byte(sync_fd) != 1) _exit(0);
+    /* Released: the parent now waits for our execve or exit. */
     close(sync_fd);
+    cs_reset_signal_handlers();
 
     if (plan->become_root && cs_set_ids_root() != 0) cs_fail(report_fd, -1, "become root in the user namespace", NULL, errno);
     /* Now that we are in the WPAR's cgroups, a cgroup namespace rooted there. */
@@ -215,6 +215,87 @@ static int start_supervised(const struct cspawn_plan *plan, const struct cspawn_
     return 0;
 }
 
+/* The direct child's stack. Its deepest path (building the root, two path buffers) needs a few
+ * KiB; the rest is margin, and only touched pages cost anything. The lowest page is a guard. */
+enum { DIRECT_STACK_SIZE = 256 << 10, DIRECT_STACK_GUARD = 4096 };
+
+/* What the direct child starts with, placed at the top of its stack: the caller's frame is gone by
+ * the time the child reads it. */
+struct direct_start {
+    const struct cspawn_plan *plan;
+    int sync_fd, report_fd;                /* the child's ends */
+    int caller_sync_fd, caller_report_fd;  /* the caller's ends, to close in the child's fd table */
+};
+
+/* Dumpability belongs to the memory a direct child shares with this process. It is cleared before
+ * the first such child exists (so no moment of a setup is dumpable) and restored when the last one
+ * has left that memory, whichever thread started them. Only 1 can be set back: a process at 2
+ * (suid_dumpable) stays at 0, the safe side. */
+static pthread_mutex_t dumpable_lock = PTHREAD_MUTEX_INITIALIZER;
+static int children_sharing_memory;
+static int dumpable_before;
+
+static void hold_undumpable(void) {
+    pthread_mutex_lock(&dumpable_lock);
+    if (children_sharing_memory++ == 0) {
+        dumpable_before = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 1;
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+    pthread_mutex_unlock(&dumpable_lock);
+}
+
+static void release_undumpable(void) {
+    pthread_mutex_lock(&dumpable_lock);
+    if (--children_sharing_memory == 0 && dumpable_before) prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    pthread_mutex_unlock(&dumpable_lock);
+}
+
+static int direct_child(void *argument) {
+    const struct direct_start *start = argument;
+    cs_close_raw(start->caller_sync_fd);
+    cs_close_raw(start->caller_report_fd);
+    cs_child_main(start->plan, start->sync_fd, start->report_fd);
+}
+
+/* Clones the child sharing this process's memory (CLONE_VM, no CLONE_VFORK: the caller prepares
+ * the child while it waits on the sync pipe). -1 with errno when it cannot. */
+static long clone_direct(const struct cspawn_plan *plan, int sync[2], int report[2], struct cspawn_child *child) {
+    uint64_t flags = plan->namespaces & ~(uint64_t)CLONE_NEWCGROUP;
+    /* glibc's clone takes an int whose low byte is the exit signal (CLONE_NEWTIME lives there). */
+    if (plan->cgroup_fd >= 0 || (flags & ~(uint64_t)0x7fffff00)) {
+        errno = EINVAL;
+        return -1;
+    }
+    void *stack = mmap(NULL, DIRECT_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) return -1;
+    if (mprotect(stack, DIRECT_STACK_GUARD, PROT_NONE) != 0) {
+        int saved = errno;
+        munmap(stack, DIRECT_STACK_SIZE);
+        errno = saved;
+        return -1;
+    }
+    struct direct_start *start = (struct direct_start *)((char *)stack + DIRECT_STACK_SIZE) - 1;
+    start->plan = plan;
+    start->sync_fd = sync[0];
+    start->report_fd = report[1];
+    start->caller_sync_fd = sync[1];
+    start->caller_report_fd = report[0];
+
+    hold_undumpable();
+    /* glibc aligns the stack top itself; the start record sits just above it. */
+    long pid = clone(direct_child, start, (int)flags | CLONE_VM | SIGCHLD, start);
+    if (pid < 0) {
+        int saved = errno;
+        release_undumpable();
+        munmap(stack, DIRECT_STACK_SIZE);
+        errno = saved;
+        return -1;
+    }
+    child->stack = stack;
+    child->stack_size = DIRECT_STACK_SIZE;
+    return pid;
+}
+
 int cspawn_start(const struct cspawn_plan *plan, const struct cspawn_supervisor *supervisor,
                  struct cspawn_child *child, struct cspawn_failure *failure) {
     int sync[2], report[2];
@@ -230,12 +311,7 @@ int cspawn_start(const struct cspawn_plan *plan, const struct cspawn_supervisor 
         return start_supervised(plan, supervisor, sync, report, child, failure, &old_mask);
     }
 
-    long pid = cs_clone(plan->namespaces & ~(uint64_t)CLONE_NEWCGROUP, plan->cgroup_fd);
-    if (pid == 0) {
-        close(sync[1]);
-        close(report[0]);
-        cs_child_main(plan, sync[0], report[1]);
-    }
+    long pid = clone_direct(plan, sync, report, child);
     int clone_error = errno;
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     return cs_adopt_child(pid, clone_error, child, failure, sync, report);
@@ -243,8 +319,8 @@ int cspawn_start(const struct cspawn_plan *plan, const struct cspawn_supervisor 
 
 int cs_open_child_pipes(struct cspawn_child *child, struct cspawn_failure *failure, int sync[2], int report[2]) {
     memset(failure, 0, sizeof *failure);
+    memset(child, 0, sizeof *child);
     child->pid = -1;
-    child->supervisor_pid = 0;
     child->sync_fd = -1;
     child->report_fd = -1;
     if (cs_pipe(sync) != 0) {
@@ -276,6 +352,25 @@ int cs_adopt_child(long pid, int clone_error, struct cspawn_child *child, struct
     return 0;
 }
 
+/* Reads `fd` until end-of-file, which on the report pipe means the child has exec'd or exited:
+ * the kernel replaces or drops a process's memory before it closes its descriptors. */
+static void await_end_of_file(int fd) {
+    char rest[64];
+    ssize_t got;
+    do {
+        got = read(fd, rest, sizeof rest);
+    } while (got > 0 || (got < 0 && errno == EINTR));
+}
+
+/* Once the child has left this process's memory: its stack goes, dumpability may come back. */
+static void forget_direct_child(struct cspawn_child *child) {
+    if (child->stack == NULL) return;
+    munmap(child->stack, child->stack_size);
+    child->stack = NULL;
+    child->stack_size = 0;
+    release_undumpable();
+}
+
 int cspawn_release(struct cspawn_child *child, struct cspawn_failure *failure) {
     memset(failure, 0, sizeof *failure);
     char go = 'g';
@@ -293,8 +388,10 @@ int cspawn_release(struct cspawn_child *child, struct cspawn_failure *failure) {
         got = read(child->report_fd, &record, sizeof record);
     } while (got < 0 && errno == EINTR);
     int read_error = errno;
+    if (got != 0) await_end_of_file(child->report_fd);
     close(child->report_fd);
     child->report_fd = -1;
+    forget_direct_child(child);
 
     if (got == 0 && written == 1) return 0;  /* end-of-file: execve succeeded */
     if (got == (ssize_t)sizeof record) {
@@ -309,9 +406,14 @@ int cspawn_release(struct cspawn_child *child, struct cspawn_failure *failure) {
 
 void cspawn_abandon(struct cspawn_child *child) {
     if (child->sync_fd >= 0) close(child->sync_fd);
-    if (child->report_fd >= 0) close(child->report_fd);
+    if (child->report_fd >= 0) {
+        /* A child sharing our memory must be gone from it before its stack is unmapped. */
+        if (child->stack != NULL) await_end_of_file(child->report_fd);
+        close(child->report_fd);
+    }
     child->sync_fd = -1;
     child->report_fd = -1;
+    forget_direct_child(child);
 }
 
 int cspawn_last_capability(void) {

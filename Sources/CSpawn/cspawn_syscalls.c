@@ -127,3 +127,16 @@ int cs_capset(uint64_t keep) {
     data[1].effective = data[1].permitted = data[1].inheritable = (uint32_t)(keep >> 32);
     return (int)syscall(SYS_capset, &header, data);
 }
+
+long cs_read_byte(int fd) {
+    char byte;
+    long got;
+    do {
+        got = syscall(SYS_read, fd, &byte, 1);
+    } while (got < 0 && errno == EINTR);
+    return got;
+}
+
+void cs_close_raw(int fd) {
+    syscall(SYS_close, fd);
+}

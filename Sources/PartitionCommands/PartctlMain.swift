@@ -46,7 +46,12 @@ public enum PartctlMain {
         errorsAsJSON = argv.contains("--json")
         let command: ParsableCommand
         do {
-            command = try Partctl.parseAsRoot(argv)
+            if var run = Run.plainForm(argv) {
+                try run.validate()
+                command = run
+            } else {
+                command = try Partctl.parseAsRoot(argv)
+            }
         } catch {
             exitForParseError(error, arguments: argv)
         }

@@ -1,5 +1,6 @@
 import LibvirtKit
 import PartitionModel
+import PartitionProfiles
 import WorkloadEngine
 
 /// The one entry point the CLI verbs call. Resolves a path to its backend (an LPAR on libvirt, a

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import PartitionModel
+import PartitionProfiles
 
 /// The resolved profile as partctl stores it with a definition (LPAR metadata, WPAR state files).
 extension ResolvedProfile {

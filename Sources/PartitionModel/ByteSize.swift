@@ -78,7 +78,13 @@ public struct ByteSize: Hashable, Sendable, Comparable, Codable, CustomStringCon
 }
 
 extension StringProtocol {
-    var trimmingSpaces: String {
-        String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
+    /// Without leading and trailing spaces and tabs; `package`: the profile reader
+    /// (PartitionProfiles) trims the same way. Indices, not `reversed()`: reversing a string makes
+    /// the runtime look up generic conformances at every start (measured ~0.3 ms per `run`).
+    package var trimmingSpaces: String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = firstIndex(where: { !isSpace($0) }),
+              let last = lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(self[first...last])
     }
 }

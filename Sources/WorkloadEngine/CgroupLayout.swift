@@ -128,7 +128,7 @@ public struct CgroupLayout: Sendable, Hashable {
 
     /// mountinfo escapes space, tab, newline and backslash as \040, \011, \012 and \134.
     private static func unescape(_ field: Substring) -> String {
-        guard field.contains("\\") else { return String(field) }
+        guard field.utf8.contains(UInt8(ascii: "\\")) else { return String(field) }
         var bytes: [UInt8] = []
         var input = Array(field.utf8)[...]
         while let byte = input.popFirst() {

@@ -10,6 +10,9 @@ import PartitionModel
 /// failed is reaped here; one that was released successfully is the owner's to wait for.
 final class PendingProcess {
     private var child: cspawn_child
+    /// What the child reads from this process's memory until it has exec'd or exited (CLONE_VM);
+    /// nil for a joining process, whose C structs are only read before the fork.
+    private let plan: CSpawnPlan?
     private var settled = false
     private var needsReaping = false
 
@@ -18,7 +21,10 @@ final class PendingProcess {
     /// The supervisor holding it, when it was started under one.
     var supervisorPid: pid_t? { child.supervisor_pid > 0 ? child.supervisor_pid : nil }
 
-    private init(child: cspawn_child) { self.child = child }
+    private init(child: cspawn_child, plan: CSpawnPlan?) {
+        self.child = child
+        self.plan = plan
+    }
 
     deinit {
         abandon()
@@ -36,7 +42,9 @@ final class PendingProcess {
         var pidArgument: Int
     }
 
-    /// Clones a WPAR's init (or an application's command) for `plan`.
+    /// Clones a WPAR's init (or an application's command) for `plan`. `cgroupFD` (a cgroup2
+    /// directory to clone into) only goes with a supervisor; without one it must be -1 and the
+    /// caller attaches the child by PID (see cspawn_start.h).
     static func start(_ plan: SpawnPlan, cgroupFD: Int32, stdio: SpawnStdio, deathSignal: Int32,
                       supervisor: Supervisor? = nil) throws(PartitionError) -> PendingProcess {
         let cPlan = CSpawnPlan(plan, cgroupFD: cgroupFD, stdio: stdio, deathSignal: deathSignal)
@@ -49,14 +57,12 @@ final class PendingProcess {
                                             envp: arena.stringArray(supervisor.environment),
                                             fds: supervisor.descriptors.isEmpty ? nil : arena.array(supervisor.descriptors),
                                             fd_count: supervisor.descriptors.count, pid_argument: Int32(supervisor.pidArgument))
-            result = withUnsafePointer(to: &cPlan.plan) { plan in
-                withUnsafePointer(to: &program) { cspawn_start(plan, $0, &child, &failure) }
-            }
+            result = withUnsafePointer(to: &program) { cspawn_start(cPlan.plan, $0, &child, &failure) }
         } else {
-            result = withUnsafePointer(to: &cPlan.plan) { cspawn_start($0, nil, &child, &failure) }
+            result = cspawn_start(cPlan.plan, nil, &child, &failure)
         }
         guard result == 0 else { throw SpawnFailure.error(failure) }
-        return PendingProcess(child: child)
+        return PendingProcess(child: child, plan: cPlan)
     }
 
     /// Forks a process that joins the running WPAR whose init `pidfd` pins (see cspawn_join.h).
@@ -68,7 +74,7 @@ final class PendingProcess {
         var child = cspawn_child()
         var failure = cspawn_failure()
         guard cspawn_join_start(&join, &child, &failure) == 0 else { throw SpawnFailure.error(failure) }
-        return PendingProcess(child: child)
+        return PendingProcess(child: child, plan: nil)
     }
 
     /// Lets the process run its plan; returns once it has exec'd, or throws the step that failed.

@@ -15,19 +15,20 @@ struct SpawnStdio: Sendable {
     }
 }
 
-/// A SpawnPlan laid out as the C structs of cspawn_plan.h.
+/// A SpawnPlan laid out as the C structs of cspawn_plan.h, at addresses that stay put while this
+/// object lives: a child cloned with CLONE_VM reads them from this process's memory until it execs.
 final class CSpawnPlan {
     private let arena: CArena
-    var plan: cspawn_plan
+    let plan: UnsafePointer<cspawn_plan>
 
     init(_ source: SpawnPlan, cgroupFD: Int32, stdio: SpawnStdio, deathSignal: Int32) {
         let arena = CArena()
         self.arena = arena
         let ops = source.steps.map { CSpawnPlan.operation($0, arena: arena) }
-        plan = cspawn_plan(namespaces: source.namespaces.rawValue, cgroup_fd: cgroupFD, stage: arena.string(source.stage),
-                           ops: arena.array(ops), op_count: ops.count, hostname: arena.optionalString(source.hostname),
-                           death_signal: deathSignal, become_root: source.userNamespace != nil ? 1 : 0,
-                           exec: CSpawnPlan.exec(source.process, stdio: stdio, arena: arena))
+        plan = arena.array([cspawn_plan(namespaces: source.namespaces.rawValue, cgroup_fd: cgroupFD, stage: arena.string(source.stage),
+                                        ops: arena.array(ops), op_count: ops.count, hostname: arena.optionalString(source.hostname),
+                                        death_signal: deathSignal, become_root: source.userNamespace != nil ? 1 : 0,
+                                        exec: CSpawnPlan.exec(source.process, stdio: stdio, arena: arena))])
     }
 
     /// The process part, also used by `exec` into a running WPAR (the arena keeps its memory).

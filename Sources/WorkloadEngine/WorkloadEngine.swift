@@ -96,7 +96,7 @@ public final class WorkloadEngine: Sendable {
         let spec: WorkloadSpec
         do { spec = try definitions.load(name) } catch { throw error.with(partition: name.rawValue, operation: "query") }
         var status = WorkloadStatus(name: name, kind: spec.kind, state: .defined, limits: spec.limits,
-                                    lastExit: definitions.lastExit(of: name))
+                                    lastExit: definitions.lastExit(of: name), annotations: spec.annotations)
         let runtime = runtimeDirectory(name)
         if let record = WorkloadRuntimeRecord.read(from: runtime), record.supervisor.bootID == BootID.current() {
             if record.supervisor.isAlive() {
@@ -132,10 +132,19 @@ public final class WorkloadEngine: Sendable {
     /// CPU time, memory and task count of an active WPAR; nil when it is not active.
     public func usage(_ name: PartitionName) throws(PartitionError) -> WorkloadUsage? {
         do {
-            guard try status(name).state.isActive else { return nil }
-            return try WorkloadCgroup.open(layout: CgroupLayout.detect(), name: name.rawValue)?.usage()
+            return try usage(of: status(name))
         } catch {
             throw error.with(partition: name.rawValue, operation: "query")
+        }
+    }
+
+    /// The same, for a status just read (a listing reads each definition once).
+    public func usage(of status: WorkloadStatus) throws(PartitionError) -> WorkloadUsage? {
+        guard status.state.isActive else { return nil }
+        do {
+            return try WorkloadCgroup.open(layout: CgroupLayout.detect(), name: status.name.rawValue)?.usage()
+        } catch {
+            throw error.with(partition: status.name.rawValue, operation: "query")
         }
     }
 

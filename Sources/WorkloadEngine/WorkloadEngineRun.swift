@@ -17,9 +17,8 @@ extension WorkloadEngine {
             let transient = TransientName.next()
             let cgroup = try WorkloadCgroup.create(layout: layout, name: transient.text, limits: spec.limits)
             defer { Self.removeTransient(cgroup, name: transient.text, network: spec.network) }
-            let cgroupFD = openCgroupDirectory(cgroup)
-            defer { if cgroupFD >= 0 { close(cgroupFD) } }
-            let pending = try PendingProcess.start(plan, cgroupFD: cgroupFD,
+            // Cloned sharing this process's memory, so not into the cgroup: prepare attaches it.
+            let pending = try PendingProcess.start(plan, cgroupFD: -1,
                                                    stdio: SpawnStdio(descriptors: (input, output, error), controllingTerminal: false),
                                                    deathSignal: SIGKILL)
             try prepare(pending, spec: spec, cgroup: cgroup, networkName: transient.text)

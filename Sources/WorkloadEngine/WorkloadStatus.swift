@@ -17,6 +17,14 @@ public struct WorkloadStatus: Codable, Sendable, Hashable {
     public var lastExit: WorkloadExit?
     /// Why the state is `error`.
     public var problem: String?
+    /// The definition's annotations (the caller's own facts, e.g. partctl's profile), so that a
+    /// listing does not read each definition a second time. Local only: not encoded, so the
+    /// agent's status replies stay small.
+    public var annotations: [String: String]?
+
+    private enum CodingKeys: String, CodingKey {
+        case name, kind, state, initPID, supervisorPID, startedAt, limits, lastExit, problem
+    }
 }
 
 /// How a WPAR's init ended, as its supervisor recorded it.

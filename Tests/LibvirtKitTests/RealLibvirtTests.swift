@@ -77,7 +77,7 @@ struct RealLibvirtTests {
         let seen = try output.read(until: "Memtest86+", within: .seconds(60))
         #expect(seen.contains("Memtest86+"))
         input.write("\r~.")
-        #expect(try ending.value(within: .seconds(10)) == .escaped)
+        #expect(try ending.value(within: .seconds(30)) == .escaped)
         withExtendedLifetime(output) {}
     }
 
@@ -109,10 +109,10 @@ struct RealLibvirtTests {
         // Another client forces the console over: libvirt breaks the first session's stream off.
         let second = ConsoleSession(stream: try domain.openConsole(), input: pipes[2].read, output: pipes[3].write)
         let secondEnding = BackgroundResult { try second.run() }
-        let broken = expectPartitionError(.unavailable) { _ = try firstEnding.value(within: .seconds(10)) }
+        let broken = expectPartitionError(.unavailable) { _ = try firstEnding.value(within: .seconds(30)) }
         #expect(broken?.message.contains("another client may have taken the console over") == true)
         second.stop()
-        #expect(try secondEnding.value(within: .seconds(10)) == .stopped)
+        #expect(try secondEnding.value(within: .seconds(30)) == .stopped)
         withExtendedLifetime(pipes) {}
     }
 
@@ -123,7 +123,7 @@ struct RealLibvirtTests {
         let ending = BackgroundResult { try session.run() }
         input.write("\r")
         input.closeWriting()
-        #expect(try ending.value(within: .seconds(10)) == .inputClosed)
+        #expect(try ending.value(within: .seconds(30)) == .inputClosed)
         withExtendedLifetime(output) {}
     }
 
@@ -133,7 +133,7 @@ struct RealLibvirtTests {
         let session = ConsoleSession(stream: try domain.openConsole(), input: input.read, output: output.write)
         let ending = BackgroundResult { try session.run() }
         try domain.destroy()
-        #expect(try ending.value(within: .seconds(10)) == .streamClosed)
+        #expect(try ending.value(within: .seconds(30)) == .streamClosed)
         withExtendedLifetime((input, output)) {}
     }
 }

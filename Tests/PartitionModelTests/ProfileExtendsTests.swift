@@ -1,5 +1,6 @@
 import Testing
 @testable import PartitionModel
+@testable import PartitionProfiles
 
 /// `extends`: deep merge of mappings, lists replaced whole, `~` removes, cycles and depth refused,
 /// and the provenance of every value.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import PartitionModel
+@testable import PartitionProfiles
 
 /// `validateHostPaths()`: what a profile names must exist, be of the right kind, and not lead by a
 /// symbolic link where it may not go.

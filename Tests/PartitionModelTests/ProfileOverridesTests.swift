@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import PartitionModel
+@testable import PartitionProfiles
 
 /// `-i "k=v,..."`: parsed strictly, set into the tree as "command line", checked like file values.
 @Suite struct ProfileOverridesTests {

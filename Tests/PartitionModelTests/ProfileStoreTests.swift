@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import PartitionModel
+@testable import PartitionProfiles
 
 /// Lookup by name along the search path, paths, listing with shadowing, and the stored JSON form.
 @Suite struct ProfileStoreTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import PartitionModel
+@testable import PartitionProfiles
 
 /// A temporary directory of profiles, named `ptest-…` and removed when the fixture goes away, also
 /// when a test fails.

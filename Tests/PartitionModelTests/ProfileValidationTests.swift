@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import PartitionModel
+@testable import PartitionProfiles
 
 /// Every refused profile says, on one line, which file and key are wrong and why.
 @Suite struct ProfileValidationTests {

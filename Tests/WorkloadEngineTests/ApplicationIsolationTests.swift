@@ -17,7 +17,7 @@ import Testing
     /// A host block device ("254:0"), for the raw-disk checks.
     static let disk: (major: String, minor: String) = {
         for name in ["vda", "sda", "nvme0n1", "loop0"] {
-            if let text = HostSystem.readText("/sys/block/\(name)/dev") {
+            if let text = SystemCall.readText("/sys/block/\(name)/dev") {
                 let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ":")
                 if parts.count == 2 { return (String(parts[0]), String(parts[1])) }
             }
@@ -91,10 +91,10 @@ import Testing
         #expect(result.status == 7)
         #expect(EngineSandbox.transientLeftovers().isEmpty)
         let survivors = EngineSandbox.processes().filter { pid in
-            EngineSandbox.isRunning(pid) && HostSystem.readText("/proc/\(pid)/cmdline")?.contains(marker) == true
+            EngineSandbox.isRunning(pid) && SystemCall.readText("/proc/\(pid)/cmdline")?.contains(marker) == true
         }
         #expect(survivors.isEmpty)
-        #expect(!HostSystem.readText("/proc/self/mountinfo")!.contains("ptest"))
+        #expect(!SystemCall.readText("/proc/self/mountinfo", limit: 1 << 22)!.contains("ptest"))
     }
 
     /// The command gets exactly 0-2 from the host (CVE-2024-21626): listed by the command itself,

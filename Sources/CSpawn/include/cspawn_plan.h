@@ -112,7 +112,8 @@ struct cspawn_plan {
     /* CLONE_NEW* flags. CLONE_NEWCGROUP is unshared only after the parent has put the child in
      * its cgroups, so the namespace is rooted at the WPAR's own cgroup. */
     uint64_t namespaces;
-    /* A cgroup2 directory (O_PATH or O_DIRECTORY fd) to clone into, or -1. */
+    /* A cgroup2 directory (O_PATH or O_DIRECTORY fd) to clone into, or -1. Only for a child
+     * started under a supervisor (see cspawn_start). */
     int cgroup_fd;
     /* Host directory where the new root is attached while it is assembled ("/tmp"); it is only
      * changed inside the child's private mount namespace. */

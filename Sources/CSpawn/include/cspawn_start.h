@@ -37,19 +37,33 @@ struct cspawn_child {
     pid_t supervisor_pid;  /* with a supervisor: its PID; otherwise 0 */
     int sync_fd;           /* write end: one byte lets the child go */
     int report_fd;         /* read end: a cspawn_failure, or end-of-file after execve */
+    /* A child cloned without a supervisor shares the caller's memory until execve (CLONE_VM):
+     * its own stack, unmapped once end-of-file on report_fd shows it has left that memory. The
+     * caller is not dumpable while any such child is setting up. */
+    void *_Nullable stack;
+    size_t stack_size;
 };
 
 /* Clones the child (through a supervisor when `supervisor` is given). Returns 0, or -1 with
- * `failure` filled in. */
+ * `failure` filled in.
+ *
+ * Without a supervisor the child is cloned with CLONE_VM, as posix_spawn does: copying the page
+ * tables of a large caller costs more than the rest of the clone. It runs on its own stack, makes
+ * only system calls, and touches no memory of the caller but the plan, which must stay unchanged
+ * until cspawn_release or cspawn_abandon returns. `plan->cgroup_fd` must then be -1 (glibc's clone,
+ * which runs a CLONE_VM child on a new stack, has no CLONE_INTO_CGROUP): the caller attaches the
+ * child by PID while it waits. */
 int cspawn_start(const struct cspawn_plan *plan, const struct cspawn_supervisor *_Nullable supervisor,
                  struct cspawn_child *child, struct cspawn_failure *failure);
 
 /* Lets the child run its plan and waits until it has exec'd. Returns 0 when execve succeeded,
- * -1 with `failure` filled in when a step failed. Closes both descriptors either way. The caller
- * reaps the child (unless a supervisor is its parent). */
+ * -1 with `failure` filled in when a step failed. Either way it returns only once the child has
+ * exec'd or exited, and closes both descriptors. The caller reaps the child (unless a supervisor
+ * is its parent). */
 int cspawn_release(struct cspawn_child *child, struct cspawn_failure *failure);
 
-/* Closes both descriptors without releasing: the child exits at once without running its plan. */
+/* Closes the sync descriptor without releasing: the child exits at once without running its plan.
+ * Returns once it has (end-of-file on the report descriptor), then closes that too. */
 void cspawn_abandon(struct cspawn_child *child);
 
 /* The running kernel's highest capability number, or -1. */

@@ -1,6 +1,7 @@
 import ArgumentParser
 import PartitionCore
 import PartitionModel
+import PartitionProfiles
 
 struct ProfileCheck: ParsableCommand {
     static let configuration = CommandConfiguration(

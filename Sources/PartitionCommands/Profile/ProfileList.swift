@@ -1,6 +1,7 @@
 import ArgumentParser
 import PartitionCore
 import PartitionModel
+import PartitionProfiles
 
 struct ProfileList: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List the profiles on the search path.")

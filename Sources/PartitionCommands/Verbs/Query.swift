@@ -8,9 +8,19 @@ struct Query: ParsableCommand {
         abstract: "List partitions, or show one.",
         discussion: """
             -F prints values only, separated by the delimiter used in the field list (-F name,state or -F name:state). \
-            Fields: \(PartitionRecord.knownFields.map(\.0).joined(separator: ", ")).
+            Fields: \(fieldNames).
             Example: partctl query -F name,state,procs,mem --header
             """)
+
+    /// "name, path, ...". Built on every start with the command tree, so by a plain loop:
+    /// joined(separator:) is not specialized here and resolves its associated types at run time.
+    private static var fieldNames: String {
+        var names = ""
+        for (name, _) in PartitionRecord.knownFields {
+            names += names.isEmpty ? name : ", " + name
+        }
+        return names
+    }
 
     @Argument(help: "A partition's path; all partitions when omitted.") var path: String?
     @Option(name: .customShort("F"), help: ArgumentHelp("Fields to print, values only.", valueName: "fields")) var fields: String?

@@ -1,5 +1,6 @@
 import LibvirtKit
 import PartitionModel
+import PartitionProfiles
 import WorkloadEngine
 #if canImport(Glibc)
 import Glibc

@@ -37,11 +37,20 @@ public final class AgentClient: Sendable {
     /// agent to answer a sync. Right after activation the guest may still be booting: the sync is
     /// repeated every quarter second. A stream that libvirt reports broken (QEMU can reset a
     /// connection made while the previous one was being closed) is opened again, as long as the
-    /// domain runs.
-    public static func connect(to domain: LibvirtDomain, timeout: Duration = .seconds(30)) throws(PartitionError) -> AgentClient {
+    /// domain runs. `untilPortOpened`, when given, runs once the channel is open and before the
+    /// first sync: a fresh guest's port opens late, and syncs sent before queue up for the agent to
+    /// answer one by one.
+    public static func connect(to domain: LibvirtDomain, timeout: Duration = .seconds(30),
+                               untilPortOpened: ((ContinuousClock.Instant) throws(PartitionError) -> Void)? = nil) throws(PartitionError) -> AgentClient {
         let lpar = domain.name
         let deadline = ContinuousClock.now + timeout
         var client = try open(domain)
+        if let untilPortOpened {
+            do { try untilPortOpened(deadline) } catch {
+                client.close()
+                throw error.with(partition: lpar)
+            }
+        }
         while ContinuousClock.now < deadline {
             do {
                 try client.conversation.synchronise(timeout: min(.milliseconds(250), deadline - .now))

@@ -1,6 +1,7 @@
 import AgentProtocol
 import LibvirtKit
 import PartitionModel
+import PartitionProfiles
 import WorkloadEngine
 #if canImport(Glibc)
 import Glibc
@@ -95,12 +96,13 @@ final class NestedBackend {
 
     // MARK: Through the agent
 
-    /// The agent of a running LPAR through libvirt, synchronised.
-    func agent(_ domain: LibvirtDomain, timeout: Duration = NestedBackend.agentTimeout) throws(PartitionError) -> AgentClient {
+    /// The agent of a running LPAR through libvirt, synchronised (see `AgentClient.connect`).
+    func agent(_ domain: LibvirtDomain, timeout: Duration = NestedBackend.agentTimeout,
+               untilPortOpened: ((ContinuousClock.Instant) throws(PartitionError) -> Void)? = nil) throws(PartitionError) -> AgentClient {
         guard try domain.isActive() else {
             throw PartitionError(.invalidState, "Its LPAR '\(domain.name)' is not running; activate it first.")
         }
-        return try AgentClient.connect(to: domain, timeout: timeout)
+        return try AgentClient.connect(to: domain, timeout: timeout, untilPortOpened: untilPortOpened)
     }
 
     /// The agent of `lpar` straight at its channel's socket when that applies (a local system
@@ -295,7 +297,10 @@ final class NestedBackend {
     /// Waits for the agent of a freshly started LPAR, then brings back the WPARs marked autostart.
     func afterActivation(_ lpar: PartitionName, timeout: Duration) throws(PartitionError) {
         let (domain, _) = try lparProfile(lpar)
-        let client = try AgentClient.connect(to: domain, timeout: timeout)
+        // The channel is opened at once, the first sync sent when the guest has opened its port.
+        let client = try agent(domain, timeout: timeout) { (deadline) throws(PartitionError) in
+            try AgentChannelState.waitUntilOpened(domain, until: deadline)
+        }
         for entry in try definitions(of: domain).entries {
             let resolved = try ResolvedProfile.decode(json: entry.profileJSON, domain: "\(lpar)/\(entry.name)")
             if resolved.wpar?.autostart == true {

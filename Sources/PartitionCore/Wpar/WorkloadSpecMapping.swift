@@ -1,4 +1,5 @@
 import PartitionModel
+import PartitionProfiles
 import WorkloadEngine
 
 /// Turns a WPAR profile into the engine's input. The engine knows nothing of profiles; partctl's
@@ -69,7 +70,11 @@ enum WorkloadSpecMapping {
 
     /// The resolved profile stored with a definition, if partctl made it.
     static func resolvedProfile(of spec: WorkloadSpec) -> ResolvedProfile? {
-        guard let json = spec.annotations?[profileAnnotation] else { return nil }
-        return try? ResolvedProfile.decode(json: json, domain: spec.name.rawValue)
+        resolvedProfile(annotations: spec.annotations, name: spec.name)
+    }
+
+    static func resolvedProfile(annotations: [String: String]?, name: PartitionName) -> ResolvedProfile? {
+        guard let json = annotations?[profileAnnotation] else { return nil }
+        return try? ResolvedProfile.decode(json: json, domain: name.rawValue)
     }
 }

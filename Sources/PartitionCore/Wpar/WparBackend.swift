@@ -1,5 +1,6 @@
 import LibvirtKit
 import PartitionModel
+import PartitionProfiles
 import WorkloadEngine
 #if canImport(Glibc)
 import Glibc
@@ -131,9 +132,8 @@ final class WparBackend {
     }
 
     func record(_ status: WorkloadStatus) -> PartitionRecord {
-        let spec = try? engine.definition(of: status.name)
-        let resolved = spec.flatMap(WorkloadSpecMapping.resolvedProfile(of:))
-        let usage = status.state.isActive ? (try? engine.usage(status.name)) ?? nil : nil
+        let resolved = WorkloadSpecMapping.resolvedProfile(annotations: status.annotations, name: status.name)
+        let usage = (try? engine.usage(of: status)) ?? nil
         var fields: [(String, FieldValue)] = []
         fields.append(("cpu_weight", status.limits.cpuWeight.map(FieldValue.int) ?? .none))
         fields.append(("cpu_max", status.limits.cpuMax.map(FieldValue.number) ?? .none))
@@ -148,7 +148,7 @@ final class WparBackend {
             exit.code.map { FieldValue.int(Int($0)) } ?? exit.signal.map { FieldValue.string("signal \($0)") } ?? .none
         } ?? .none))
         fields.append(("autostart", resolved?.wpar.map { .bool($0.autostart) } ?? .none))
-        fields.append(("profile", spec?.annotations?[WorkloadSpecMapping.profileNameAnnotation].map(FieldValue.string) ?? .none))
+        fields.append(("profile", status.annotations?[WorkloadSpecMapping.profileNameAnnotation].map(FieldValue.string) ?? .none))
         return PartitionRecord(name: status.name.rawValue, path: status.name.rawValue, kind: .wpar, state: status.state,
                                type: status.kind.rawValue, managed: true, fields: fields, note: status.problem)
     }

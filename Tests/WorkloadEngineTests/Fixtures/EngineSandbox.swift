@@ -119,12 +119,12 @@ final class EngineSandbox {
     }
 
     static func hostname() -> String {
-        HostSystem.readText("/proc/sys/kernel/hostname")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        SystemCall.readText("/proc/sys/kernel/hostname")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
     }
 
     /// Whether `pid` is a process that has not exited (zombies have).
     static func isRunning(_ pid: pid_t) -> Bool {
-        guard let stat = HostSystem.readText("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
+        guard let stat = SystemCall.readText("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
         let state = stat[stat.index(close, offsetBy: 2)]
         return state != "Z" && state != "X"
     }
@@ -132,7 +132,7 @@ final class EngineSandbox {
     /// Exited children of this process that nobody has reaped.
     static func zombieChildren() -> [pid_t] {
         processes().filter { pid in
-            guard let stat = HostSystem.readText("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
+            guard let stat = SystemCall.readText("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             return fields.count > 1 && fields[0] == "Z" && pid_t(fields[1]) == getpid()
         }

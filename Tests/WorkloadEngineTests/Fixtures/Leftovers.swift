@@ -13,7 +13,7 @@ struct Leftovers: CustomStringConvertible {
     static func of(_ name: String, in sandbox: EngineSandbox) -> Leftovers {
         let runtime = sandbox.paths.runtimeDirectory(for: try! PartitionName(name))
         let supervisors = EngineSandbox.processes().filter { pid in
-            guard let commandLine = HostSystem.readText("/proc/\(pid)/cmdline") else { return false }
+            guard let commandLine = SystemCall.readText("/proc/\(pid)/cmdline") else { return false }
             return commandLine.contains("partctl-supervisor") && commandLine.contains(runtime)
         }
         return Leftovers(cgroups: EngineSandbox.cgroupDirectories(named: name),

@@ -1,3 +1,5 @@
+import PartitionModel
+
 /// The WPAR keys of a profile (DESIGN §4) and how they decode into a `WparProfile`.
 /// Decoding checks shapes and types; `WparProfile.problems()` checks ranges, paths and consistency.
 enum ProfileWparDecoding {

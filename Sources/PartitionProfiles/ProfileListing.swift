@@ -1,4 +1,5 @@
 import Foundation
+import PartitionModel
 
 /// One profile file found on the search path, for `profile list`.
 public struct ProfileListing: Sendable, Codable, Hashable {

@@ -1,3 +1,5 @@
+import PartitionModel
+
 /// The LPAR keys of a profile (DESIGN §4) and how they decode into an `LparProfile`.
 /// Decoding checks shapes and types; `LparProfile.problems()` checks ranges and how values fit together.
 enum ProfileLparDecoding {

@@ -1,3 +1,5 @@
+import PartitionModel
+
 /// One leaf value of a resolved profile and where it came from, for `profile explain`:
 /// `(keyPath: "memory.max", value: "512MiB", source: "lpar-base", file: "profiles/lpar-base.yaml", line: 9)`.
 ///

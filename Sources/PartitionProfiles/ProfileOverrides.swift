@@ -1,3 +1,5 @@
+import PartitionModel
+
 /// Attribute overrides given with `-i "desired_procs=2,desired_mem=384MiB"`, HMC style.
 ///
 /// Each attribute names one key of the profile. Overrides are set into the profile's tree (with the

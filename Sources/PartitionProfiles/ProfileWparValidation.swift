@@ -1,4 +1,5 @@
 import Foundation
+import PartitionModel
 
 /// The limits and consistency rules of a WPAR profile, and the checks of its host paths.
 extension WparProfile {

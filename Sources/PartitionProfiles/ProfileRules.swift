@@ -1,3 +1,5 @@
+import PartitionModel
+
 /// Checks of single values that profiles of both kinds share. Each returns the problem as the end of a
 /// sentence whose subject is the key path (`"is not absolute."`), or nil when the value is fine.
 enum ProfileRules {

@@ -1,4 +1,5 @@
 import Foundation
+import PartitionModel
 
 /// Checks of profile paths against the managed system's file system. Run when a definition is made
 /// (and again before use), not when a profile is parsed: a profile may name files that come later.

@@ -1,3 +1,5 @@
+import PartitionModel
+
 /// Where one value of a profile came from: a line of a profile file, a `-i` attribute, or partctl's
 /// built-in default. Error messages and `profile explain` are made from it.
 struct ProfileOrigin: Hashable, Sendable {

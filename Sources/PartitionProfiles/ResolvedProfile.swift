@@ -1,3 +1,5 @@
+import PartitionModel
+
 /// A profile with its `extends` chain merged, overrides applied, every value decoded and checked,
 /// and the origin of every value recorded. `define` stores it (as JSON) in the partition's definition,
 /// so later edits of the profile files change nothing until the user asks.

@@ -1,4 +1,5 @@
 import Foundation
+import PartitionModel
 
 /// Reads a profile tree strictly: every key must be known, every value must have the expected shape and
 /// parse, and every value read (or defaulted) is recorded with its origin for `profile explain`.

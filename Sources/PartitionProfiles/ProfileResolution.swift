@@ -1,3 +1,5 @@
+import PartitionModel
+
 /// The one path from a merged profile tree to a `ResolvedProfile`: overrides set in, keys and types
 /// decoded strictly, values checked, every problem placed in the file (or `-i` attribute) that caused it.
 /// Files, stored definitions and `modify -i` all come through here, so they are checked alike.

@@ -1,3 +1,5 @@
+import PartitionModel
+
 /// The limits and consistency rules of an LPAR profile. Profile decoding runs them and places each
 /// problem in the file that set the value; code that builds an `LparProfile` itself calls `validate()`.
 extension LparProfile {

@@ -1,4 +1,5 @@
 import Foundation
+import PartitionModel
 
 /// Where profiles are found and how a name or path becomes a `ResolvedProfile` (DESIGN §4).
 ///

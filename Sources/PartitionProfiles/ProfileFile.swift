@@ -1,5 +1,6 @@
 import Foundation
 import Yams
+import PartitionModel
 
 /// One profile file, read from disk and parsed into a tree whose nodes carry the file and line.
 struct ProfileFile: Sendable {
