@@ -11,6 +11,33 @@ import Testing
         #expect(session.status == 0, "console: \(session.stdout.suffix(300))")
     }
 
+    /// A system WPAR in the guest: its own root (an overlay on the guest's busybox tree), busybox
+    /// init as its PID 1, none of the guest's processes, /usr shared read-only from the guest.
+    static func systemWparInside(_ lpar: String) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ptest-nested-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let profile = directory.appendingPathComponent("tools.yaml")
+        try "extends: wpar-system\nshared: [/usr]\n".write(to: profile, atomically: true, encoding: .utf8)
+
+        let tools = "\(lpar)/tools"
+        try #require(CLI.partctl("define", tools, "--profile", profile.path).status == 0)
+        #expect(try CLI.partctl("query", tools, "-F", "type,state").stdout == "system,defined\n")
+        let start = try CLI.partctl("activate", tools)
+        try #require(start.status == 0, "\(start.stderr)")
+        let initLine = try CLI.partctl("login", tools, "--", "cat", "/proc/1/cmdline")
+        #expect(initLine.stdout.replacingOccurrences(of: "\0", with: " ").hasPrefix("/bin/busybox init"), "PID 1: \(initLine.stdout)")
+        let ps = try CLI.partctl("login", tools, "--", "ps")
+        #expect(ps.status == 0)
+        #expect(!ps.stdout.contains("partagent"), "the guest's processes are visible: \(ps.stdout)")
+        #expect(try CLI.partctl("login", tools, "--", "touch", "/usr/ptest").status != 0, "/usr is writable")
+        #expect(try CLI.partctl("login", tools, "--", "touch", "/ptest-own-root").status == 0, "its own root is not writable")
+        #expect(try CLI.partctl("query", tools, "-F", "type,state").stdout == "system,running\n")
+        let stop = try CLI.partctl("shutdown", tools, "--within", "10", "--force", timeout: 60)
+        #expect(stop.status == 0, "\(stop.stderr)")
+        #expect(try CLI.partctl("remove", tools).status == 0)
+    }
+
     @Test func nestedApplicationWparScenario() throws {
         let lpar = "ptest-nest-cli"
         CLI.removeDomain(lpar)
@@ -19,7 +46,7 @@ import Testing
         let activate = try CLI.partctl("activate", lpar, timeout: 180)
         try #require(activate.status == 0, "activate returns once the agent answered: \(activate.stderr)")
 
-        // Bad nested input: too deep, missing LPAR, too big for its LPAR, system WPAR.
+        // Bad nested input: too deep, missing LPAR, too big for its LPAR.
         expectRefusal(try CLI.partctl("define", "\(lpar)/web/x", "--profile", "wpar-app-web"), mentioning: ["too deep"])
         expectRefusal(try CLI.partctl("define", "ptest-nolpar/web", "--profile", "wpar-app-web"), mentioning: ["ptest-nolpar"])
         expectRefusal(try CLI.partctl("define", "\(lpar)/big", "--profile", "wpar-app-web", "-i", "memory_max=1GiB"),
@@ -44,6 +71,8 @@ import Testing
         let tree = try CLI.partctl("tree", "--json")
         #expect(tree.stdout.contains("\"path\":\"\(web)\",\"kind\":\"wpar\",\"state\":\"running\""), "\(tree.stdout)")
         #expect(tree.stdout.contains("\"agent\":\"0."), "\(tree.stdout)")
+
+        try Self.systemWparInside(lpar)
 
         // Agent faults: a frozen agent makes its WPARs unavailable and commands fail with one clear
         // line; once it runs again, everything recovers (stale bytes in the channel included).

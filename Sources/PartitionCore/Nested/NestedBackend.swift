@@ -82,9 +82,6 @@ final class NestedBackend {
         guard let wpar = resolved.wpar else {
             throw PartitionError(.invalidProfile, "The profile '\(resolved.name)' describes an \(resolved.kind.rawValue), not a WPAR.")
         }
-        guard wpar.type == .application else {
-            throw PartitionError(.unsupported, "Only application WPARs nest in an LPAR in this version; '\(resolved.name)' is a system WPAR.")
-        }
         try Self.checkBudget(wpar, in: lparProfile, lparName: lpar)
         var definitions = try definitions(of: domain)
         if definitions.entry(name) != nil {
@@ -217,9 +214,6 @@ final class NestedBackend {
         let updated = try current.applying(overrides)
         guard let old = current.wpar, let new = updated.wpar else {
             throw PartitionError(.invalidProfile, "The stored definition of '\(lpar)/\(name)' is not a WPAR profile.")
-        }
-        guard new.type == .application else {
-            throw PartitionError(.unsupported, "Only application WPARs nest in an LPAR in this version.")
         }
         try Self.checkBudget(new, in: lparProfile, lparName: lpar)
         // The guest's state: whether its agent knows the WPAR and whether it runs.
@@ -369,8 +363,9 @@ final class NestedBackend {
     }
 
     private static func placeholder(lpar: String, entry: NestedDefinitions.Entry, lparRunning: Bool) -> PartitionRecord {
-        PartitionRecord(name: entry.name.rawValue, path: "\(lpar)/\(entry.name)", kind: .wpar,
-                        state: lparRunning ? .unavailable : .defined, type: "application")
+        let stored = try? ResolvedProfile.decode(json: entry.profileJSON, domain: "\(lpar)/\(entry.name)")
+        return PartitionRecord(name: entry.name.rawValue, path: "\(lpar)/\(entry.name)", kind: .wpar,
+                               state: lparRunning ? .unavailable : .defined, type: stored?.wpar?.type.rawValue)
     }
 
     private static func fill(_ record: inout PartitionRecord, status: WorkloadStatus, usage: JSONValue?) {
