@@ -229,23 +229,13 @@ final class NestedBackend {
                 // Defined on the host only: the guest gets the definition at its next activation.
             }
         }
-        let applyLive = live || (!live && !config && running)
-        let applyConfig = config || (!live && !config)
-        if applyLive && !running {
-            throw PartitionError(.invalidState, "The WPAR is not running; drop --live to change only its definition.")
-        }
-        var sameLimits = new
-        sameLimits.resources = old.resources
-        if applyLive && sameLimits != old {
-            throw PartitionError(.invalidArgument,
-                "Only cpu_weight, cpu_max, memory_high, memory_max and pids_max change on a running WPAR; use --config for the rest.")
-        }
+        let change = try WparModification(from: old, to: new, running: running, live: live, config: config)
         // The guest's copy of the definition is replaced at each activation from the metadata.
-        if applyLive, let client {
+        if change.live, let client {
             let limits = try StrictJSON.encode(WorkloadSpecMapping.limits(new.resources), what: "limits")
-            try client.call(Agent.Modify.self, .init(name: name, limits: limits, live: applyLive, persistent: applyConfig))
+            try client.call(Agent.Modify.self, .init(name: name, limits: limits, live: change.live, persistent: change.config))
         }
-        if applyConfig {
+        if change.config {
             definitions.entries[index].profileJSON = try updated.jsonString()
             try store(definitions, in: domain)
         }

@@ -76,26 +76,16 @@ final class WparBackend {
             throw PartitionError(.invalidProfile, "The stored definition is not a WPAR profile.")
         }
         let running = try engine.status(name).state.isActive
-        let applyLive = live || (!live && !config && running)
-        let applyConfig = config || (!live && !config)
-        if applyLive && !running {
-            throw PartitionError(.invalidState, "The WPAR is not running; drop --live to change only its definition.")
-        }
-        var sameLimits = new
-        sameLimits.resources = old.resources
-        if applyLive && sameLimits != old {
-            throw PartitionError(.invalidArgument,
-                "Only cpu_weight, cpu_max, memory_high, memory_max and pids_max change on a running WPAR; use --config for the rest.")
-        }
-        if applyConfig {
+        let change = try WparModification(from: old, to: new, running: running, live: live, config: config)
+        if change.config {
             let fresh = try WorkloadSpecMapping.spec(name: name, resolved: updated, console: spec.console)
             spec = fresh
         }
         let limits = WorkloadSpecMapping.limits(new.resources)
-        if applyConfig {
+        if change.config {
             try engine.define(name, spec: spec, replacing: true)
         }
-        if applyLive {
+        if change.live {
             try engine.modify(name, limits: limits, live: true, persistent: false)
         }
     }
