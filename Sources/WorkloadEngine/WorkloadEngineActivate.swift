@@ -21,7 +21,7 @@ extension WorkloadEngine {
             try HostSystem.makeDirectories(runtime, mode: 0o700)
             FaultPoint.reach("activate-runtime-made")
             do throws(PartitionError) {
-                let cgroup = try WorkloadCgroup.create(layout: CgroupLayout.detect(), name: name.rawValue, limits: spec.limits)
+                let cgroup = try WorkloadCgroup.create(layout: CgroupLayout.current(), name: name.rawValue, limits: spec.limits)
                 FaultPoint.reach("activate-cgroup-made")
                 try start(spec, plan: plan, cgroup: cgroup, supervisorPath: supervisorPath, runtime: runtime)
             } catch {
@@ -67,7 +67,7 @@ extension WorkloadEngine {
         do {
             try record.write(to: runtime)
             FaultPoint.reach("activate-spawned")
-            try prepare(pending, spec: spec, cgroup: cgroup, networkName: spec.name.rawValue)
+            try prepare(pending, spec: spec, cgroup: cgroup, networkName: spec.name.rawValue, inUnified: cgroupFD >= 0)
             FaultPoint.reach("activate-attached")
             try pending.release()
             FaultPoint.reach("activate-released")
@@ -88,9 +88,11 @@ extension WorkloadEngine {
         }
     }
 
-    /// What the parent does while the child waits: cgroups, ID maps, network.
-    func prepare(_ pending: PendingProcess, spec: WorkloadSpec, cgroup: WorkloadCgroup, networkName: String) throws(PartitionError) {
-        try cgroup.attach(pid: pending.pid)
+    /// What the parent does while the child waits: cgroups (`inUnified`: the child was cloned into
+    /// the cgroup2 directory), ID maps, network.
+    func prepare(_ pending: PendingProcess, spec: WorkloadSpec, cgroup: WorkloadCgroup, networkName: String,
+                 inUnified: Bool = false) throws(PartitionError) {
+        try cgroup.attach(pid: pending.pid, inUnified: inUnified)
         if let mapping = spec.userNamespace { try UserNamespaceMaps.write(mapping, pid: pending.pid) }
         _ = try NetworkSetup.attach(spec.network, name: networkName, childPid: pending.pid)
     }
