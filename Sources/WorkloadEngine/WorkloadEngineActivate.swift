@@ -97,10 +97,11 @@ extension WorkloadEngine {
         _ = try NetworkSetup.attach(spec.network, name: networkName, childPid: pending.pid)
     }
 
-    /// A descriptor of the WPAR's cgroup2 directory for CLONE_INTO_CGROUP, or -1 (v1 and hybrid
-    /// layouts attach the paused child by PID instead).
+    /// A descriptor of the WPAR's cgroup2 directory for CLONE_INTO_CGROUP, or -1 without cgroup2
+    /// (pure v1). On hybrid layouts the paused child is then attached by PID to the v1 hierarchies
+    /// only (`attach(pid:inUnified:)`).
     func openCgroupDirectory(_ cgroup: WorkloadCgroup) -> Int32 {
-        guard let directory = cgroup.v2Directory else { return -1 }
+        guard let directory = cgroup.unifiedDirectory else { return -1 }
         return open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     }
 
