@@ -33,6 +33,21 @@ _Noreturn static void mirror(int status) {
     _exit(128 + signal);
 }
 
+/* The command's stack while it shares the intermediate's memory. Its deepest path (the PATH
+ * search's buffer) needs a few KiB. It lives in the intermediate's private copy of the caller's
+ * memory: the caller never touches it, so it costs the caller nothing. */
+static char command_stack[64 << 10] __attribute__((aligned(16)));
+
+struct command_start {
+    const struct cspawn_exec *exec;
+    int report_fd;
+};
+
+static int command_main(void *argument) {
+    const struct command_start *start = argument;
+    cs_finish_exec(start->exec, start->report_fd);
+}
+
 _Noreturn static void run_intermediate(const struct cspawn_join *join, int sync_fd, int report_fd) {
     cs_reset_signal_handlers();  /* every signal stays blocked: only the command reacts to them */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -49,9 +64,12 @@ _Noreturn static void run_intermediate(const struct cspawn_join *join, int sync_
     if (join->become_root && cs_set_ids_root() != 0) cs_fail(report_fd, -1, "become root in the user namespace", NULL, errno);
     close(join->pidfd);
 
-    /* The PID namespace applies to children only: the command is our child, in the WPAR. */
-    long command = cs_fork();
-    if (command == 0) cs_finish_exec(&join->exec, report_fd);
+    /* The PID namespace applies to children only: the command is our child, in the WPAR. It shares
+     * our memory until it has exec'd, while we wait (CLONE_VFORK, as posix_spawn does): copying
+     * the page tables of what was the caller's memory costs more than the rest of the fork. It
+     * stays non-dumpable meanwhile: dumpability belongs to the memory, which we made so. */
+    struct command_start start = { &join->exec, report_fd };
+    long command = clone(command_main, command_stack + sizeof command_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
     if (command < 0) cs_fail(report_fd, -1, "fork into the WPAR", NULL, errno);
     close(report_fd);
     cs_close_range(3, ~0U);

@@ -1,5 +1,6 @@
 import Glibc
 import PartitionModel
+import Synchronization
 
 /// The controllers partctl uses for a WPAR: those its limits need, plus those needed to account for
 /// it, to freeze and kill it, and to confine its devices.
@@ -35,12 +36,39 @@ public struct CgroupLayout: Sendable, Hashable {
     /// The controllers the cgroup2 hierarchy offers (its root's cgroup.controllers).
     public let unifiedControllers: Set<String>
 
-    /// The layout of this machine.
+    /// The layout of this machine, read afresh.
     public static func detect() throws(PartitionError) -> CgroupLayout {
+        try layout(of: readMounts())
+    }
+
+    /// The layout of this machine; the mount table is parsed again only once it has changed (see
+    /// MountTableWatch): a long-lived engine (partagent) asks on every command, and parsing
+    /// mountinfo is a good part of a login under TCG. The cgroup2 root's controllers are read every
+    /// time: a controller goes back to cgroup2 only some time after its v1 hierarchy is unmounted.
+    public static func current() throws(PartitionError) -> CgroupLayout {
+        let mounts = try parsedMounts.withLock { (cached) throws(PartitionError) -> Mounts in
+            if let cached, !cached.watch.changed() { return cached.mounts }
+            cached = nil
+            // Opened before the read: a change while it is read shows up at the next call.
+            let watch = MountTableWatch()
+            let mounts = try readMounts()
+            if let watch { cached = (watch, mounts) }
+            return mounts
+        }
+        return try layout(of: mounts)
+    }
+
+    typealias Mounts = (v1: [V1Hierarchy], unified: String?)
+    private static let parsedMounts = Mutex<(watch: MountTableWatch, mounts: Mounts)?>(nil)
+
+    private static func readMounts() throws(PartitionError) -> Mounts {
         guard let mountinfo = SystemCall.readText("/proc/self/mountinfo", limit: 1 << 22) else {
             throw SystemCall.failure("read /proc/self/mountinfo")
         }
-        let mounts = parseMounts(mountinfo)
+        return parseMounts(mountinfo)
+    }
+
+    private static func layout(of mounts: Mounts) throws(PartitionError) -> CgroupLayout {
         var controllers: Set<String> = []
         if let unified = mounts.unified, let text = SystemCall.readText("\(unified)/cgroup.controllers") {
             controllers = Set(text.split(whereSeparator: \.isWhitespace).map(String.init))
@@ -103,7 +131,7 @@ public struct CgroupLayout: Sendable, Hashable {
         .union(["cpuset", "blkio", "net_cls", "net_prio", "hugetlb", "perf_event", "rdma", "misc"])
 
     /// Every cgroup mount of a mountinfo text: the v1 hierarchies with controllers, and the first cgroup2 mount.
-    static func parseMounts(_ mountinfo: String) -> (v1: [V1Hierarchy], unified: String?) {
+    static func parseMounts(_ mountinfo: String) -> Mounts {
         var v1: [V1Hierarchy] = []
         var unified: String?
         for line in mountinfo.split(separator: "\n") {

@@ -92,9 +92,12 @@ public final class WorkloadCgroup: Sendable {
     }
 
     /// Moves `pid` into this cgroup in every hierarchy. The parent calls it for its paused child
-    /// before the child execs, so that nothing the WPAR runs ever escapes the limits.
-    public func attach(pid: pid_t) throws(PartitionError) {
-        for hierarchy in hierarchies {
+    /// before the child execs, so that nothing the WPAR runs ever escapes the limits. A child that
+    /// clone3 already put into the cgroup2 directory (CLONE_INTO_CGROUP, `inUnified`) is only moved
+    /// in the v1 hierarchies: writing cgroup.procs migrates a process even to the cgroup it is in,
+    /// which costs the most of a join under TCG.
+    public func attach(pid: pid_t, inUnified: Bool = false) throws(PartitionError) {
+        for hierarchy in hierarchies where !(inUnified && hierarchy.version == .v2) {
             let file = "\(directory(in: hierarchy))/cgroup.procs"
             if let cause = SystemCall.writeText(String(pid), to: file) {
                 if cause == .noSuchProcess {

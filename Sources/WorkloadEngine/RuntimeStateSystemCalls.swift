@@ -27,6 +27,11 @@ enum SystemCall {
         let fd = retryingInterrupts { open(path, O_RDONLY | O_CLOEXEC) }
         if fd < 0 { return .failure(Errno(rawValue: errno)) }
         defer { close(fd) }
+        return readAll(fd, limit: limit)
+    }
+
+    /// Reads what is left of an open file, as `readFile`.
+    static func readAll(_ fd: Int32, limit: Int) -> Result<[UInt8], Errno> {
         let chunk = 16_384
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: chunk) { buffer in
             var bytes: [UInt8] = []

@@ -10,6 +10,7 @@ import PartitionModel
 /// overlay upper layer when the root is an overlay, and `last-exit.json` from the supervisor.
 struct WorkloadDefinitions: Sendable {
     let root: String
+    private let decoded = DecodedFileCache<WorkloadSpec>()
 
     init(definitionsRoot: String) { root = definitionsRoot + "/wpars" }
 
@@ -19,15 +20,18 @@ struct WorkloadDefinitions: Sendable {
 
     func exists(_ name: PartitionName) -> Bool { HostSystem.fileType(specFile(of: name)) == .regular }
 
+    /// The definition, decoded once per version of its file (see DecodedFileCache).
     func load(_ name: PartitionName) throws(PartitionError) -> WorkloadSpec {
-        guard let bytes = try AtomicFile.read(specFile(of: name), limit: 1 << 20) else {
-            throw PartitionError(.notFound, "The WPAR \(name) is not defined.")
+        let file = specFile(of: name)
+        let spec = try decoded.value(at: file, limit: 1 << 20) { (bytes) throws(PartitionError) -> WorkloadSpec in
+            do {
+                return try JSONDecoder().decode(WorkloadSpec.self, from: Data(bytes))
+            } catch {
+                throw PartitionError(.invalidState, "The definition of \(name) (\(file)) cannot be read: \(error).")
+            }
         }
-        do {
-            return try JSONDecoder().decode(WorkloadSpec.self, from: Data(bytes))
-        } catch {
-            throw PartitionError(.invalidState, "The definition of \(name) (\(specFile(of: name))) cannot be read: \(error).")
-        }
+        guard let spec else { throw PartitionError(.notFound, "The WPAR \(name) is not defined.") }
+        return spec
     }
 
     func save(_ spec: WorkloadSpec) throws(PartitionError) {

@@ -16,6 +16,7 @@ public final class WorkloadEngine: Sendable {
     public let paths: RuntimePaths
     let host: SpawnHost
     let definitions: WorkloadDefinitions
+    let runtimeRecords = DecodedFileCache<WorkloadRuntimeRecord>()
 
     public init(paths: RuntimePaths = .fromEnvironment()) {
         self.paths = paths
@@ -98,7 +99,7 @@ public final class WorkloadEngine: Sendable {
         var status = WorkloadStatus(name: name, kind: spec.kind, state: .defined, limits: spec.limits,
                                     lastExit: definitions.lastExit(of: name), annotations: spec.annotations)
         let runtime = runtimeDirectory(name)
-        if let record = WorkloadRuntimeRecord.read(from: runtime), record.supervisor.bootID == BootID.current() {
+        if let record = WorkloadRuntimeRecord.read(from: runtime, cache: runtimeRecords), record.supervisor.bootID == BootID.current() {
             if record.supervisor.isAlive() {
                 if let bytes = try? AtomicFile.read(liveLimitsFile(name), limit: 4096),
                    let live = try? JSONDecoder().decode(WorkloadLimits.self, from: Data(bytes)) {
@@ -142,7 +143,7 @@ public final class WorkloadEngine: Sendable {
     public func usage(of status: WorkloadStatus) throws(PartitionError) -> WorkloadUsage? {
         guard status.state.isActive else { return nil }
         do {
-            return try WorkloadCgroup.open(layout: CgroupLayout.detect(), name: status.name.rawValue)?.usage()
+            return try WorkloadCgroup.open(layout: CgroupLayout.current(), name: status.name.rawValue)?.usage()
         } catch {
             throw error.with(partition: status.name.rawValue, operation: "query")
         }
@@ -156,7 +157,7 @@ public final class WorkloadEngine: Sendable {
             var spec = try definitions.load(name)
             if live {
                 guard try repair(name) != nil,
-                      let cgroup = try WorkloadCgroup.open(layout: CgroupLayout.detect(), name: name.rawValue) else {
+                      let cgroup = try WorkloadCgroup.open(layout: CgroupLayout.current(), name: name.rawValue) else {
                     throw PartitionError(.invalidState, "The WPAR is not active, so there is nothing to change live.")
                 }
                 try cgroup.apply(limits)

@@ -21,7 +21,7 @@ extension WorkloadEngine {
             try HostSystem.makeDirectories(runtime, mode: 0o700)
             FaultPoint.reach("activate-runtime-made")
             do throws(PartitionError) {
-                let cgroup = try WorkloadCgroup.create(layout: CgroupLayout.detect(), name: name.rawValue, limits: spec.limits)
+                let cgroup = try WorkloadCgroup.create(layout: CgroupLayout.current(), name: name.rawValue, limits: spec.limits)
                 FaultPoint.reach("activate-cgroup-made")
                 try start(spec, plan: plan, cgroup: cgroup, supervisorPath: supervisorPath, runtime: runtime)
             } catch {
@@ -67,7 +67,7 @@ extension WorkloadEngine {
         do {
             try record.write(to: runtime)
             FaultPoint.reach("activate-spawned")
-            try prepare(pending, spec: spec, cgroup: cgroup, networkName: spec.name.rawValue)
+            try prepare(pending, spec: spec, cgroup: cgroup, networkName: spec.name.rawValue, inUnified: cgroupFD >= 0)
             FaultPoint.reach("activate-attached")
             try pending.release()
             FaultPoint.reach("activate-released")
@@ -88,17 +88,20 @@ extension WorkloadEngine {
         }
     }
 
-    /// What the parent does while the child waits: cgroups, ID maps, network.
-    func prepare(_ pending: PendingProcess, spec: WorkloadSpec, cgroup: WorkloadCgroup, networkName: String) throws(PartitionError) {
-        try cgroup.attach(pid: pending.pid)
+    /// What the parent does while the child waits: cgroups (`inUnified`: the child was cloned into
+    /// the cgroup2 directory), ID maps, network.
+    func prepare(_ pending: PendingProcess, spec: WorkloadSpec, cgroup: WorkloadCgroup, networkName: String,
+                 inUnified: Bool = false) throws(PartitionError) {
+        try cgroup.attach(pid: pending.pid, inUnified: inUnified)
         if let mapping = spec.userNamespace { try UserNamespaceMaps.write(mapping, pid: pending.pid) }
         _ = try NetworkSetup.attach(spec.network, name: networkName, childPid: pending.pid)
     }
 
-    /// A descriptor of the WPAR's cgroup2 directory for CLONE_INTO_CGROUP, or -1 (v1 and hybrid
-    /// layouts attach the paused child by PID instead).
+    /// A descriptor of the WPAR's cgroup2 directory for CLONE_INTO_CGROUP, or -1 without cgroup2
+    /// (pure v1). On hybrid layouts the paused child is then attached by PID to the v1 hierarchies
+    /// only (`attach(pid:inUnified:)`).
     func openCgroupDirectory(_ cgroup: WorkloadCgroup) -> Int32 {
-        guard let directory = cgroup.v2Directory else { return -1 }
+        guard let directory = cgroup.unifiedDirectory else { return -1 }
         return open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     }
 

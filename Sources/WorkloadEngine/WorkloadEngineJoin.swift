@@ -18,7 +18,7 @@ extension WorkloadEngine {
             }
             let spec = try definitions.load(name)
             let process = try joinProcess(for: command, spec: spec)
-            guard let cgroup = try WorkloadCgroup.open(layout: CgroupLayout.detect(), name: name.rawValue) else {
+            guard let cgroup = try WorkloadCgroup.open(layout: CgroupLayout.current(), name: name.rawValue) else {
                 throw PartitionError(.invalidState, "The WPAR's cgroup is gone.")
             }
             guard let pidfd = try record.initProcess.openPidfd() else {
@@ -35,7 +35,7 @@ extension WorkloadEngine {
             defer { if cgroupFD >= 0 { close(cgroupFD) } }
             let pending = try PendingProcess.join(pidfd: pidfd, namespaces: namespaces, process: process, stdio: stdio,
                                                   cgroupFD: cgroupFD, becomeRoot: spec.userNamespace != nil)
-            try cgroup.attach(pid: pending.pid)
+            try cgroup.attach(pid: pending.pid, inUnified: cgroupFD >= 0)
             try pending.release()
             return pending
         }

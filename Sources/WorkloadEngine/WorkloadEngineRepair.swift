@@ -10,7 +10,7 @@ extension WorkloadEngine {
     /// repair: every mount of a WPAR lives in its own mount namespace and dies with it.
     func repair(_ name: PartitionName) throws(PartitionError) -> WorkloadRuntimeRecord? {
         let runtime = runtimeDirectory(name)
-        let record = WorkloadRuntimeRecord.read(from: runtime)
+        let record = WorkloadRuntimeRecord.read(from: runtime, cache: runtimeRecords)
         let supervisor = record?.supervisor ?? WorkloadRuntimeRecord.supervisorFromPidFile(in: runtime)
         // A record from before a reboot names PIDs of another boot: isAlive() is false for those.
         if let supervisor, supervisor.isAlive() {
@@ -31,7 +31,7 @@ extension WorkloadEngine {
     /// Kills and removes the WPAR's cgroups, its host-side network and its runtime directory.
     /// Idempotent; nothing missing is an error.
     func removeLeftovers(_ name: PartitionName) throws(PartitionError) {
-        if let cgroup = try WorkloadCgroup.open(layout: CgroupLayout.detect(), name: name.rawValue) {
+        if let cgroup = try WorkloadCgroup.open(layout: CgroupLayout.current(), name: name.rawValue) {
             try cgroup.killAll(signal: SIGKILL)
             try cgroup.remove()
         }

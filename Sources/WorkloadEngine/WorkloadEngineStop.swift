@@ -36,7 +36,7 @@ extension WorkloadEngine {
                 throw PartitionError(.timeout,
                     "The WPAR did not stop within \(Self.seconds(seconds)); it keeps running. Use --force to kill it.")
             }
-            if let cgroup = try WorkloadCgroup.open(layout: CgroupLayout.detect(), name: name.rawValue) {
+            if let cgroup = try WorkloadCgroup.open(layout: CgroupLayout.current(), name: name.rawValue) {
                 try cgroup.killAll(signal: SIGKILL)
             }
             // With its init dead the supervisor cleans up and exits; if even it hangs, kill it

@@ -36,9 +36,15 @@ struct WorkloadRuntimeRecord: Codable, Sendable, Equatable {
         HostSystem.fileType(runtimeDirectory + "/committed") == .regular
     }
 
-    static func read(from runtimeDirectory: String) -> WorkloadRuntimeRecord? {
-        guard let bytes = try? AtomicFile.read(file(in: runtimeDirectory), limit: 1 << 16) else { return nil }
-        return try? JSONDecoder().decode(WorkloadRuntimeRecord.self, from: Data(bytes))
+    /// The record, nil when there is none or it cannot be read; decoded once per version of the
+    /// file through `cache`.
+    static func read(from runtimeDirectory: String, cache: DecodedFileCache<WorkloadRuntimeRecord>) -> WorkloadRuntimeRecord? {
+        let record = try? cache.value(at: file(in: runtimeDirectory), limit: 1 << 16) { (bytes) throws(PartitionError) -> WorkloadRuntimeRecord in
+            do { return try JSONDecoder().decode(WorkloadRuntimeRecord.self, from: Data(bytes)) } catch {
+                throw PartitionError(.invalidState, "The runtime record in \(runtimeDirectory) cannot be read: \(error).")
+            }
+        }
+        return record ?? nil
     }
 
     static func supervisorFromPidFile(in runtimeDirectory: String) -> ProcessIdentity? {

@@ -6,7 +6,9 @@
  * cspawn_join_start forks an intermediate process, which waits on the sync pipe (the caller puts
  * it in the WPAR's cgroups meanwhile), makes itself non-dumpable, joins every namespace of the
  * WPAR's init at once through its pidfd (setns with a pidfd: no PID can be reused in between), and
- * forks the command's process into the WPAR's PID namespace. That process drops to the exec part
+ * clones the command's process into the WPAR's PID namespace, sharing the intermediate's memory
+ * until it execs while the intermediate waits (CLONE_VM | CLONE_VFORK, as posix_spawn: no second
+ * copy of the caller's page tables). That process drops to the exec part
  * of the plan (session, keyring, descriptors, capabilities, no_new_privs, workdir) and calls execve
  * at once. It stays non-dumpable until execve replaces it, so nothing inside the WPAR can open its
  * /proc/PID/exe (the partctl binary: CVE-2019-5736) or ptrace it (CVE-2016-9962) in between.
