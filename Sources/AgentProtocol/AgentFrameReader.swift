@@ -57,8 +57,8 @@ public struct AgentFrameReader: Sendable {
 public enum AgentWire {
     /// The version of this contract, carried by every request (`v`). An agent refuses requests of
     /// another version; version 2 added `v`, the agent's version in the sync echo and the session
-    /// operations (interactive login and console).
-    public static let protocolVersion = 2
+    /// operations (interactive login and console); version 3 the terminal size of a login session.
+    public static let protocolVersion = 3
     /// The longest frame either side accepts, newline excluded.
     public static let frameLimit = 1 << 20
     /// How much of a command's stdout and of its stderr `wpar.exec` returns.

@@ -242,11 +242,18 @@ public enum Agent {
             /// The command of a login; ignored for the console.
             public var argv: [String]
             public var terminal: Bool
-            public init(name: PartitionName, mode: Mode, argv: [String] = [], terminal: Bool = false) {
+            /// The size of the host's terminal, which the login's terminal inside the WPAR starts
+            /// with (protocol 3); nil without one.
+            public var rows: UInt16?
+            public var columns: UInt16?
+            public init(name: PartitionName, mode: Mode, argv: [String] = [], terminal: Bool = false,
+                        rows: UInt16? = nil, columns: UInt16? = nil) {
                 self.name = name
                 self.mode = mode
                 self.argv = argv
                 self.terminal = terminal
+                self.rows = rows
+                self.columns = columns
             }
         }
         public typealias Result = AgentEmpty

@@ -56,6 +56,12 @@ final class PseudoTerminal {
     private var closedMaster = false
     private var closedSlave = false
 
+    /// Gives the terminal a size (programs inside read it with TIOCGWINSZ and get SIGWINCH).
+    func resize(to size: TerminalSize) {
+        var window = winsize(ws_row: size.rows, ws_col: size.columns, ws_xpixel: 0, ws_ypixel: 0)
+        _ = ioctl(master, UInt(TIOCSWINSZ), &window)
+    }
+
     func closeSlave() {
         if !closedSlave { close(slave) }
         closedSlave = true

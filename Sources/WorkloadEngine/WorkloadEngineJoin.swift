@@ -26,7 +26,10 @@ extension WorkloadEngine {
             }
             defer { close(pidfd) }
             // Opened after the pidfd pinned the init, on the WPAR's own devpts.
-            if command.terminal { terminal = try PseudoTerminal(insideRootOf: record.initProcess.pid) }
+            if command.terminal {
+                terminal = try PseudoTerminal(insideRootOf: record.initProcess.pid)
+                if let size = command.terminalSize { terminal?.resize(to: size) }
+            }
             var namespaces = SpawnPlan.Namespaces.workload
             if spec.userNamespace != nil { namespaces.insert(.user) }
             let stdio = terminal.map { SpawnStdio.all($0.slave, terminal: true) }

@@ -57,7 +57,8 @@ final class AgentSessionRunner: @unchecked Sendable {
                     return 0
                 }
             } else {
-                let command = WorkloadCommand(arguments: arguments.argv, terminal: true)
+                let size = arguments.rows.flatMap { rows in arguments.columns.map { TerminalSize(rows: rows, columns: $0) } }
+                let command = WorkloadCommand(arguments: arguments.argv, terminal: true, terminalSize: size)
                 work = { () throws(PartitionError) -> Int32 in try engine.exec(name, command, input: theirs, output: theirs) }
             }
         case (.login, false):

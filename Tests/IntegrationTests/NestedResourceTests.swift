@@ -76,11 +76,13 @@ import Testing
         #expect(piped.stdout == "hello-42\n")
         #expect(piped.stderr == "oops\n")
 
-        // On a terminal: a terminal inside the WPAR too.
-        let typed = "(sleep 2; printf 'tty; exit 4\\r')"
-        let terminal = try CLI.run("/bin/sh", ["-c", "\(typed) | script -qfec '\(CLI.binary) login \(web)' /dev/null"], timeout: 60)
+        // On a terminal: a terminal inside the WPAR too, as large as the host's.
+        let typed = "(sleep 2; printf 'tty; stty size; exit 4\\r')"
+        let terminal = try CLI.run("/bin/sh", ["-c", "\(typed) | script -qfec 'stty rows 33 cols 101; \(CLI.binary) login \(web)' /dev/null"],
+                                   timeout: 60)
         #expect(terminal.status == 4, "\(terminal.stdout)")
         #expect(terminal.stdout.contains("/dev/pts/"), "\(terminal.stdout)")
+        #expect(terminal.stdout.contains("33 101"), "the terminal inside has not the host's size: \(terminal.stdout)")
 
         // The console replays what the WPAR's init wrote; ~. leaves and the WPAR runs on.
         #expect(try CLI.partctl("login", web, "--", "sh", "-c", "echo console-hello >/proc/1/fd/1").status == 0)

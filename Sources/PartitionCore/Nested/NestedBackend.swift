@@ -248,8 +248,11 @@ final class NestedBackend {
         let interactive = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
         if command.isEmpty || interactive {
             // A shell, or a command on this terminal: stdin and output streamed as the session runs.
+            var window = winsize()
+            let sized = interactive && ioctl(STDIN_FILENO, UInt(TIOCGWINSZ), &window) == 0 && window.ws_row > 0 && window.ws_col > 0
             let arguments = Agent.Attach.Arguments(name: name, mode: .login, argv: command.isEmpty ? ["/bin/sh", "-l"] : command,
-                                                   terminal: interactive)
+                                                   terminal: interactive, rows: sized ? window.ws_row : nil,
+                                                   columns: sized ? window.ws_col : nil)
             let ending = try client.session(arguments) { (session) throws(PartitionError) -> NestedTerminal.Ending in
                 let relay = NestedTerminal(session: session, escape: nil, terminal: interactive)
                 return interactive ? try RawTerminal.withRawMode { () throws(PartitionError) in try relay.run() } : try relay.run()
