@@ -141,20 +141,9 @@ public enum WorkloadNetwork: Codable, Sendable, Hashable {
     case bridge(BridgeAttachment)
 }
 
-public struct BridgeAttachment: Codable, Sendable, Hashable {
-    /// The host bridge (made by `make setup`).
-    public var bridge: String
-    /// The WPAR's address in CIDR form, e.g. "10.77.0.2/24".
-    public var address: String
-    /// The default route's gateway, if any.
-    public var gateway: String?
-
-    public init(bridge: String, address: String, gateway: String? = nil) {
-        self.bridge = bridge
-        self.address = address
-        self.gateway = gateway
-    }
-}
+/// The bridge, address and gateway of a bridged WPAR: the profile's own value, checked again by the
+/// engine before use.
+public typealias BridgeAttachment = WparBridgeNetwork
 
 /// Resource limits; nil leaves a resource unlimited (and its controller unused where possible).
 public struct WorkloadLimits: Codable, Sendable, Hashable {

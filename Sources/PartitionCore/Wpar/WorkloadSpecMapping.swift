@@ -59,7 +59,7 @@ enum WorkloadSpecMapping {
         switch network {
         case .none: return .none
         case .loopback: return .loopback
-        case .bridge(let bridge): return .bridge(BridgeAttachment(bridge: bridge.bridge, address: bridge.address, gateway: bridge.gateway))
+        case .bridge(let bridge): return .bridge(bridge)
         }
     }
 
