@@ -42,14 +42,7 @@ public struct PartitionName: Hashable, Sendable, Codable, Comparable, CustomStri
     }
 
     /// Quotes user text for an error message, with control characters made visible and the length capped.
-    static func quoted(_ text: String) -> String {
-        var shown = ""
-        for scalar in text.unicodeScalars.prefix(40) {
-            shown += scalar.value < 0x20 || scalar.value == 0x7f ? scalar.escaped(asASCII: true) : String(scalar)
-        }
-        if text.unicodeScalars.count > 40 { shown += "…" }
-        return "'\(shown)'"
-    }
+    static func quoted(_ text: String) -> String { QuotedText.of(text, limit: 40) }
 
     public var description: String { rawValue }
     public static func < (lhs: PartitionName, rhs: PartitionName) -> Bool { lhs.rawValue < rhs.rawValue }

@@ -81,14 +81,7 @@ enum ProfileRules {
 
     /// Quotes text from a profile for a message: control characters made visible, long text cut at 200
     /// characters (paths must stay readable, unlike names).
-    static func quoted(_ text: String) -> String {
-        var shown = ""
-        for scalar in text.unicodeScalars.prefix(200) {
-            shown += scalar.value < 0x20 || scalar.value == 0x7f ? scalar.escaped(asASCII: true) : String(scalar)
-        }
-        if text.unicodeScalars.count > 200 { shown += "…" }
-        return "'\(shown)'"
-    }
+    static func quoted(_ text: String) -> String { QuotedText.of(text, limit: 200) }
 
     static func hasControlCharacters(_ text: String) -> Bool {
         text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f }
