@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 #include "cspawn_internal.h"
 
@@ -178,9 +179,29 @@ static void run_symlink(const struct build *build, const struct cspawn_op *op) {
     close(directory);
 }
 
+/* Whether `path` is `tree` itself or lies below it. */
+static int is_within(const char *path, const char *tree) {
+    size_t i = 0;
+    while (tree[i] != '\0' && path[i] == tree[i]) i++;
+    return tree[i] == '\0' && (path[i] == '\0' || path[i] == '/');
+}
+
+/* A mask or read-only target under /proc or /sys must be on the procfs or sysfs this plan mounted
+ * there, checked on the opened target (runc's lesson from CVE-2025-52881: a procfs path is checked
+ * for what it opened, not for how it was reached). */
+static void check_kernel_target(const struct build *build, int target, const char *path) {
+    long expected = is_within(path, "/proc") ? 0x9fa0 /* PROC_SUPER_MAGIC */
+                  : is_within(path, "/sys") ? 0x62656572 /* SYSFS_MAGIC */ : 0;
+    if (expected == 0) return;
+    struct statfs filesystem;
+    if (fstatfs(target, &filesystem) != 0) fail(build, path, errno);
+    if ((long)filesystem.f_type != expected) fail(build, path, EXDEV);
+}
+
 static void run_mask(const struct build *build, const struct cspawn_op *op) {
     int target = target_of(build, op, 0, 1);
     if (target < 0) return;
+    check_kernel_target(build, target, op->target);
     struct stat status;
     if (fstat(target, &status) != 0) fail(build, op->target, errno);
     int mount_fd;
@@ -200,6 +221,7 @@ static void run_mask(const struct build *build, const struct cspawn_op *op) {
 static void run_readonly(const struct build *build, const struct cspawn_op *op) {
     int target = target_of(build, op, 0, 1);
     if (target < 0) return;
+    check_kernel_target(build, target, op->target);
     int tree = cs_open_tree(target, "", CS_OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH | CS_AT_RECURSIVE);
     if (tree < 0) fail(build, op->target, errno);
     set_attrs(build, tree, op->attrs, 1, op->target);

@@ -26,6 +26,8 @@ enum SpawnFailure {
             return "A namespace limit was reached (/proc/sys/user/max_*_namespaces) or namespaces are nested too deeply."
         case (_, ELOOP):
             return "A symlink was found in a mount's source or target path; partctl never mounts through a symlink."
+        case (_, EXDEV) where step.hasPrefix("mask") || step.hasPrefix("make"):
+            return "A path under /proc or /sys was not on the procfs or sysfs partctl mounted there; nothing was done through it."
         case (_, ESTALE):
             return "A host path became another file or directory between partctl's check and the mount (it was replaced); nothing was mounted."
         case (_, ENOSYS):
