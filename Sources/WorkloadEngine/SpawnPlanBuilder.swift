@@ -51,7 +51,9 @@ extension SpawnPlan {
                 lowers.append(layer.path)
                 identities[layer.path] = layer.identity
             }
-            let upperPath = upper ?? Self.defaultUpper(for: spec.name, definitionsRoot: host.definitionsRoot)
+            // partctl's own state directory may be reached through the administrator's symlink;
+            // below it, nothing may be one.
+            let upperPath = upper ?? Self.defaultUpper(for: spec.name, definitionsRoot: HostSystem.realPath(host.definitionsRoot) ?? host.definitionsRoot)
             for layer in try Self.checkUpper(upperPath, rules: rules) { identities[layer.path] = layer.identity }
             layers = [upperPath] + lowers
             // Each layer by descriptor in the child (cspawn_sources.c), lower layers top first.
