@@ -77,6 +77,20 @@ void cs_set_failure(struct cspawn_failure *failure, int step_index, const char *
 void cs_reset_signal_handlers(void);
 void cs_unblock_signals(void);
 
+/* The most ops a plan may have (the child keeps one descriptor slot per op on its stack). */
+#define CSPAWN_MAX_OPS 1024
+
+/* Host objects, before anything moves (cspawn_sources.c). cs_open_host_path opens `path` O_PATH
+ * without following a symlink at any component and, when `identity` is pinned, checks it is that
+ * object (ESTALE if not); -1 with errno. cs_new_filesystem makes a detached mount of a new file
+ * system, its host-directory options given to the kernel as the opened directories. cs_prepare_sources
+ * fills trees[i] for each op i that takes a host object (ROOT_TREE, BIND, ROOT_FS) with its detached
+ * mount, -1 otherwise. Failures go through cs_fail. */
+int cs_open_host_path(const char *path, const struct cspawn_identity *identity);
+int cs_new_filesystem(int report_fd, int index, const char *step, const char *fstype,
+                      const struct cspawn_fs_option *_Nullable options, size_t count, uint64_t attrs, const char *path);
+void cs_prepare_sources(const struct cspawn_plan *plan, int *trees, int report_fd);
+
 /* Runs the plan's ops inside the child's mount namespace and pivots into the new root. */
 void cs_build_root(const struct cspawn_plan *plan, int devnull_fd, int report_fd);
 

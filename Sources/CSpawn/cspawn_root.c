@@ -7,6 +7,10 @@
  * to the new root, so a symlink anywhere in a target path (planted by the WPAR in its own root, or
  * swapped in while setup runs) is refused instead of redirecting a mount onto the host
  * (CVE-2021-30465, CVE-2019-16884, CVE-2024-45310, CVE-2025-31133).
+ *
+ * Sources are the other way round: every host object is opened and cloned before the new root is
+ * attached (cspawn_sources.c), so no host path is ever looked up once the WPAR's tree is in place.
+ * Nothing here opens anything under /proc after the root switch (runc's CVE-2025-52881).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,6 +18,7 @@
 #include <limits.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 #include "cspawn_internal.h"
 
@@ -26,6 +31,7 @@ struct build {
     int root_fd;
     int index;             /* the op being run, for failure reports */
     const char *step;      /* its name */
+    int *trees;            /* per op: its host source, opened and cloned before anything moved, or -1 */
 };
 
 _Noreturn static void fail(const struct build *build, const char *path, int error) {
@@ -106,23 +112,13 @@ static void set_attrs(const struct build *build, int mount_fd, uint64_t attrs, i
     if (cs_mount_setattr(mount_fd, "", flags, attrs) != 0) fail(build, path, errno);
 }
 
-/* A detached mount of a new file system of `fstype` with the op's options; the caller closes it. */
+/* A detached mount of a new file system (no host paths: those only go with the root, prepared first). */
 static int new_filesystem(const struct build *build, const char *fstype, const struct cspawn_fs_option *_Nullable options,
                           size_t option_count, uint64_t attrs, const char *path) {
-    int fs = cs_fsopen(fstype, CS_FSOPEN_CLOEXEC);
-    if (fs < 0) fail(build, path, errno);
     for (size_t i = 0; i < option_count; i++) {
-        const struct cspawn_fs_option *option = &options[i];
-        int result = option->value != NULL
-            ? cs_fsconfig(fs, CS_FSCONFIG_SET_STRING, option->key, option->value, 0)
-            : cs_fsconfig(fs, CS_FSCONFIG_SET_FLAG, option->key, NULL, 0);
-        if (result != 0) fail(build, option->key, errno);
+        if (options[i].flags & CSPAWN_FS_OPTION_HOST_DIRECTORY) fail(build, options[i].key, EINVAL);
     }
-    if (cs_fsconfig(fs, CS_FSCONFIG_CMD_CREATE, NULL, NULL, 0) != 0) fail(build, path, errno);
-    int mount_fd = cs_fsmount(fs, CS_FSMOUNT_CLOEXEC, (unsigned int)attrs);
-    if (mount_fd < 0) fail(build, path, errno);
-    close(fs);
-    return mount_fd;
+    return cs_new_filesystem(build->report_fd, build->index, build->step, fstype, options, option_count, attrs, path);
 }
 
 /* Attaches the new root on the stage directory and keeps its descriptor as build->root_fd. */
@@ -134,26 +130,22 @@ static void attach_root(struct build *build, int mount_fd) {
     build->root_fd = mount_fd;  /* the mount's root, now attached: every target resolves below it */
 }
 
-static void run_root_tree(struct build *build, const struct cspawn_op *op) {
-    int tree = cs_open_tree(AT_FDCWD, op->source, CS_OPEN_TREE_CLONE | O_CLOEXEC | CS_AT_RECURSIVE);
-    if (tree < 0) fail(build, op->source, errno);
-    set_attrs(build, tree, op->attrs, 1, op->source);
+/* The root's detached mount, prepared from the host before anything moved. */
+static void run_root(struct build *build, const struct cspawn_op *op) {
+    int tree = build->trees[build->index];
+    if (tree < 0) fail(build, op->source != NULL ? op->source : op->fstype, EINVAL);
+    build->trees[build->index] = -1;
+    if (op->kind == CSPAWN_OP_ROOT_TREE) set_attrs(build, tree, op->attrs, 1, op->source);
     attach_root(build, tree);
 }
 
-static void run_root_fs(struct build *build, const struct cspawn_op *op) {
-    int mount_fd = new_filesystem(build, op->fstype, op->options, op->option_count, op->attrs, op->fstype);
-    attach_root(build, mount_fd);
-}
-
 static void run_bind(const struct build *build, const struct cspawn_op *op) {
-    unsigned int flags = CS_OPEN_TREE_CLONE | O_CLOEXEC | ((op->flags & CSPAWN_FLAG_RECURSIVE) ? CS_AT_RECURSIVE : 0);
-    int tree = cs_open_tree(AT_FDCWD, op->source, flags);
-    if (tree < 0 && errno == ENOENT && (op->flags & CSPAWN_FLAG_OPTIONAL)) return;
-    if (tree < 0) fail(build, op->source, errno);
+    int tree = build->trees[build->index];
+    if (tree < 0 && (op->flags & CSPAWN_FLAG_OPTIONAL)) return;  /* a missing optional source */
+    if (tree < 0) fail(build, op->source, EINVAL);
+    build->trees[build->index] = -1;
     struct stat source;
     if (fstat(tree, &source) != 0) fail(build, op->source, errno);
-    if ((op->flags & CSPAWN_FLAG_CHAR_DEVICE) && !S_ISCHR(source.st_mode)) fail(build, op->source, ENODEV);
     set_attrs(build, tree, op->attrs, op->flags & CSPAWN_FLAG_RECURSIVE, op->source);
     int target = target_of(build, op, !S_ISDIR(source.st_mode), 0);
     attach(build, tree, target, op->target);
@@ -187,9 +179,29 @@ static void run_symlink(const struct build *build, const struct cspawn_op *op) {
     close(directory);
 }
 
+/* Whether `path` is `tree` itself or lies below it. */
+static int is_within(const char *path, const char *tree) {
+    size_t i = 0;
+    while (tree[i] != '\0' && path[i] == tree[i]) i++;
+    return tree[i] == '\0' && (path[i] == '\0' || path[i] == '/');
+}
+
+/* A mask or read-only target under /proc or /sys must be on the procfs or sysfs this plan mounted
+ * there, checked on the opened target (runc's lesson from CVE-2025-52881: a procfs path is checked
+ * for what it opened, not for how it was reached). */
+static void check_kernel_target(const struct build *build, int target, const char *path) {
+    long expected = is_within(path, "/proc") ? 0x9fa0 /* PROC_SUPER_MAGIC */
+                  : is_within(path, "/sys") ? 0x62656572 /* SYSFS_MAGIC */ : 0;
+    if (expected == 0) return;
+    struct statfs filesystem;
+    if (fstatfs(target, &filesystem) != 0) fail(build, path, errno);
+    if ((long)filesystem.f_type != expected) fail(build, path, EXDEV);
+}
+
 static void run_mask(const struct build *build, const struct cspawn_op *op) {
     int target = target_of(build, op, 0, 1);
     if (target < 0) return;
+    check_kernel_target(build, target, op->target);
     struct stat status;
     if (fstat(target, &status) != 0) fail(build, op->target, errno);
     int mount_fd;
@@ -209,6 +221,7 @@ static void run_mask(const struct build *build, const struct cspawn_op *op) {
 static void run_readonly(const struct build *build, const struct cspawn_op *op) {
     int target = target_of(build, op, 0, 1);
     if (target < 0) return;
+    check_kernel_target(build, target, op->target);
     int tree = cs_open_tree(target, "", CS_OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH | CS_AT_RECURSIVE);
     if (tree < 0) fail(build, op->target, errno);
     set_attrs(build, tree, op->attrs, 1, op->target);
@@ -236,9 +249,13 @@ static void pivot(struct build *build) {
 }
 
 void cs_build_root(const struct cspawn_plan *plan, int devnull_fd, int report_fd) {
-    struct build build = { plan, report_fd, devnull_fd, -1, -1, "make mounts private" };
+    if (plan->op_count > CSPAWN_MAX_OPS) cs_fail(report_fd, -1, "check the plan", NULL, E2BIG);
+    int trees[plan->op_count > 0 ? plan->op_count : 1];
+    struct build build = { plan, report_fd, devnull_fd, -1, -1, "make mounts private", trees };
     /* Nothing done below may propagate back to the host's mount namespace. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail(&build, "/", errno);
+    /* Every host object first, while every path still means what it means on the host. */
+    cs_prepare_sources(plan, trees, report_fd);
 
     for (size_t i = 0; i < plan->op_count; i++) {
         const struct cspawn_op *op = &plan->ops[i];
@@ -248,8 +265,8 @@ void cs_build_root(const struct cspawn_plan *plan, int devnull_fd, int report_fd
             fail(&build, op->target, EINVAL);  /* the plan must start with its root */
         }
         switch (op->kind) {
-        case CSPAWN_OP_ROOT_TREE: run_root_tree(&build, op); break;
-        case CSPAWN_OP_ROOT_FS: run_root_fs(&build, op); break;
+        case CSPAWN_OP_ROOT_TREE: run_root(&build, op); break;
+        case CSPAWN_OP_ROOT_FS: run_root(&build, op); break;
         case CSPAWN_OP_BIND: run_bind(&build, op); break;
         case CSPAWN_OP_FS: run_fs(&build, op); break;
         case CSPAWN_OP_SYMLINK: run_symlink(&build, op); break;

@@ -2,8 +2,10 @@ import PartitionModel
 
 /// Which host paths may reach a WPAR, and in what form paths must be given.
 ///
-/// Checked in Swift before anything is created; the C child then re-checks the one thing that can
-/// change in between (a target turned into a symlink) when it opens each target.
+/// Checked in Swift before anything is created, against the objects the paths name (opened without
+/// following symlinks, see HostObject.swift); the C child opens each source again the same way
+/// before the new root moves and refuses one that is no longer the object checked here, and it
+/// re-checks each target (a target turned into a symlink) when it opens it.
 struct HostPathRules: Sendable {
     /// Host trees that are never bound into a WPAR: the kernel's interfaces (a WPAR gets fresh,
     /// masked ones) and the control sockets of libvirt and of partctl itself.
@@ -54,13 +56,22 @@ struct HostPathRules: Sendable {
     }
 
     /// Checks a host path that is to be bound into a WPAR (a share, a mount source, or with
-    /// `isRoot` a root directory or lower layer, which may live among partctl's definitions) and
-    /// returns it resolved.
-    func checkSource(_ path: String, _ what: String, isRoot: Bool = false) throws(PartitionError) -> String {
+    /// `isRoot` a root directory or a layer, which may live among partctl's definitions) and
+    /// returns it opened: the rules hold for the object the path names now, reached without
+    /// following any symlink, and the child mounts only that object (its identity is pinned).
+    func checkSource(_ path: String, _ what: String, isRoot: Bool = false) throws(PartitionError) -> HostObject {
         try Self.checkForm(path, what)
         guard let resolved = HostSystem.realPath(path) else {
             throw PartitionError(.notFound, "The \(what) \(QuotedText.of(path)) does not exist on the host.")
         }
+        // The text first, for a message that says which rule it breaks; then the opened object.
+        try checkRules(resolved, given: path, what, isRoot: isRoot)
+        let object = try Self.open(path, what)
+        try checkRules(object.path, given: path, what, isRoot: isRoot)
+        return object
+    }
+
+    private func checkRules(_ resolved: String, given path: String, _ what: String, isRoot: Bool) throws(PartitionError) {
         let shown = resolved == path ? QuotedText.of(path) : "\(QuotedText.of(path)) (which is \(QuotedText.of(resolved)))"
         if resolved == "/" {
             throw PartitionError(.invalidArgument, "The \(what) \(shown) is the host's root; bind the directories the WPAR needs instead.")
@@ -74,7 +85,6 @@ struct HostPathRules: Sendable {
             throw PartitionError(.permissionDenied,
                 "The \(what) \(shown) contains \(sockets), whose control sockets must not be reachable from a WPAR; bind a narrower directory.")
         }
-        return resolved
     }
 
     /// A path inside the WPAR that something is mounted on: not `/`, and not in /proc, /sys or

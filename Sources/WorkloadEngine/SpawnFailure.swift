@@ -14,7 +14,7 @@ enum SpawnFailure {
         if !path.isEmpty { message += " on \(path)" }
         message += ": \(String(cString: strerror(code))) (errno \(code))."
         if let advice = advice(step: step, errno: code) { message += " " + advice }
-        let kind: PartitionError.Code = code == ELOOP ? .permissionDenied : (code == ENOSYS ? .unsupported : .system)
+        let kind: PartitionError.Code = code == ELOOP || code == ESTALE ? .permissionDenied : (code == ENOSYS ? .unsupported : .system)
         return PartitionError(kind, message)
     }
 
@@ -25,7 +25,11 @@ enum SpawnFailure {
         case ("clone", ENOSPC), ("clone", EUSERS):
             return "A namespace limit was reached (/proc/sys/user/max_*_namespaces) or namespaces are nested too deeply."
         case (_, ELOOP):
-            return "A symlink was found where a mount target must be a real directory or file; partctl never mounts through a symlink."
+            return "A symlink was found in a mount's source or target path; partctl never mounts through a symlink."
+        case (_, EXDEV) where step.hasPrefix("mask") || step.hasPrefix("make"):
+            return "A path under /proc or /sys was not on the procfs or sysfs partctl mounted there; nothing was done through it."
+        case (_, ESTALE):
+            return "A host path became another file or directory between partctl's check and the mount (it was replaced); nothing was mounted."
         case (_, ENOSYS):
             return "The kernel lacks an interface partctl needs (Linux 5.12 or later is required for the new mount API)."
         case ("execve", ENOENT):

@@ -20,9 +20,28 @@ public struct SpawnPlan: Sendable, Hashable {
         public var key: String
         /// nil for a flag.
         public var value: String?
+        /// `value` is a host directory (an overlay layer) that the child opens before anything
+        /// moves and gives the kernel by descriptor, never as text (cspawn_plan.h).
+        public var hostDirectory = false
         public init(_ key: String, _ value: String? = nil) {
             self.key = key
             self.value = value
+        }
+
+        public static func hostDirectory(_ key: String, _ path: String) -> FilesystemOption {
+            var option = FilesystemOption(key, path)
+            option.hostDirectory = true
+            return option
+        }
+    }
+
+    /// A host object's st_dev and st_ino as the host-path rules checked it.
+    public struct Identity: Sendable, Hashable {
+        public var device: UInt64
+        public var inode: UInt64
+        public init(device: UInt64, inode: UInt64) {
+            self.device = device
+            self.inode = inode
         }
     }
 
@@ -79,6 +98,9 @@ public struct SpawnPlan: Sendable, Hashable {
     /// Host directory the new root is attached to while it is assembled, inside the child's private
     /// mount namespace only.
     public var stage: String
+    /// The identity each host path (root tree, bind source, overlay layer) had when it was checked;
+    /// the child refuses to mount a path that has become another object since.
+    public var hostIdentities: [String: Identity] = [:]
 
     /// Adds the console: the pseudo-terminal's slave bound over /dev/console (the init's stdio is the
     /// same terminal), placed right after the rest of /dev.

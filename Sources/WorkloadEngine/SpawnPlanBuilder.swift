@@ -24,10 +24,12 @@ extension SpawnPlan {
         }
 
         var steps: [Step] = []
+        var identities: [String: Identity] = [:]
         let layers: [String]
         switch (spec.kind, spec.root) {
         case (.application, .host):
             layers = []
+            identities["/"] = try HostPathRules.open("/", "host root").identity
             steps.append(Step(name: "bind the host's root read-only",
                               operation: .rootTree(source: "/", attributes: [.readOnly, .noDevices, .noSetuid])))
         case (.application, _):
@@ -36,20 +38,27 @@ extension SpawnPlan {
             throw PartitionError(.invalidArgument, "A system WPAR needs a root of its own: a directory or an overlay on a base directory.")
         case (.system, .directory(let path)):
             let root = try Self.checkRootDirectory(path, "root directory", rules: rules)
-            layers = [root]
-            steps.append(Step(name: "bind the root \(root)", operation: .rootTree(source: root, attributes: [.noDevices])))
+            layers = [root.path]
+            identities[root.path] = root.identity
+            steps.append(Step(name: "bind the root \(root.path)", operation: .rootTree(source: root.path, attributes: [.noDevices])))
         case (.system, .overlay(let lower, let upper)):
             guard !lower.isEmpty else {
                 throw PartitionError(.invalidArgument, "An overlay root needs at least one lower directory.")
             }
             var lowers: [String] = []
-            for path in lower { lowers.append(try Self.checkRootDirectory(path, "lower directory", rules: rules, layered: true)) }
-            let upperPath = upper ?? Self.defaultUpper(for: spec.name, definitionsRoot: host.definitionsRoot)
-            try Self.checkUpper(upperPath)
+            for path in lower {
+                let layer = try Self.checkRootDirectory(path, "lower directory", rules: rules, layered: true)
+                lowers.append(layer.path)
+                identities[layer.path] = layer.identity
+            }
+            // partctl's own state directory may be reached through the administrator's symlink;
+            // below it, nothing may be one.
+            let upperPath = upper ?? Self.defaultUpper(for: spec.name, definitionsRoot: HostSystem.realPath(host.definitionsRoot) ?? host.definitionsRoot)
+            for layer in try Self.checkUpper(upperPath, rules: rules) { identities[layer.path] = layer.identity }
             layers = [upperPath] + lowers
-            let options = [FilesystemOption("lowerdir", lowers.joined(separator: ":")),
-                           FilesystemOption("upperdir", upperPath),
-                           FilesystemOption("workdir", Self.overlayWork(for: upperPath))]
+            // Each layer by descriptor in the child (cspawn_sources.c), lower layers top first.
+            let options = lowers.map { FilesystemOption.hostDirectory("lowerdir", $0) }
+                + [.hostDirectory("upperdir", upperPath), .hostDirectory("workdir", Self.overlayWork(for: upperPath))]
             steps.append(Step(name: "mount the overlay root", operation: .rootFilesystem(type: "overlay", options: options, attributes: [.noDevices])))
         }
         if spec.kind == .system {
@@ -68,7 +77,8 @@ extension SpawnPlan {
             for path in spec.sharedPaths {
                 try HostPathRules.checkTarget(path, "shared path")
                 let source = try rules.checkSource(path, "shared path")
-                steps.append(Step(name: "share \(path) read-only", operation: .bind(source: source, target: path,
+                identities[source.path] = source.identity
+                steps.append(Step(name: "share \(path) read-only", operation: .bind(source: source.path, target: path,
                     attributes: [.readOnly, .noDevices], recursive: true, characterDevice: false)))
             }
             if Self.topEntry("run", in: layers) == .directory {
@@ -80,6 +90,7 @@ extension SpawnPlan {
         for mount in spec.mounts {
             try HostPathRules.checkTarget(mount.target, "mount target")
             let source = try rules.checkSource(mount.source, "mount source")
+            identities[source.path] = source.identity
             if spec.kind == .application && !["/tmp", "/run"].contains(where: { HostPathRules.path(mount.target, isWithin: $0) }) {
                 let type = HostSystem.fileType(mount.target)
                 guard type != nil, type != .symlink else {
@@ -88,7 +99,7 @@ extension SpawnPlan {
                 }
             }
             let attributes: MountAttributes = mount.readOnly ? [.readOnly, .noDevices, .noSetuid] : [.noDevices, .noSetuid]
-            steps.append(Step(name: "bind \(mount.target)", operation: .bind(source: source, target: mount.target,
+            steps.append(Step(name: "bind \(mount.target)", operation: .bind(source: source.path, target: mount.target,
                 attributes: attributes, recursive: true, characterDevice: false)))
         }
 
@@ -100,7 +111,7 @@ extension SpawnPlan {
                   process: Process(arguments: spec.command, environment: spec.environment,
                                    workingDirectory: spec.workingDirectory, capabilities: capabilities,
                                    keyring: "_ses.\(spec.name.rawValue)", openFileLimit: spec.openFileLimit),
-                  userNamespace: spec.userNamespace, stage: Self.stageDirectory)
+                  userNamespace: spec.userNamespace, stage: Self.stageDirectory, hostIdentities: identities)
     }
 
     /// Where the child attaches the new root while assembling it (in its own mount namespace only).
@@ -152,28 +163,31 @@ extension SpawnPlan {
         return steps
     }
 
-    /// A root or lower directory: a real, canonical directory that may be bound.
-    static func checkRootDirectory(_ path: String, _ what: String, rules: HostPathRules, layered: Bool = false) throws(PartitionError) -> String {
-        let resolved = try rules.checkSource(path, what, isRoot: true)
-        guard resolved == path else {
-            throw PartitionError(.invalidArgument,
-                "The \(what) \(QuotedText.of(path)) goes through a symlink (it is \(QuotedText.of(resolved))); give the real path.")
-        }
-        guard HostSystem.fileType(path) == .directory else {
+    /// A root or lower directory: a real, canonical directory that may be bound, opened without
+    /// following any symlink.
+    static func checkRootDirectory(_ path: String, _ what: String, rules: HostPathRules, layered: Bool = false) throws(PartitionError) -> HostObject {
+        let root = try rules.checkSource(path, what, isRoot: true)
+        guard root.isDirectory else {
             throw PartitionError(.invalidArgument, "The \(what) \(QuotedText.of(path)) is not a directory.")
         }
         if layered { try checkOverlaySyntax(path, what) }
-        return resolved
+        return root
     }
 
-    static func checkUpper(_ path: String) throws(PartitionError) {
+    /// The upper and work directories; those that exist already are returned opened (they are
+    /// made on first activation, before the plan that starts it is built).
+    static func checkUpper(_ path: String, rules: HostPathRules) throws(PartitionError) -> [HostObject] {
         try HostPathRules.checkForm(path, "upper directory")
         try checkOverlaySyntax(path, "upper directory")
+        var opened: [HostObject] = []
         for (what, candidate) in [("upper directory", path), ("overlay work directory", overlayWork(for: path))] {
-            if let type = HostSystem.fileType(candidate), type != .directory {
+            guard let type = HostSystem.fileType(candidate) else { continue }
+            guard type == .directory else {
                 throw PartitionError(.invalidArgument, "The \(what) \(QuotedText.of(candidate)) exists but is not a directory.")
             }
+            opened.append(try rules.checkSource(candidate, what, isRoot: true))
         }
+        return opened
     }
 
     /// overlayfs separates layers with ':' and options with ','; a backslash escapes them.

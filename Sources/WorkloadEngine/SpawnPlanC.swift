@@ -24,7 +24,7 @@ final class CSpawnPlan {
     init(_ source: SpawnPlan, cgroupFD: Int32, stdio: SpawnStdio, deathSignal: Int32) {
         let arena = CArena()
         self.arena = arena
-        let ops = source.steps.map { CSpawnPlan.operation($0, arena: arena) }
+        let ops = source.steps.map { CSpawnPlan.operation($0, identities: source.hostIdentities, arena: arena) }
         plan = arena.array([cspawn_plan(namespaces: source.namespaces.rawValue, cgroup_fd: cgroupFD, stage: arena.string(source.stage),
                                         ops: arena.array(ops), op_count: ops.count, hostname: arena.optionalString(source.hostname),
                                         death_signal: deathSignal, become_root: source.userNamespace != nil ? 1 : 0,
@@ -42,7 +42,7 @@ final class CSpawnPlan {
                            nofile_limit: process.openFileLimit)
     }
 
-    private static func operation(_ step: SpawnPlan.Step, arena: CArena) -> cspawn_op {
+    private static func operation(_ step: SpawnPlan.Step, identities: [String: SpawnPlan.Identity], arena: CArena) -> cspawn_op {
         var kind: cspawn_op_kind
         var flags: UInt32 = 0
         var attributes = SpawnPlan.MountAttributes()
@@ -87,10 +87,20 @@ final class CSpawnPlan {
             target = to
             attributes = [.readOnly, .noSetuid, .noDevices, .noExec]
         }
-        let cOptions = options.map { cspawn_fs_option(key: arena.string($0.key), value: arena.optionalString($0.value)) }
+        // Host paths carry the identity the rules checked (none: not pinned, e.g. device nodes).
+        func identity(_ path: String?) -> cspawn_identity {
+            guard let path, let known = identities[path] else { return cspawn_identity(dev: 0, ino: 0) }
+            return cspawn_identity(dev: known.device, ino: known.inode)
+        }
+        let cOptions = options.map {
+            cspawn_fs_option(key: arena.string($0.key), value: arena.optionalString($0.value),
+                             flags: $0.hostDirectory ? CSPAWN_FS_OPTION_HOST_DIRECTORY.rawValue : 0,
+                             identity: $0.hostDirectory ? identity($0.value) : identity(nil))
+        }
+        let hostSource = kind == CSPAWN_OP_ROOT_TREE || kind == CSPAWN_OP_BIND
         return cspawn_op(kind: kind.rawValue, flags: flags, attrs: attributes.rawValue, source: arena.optionalString(source),
                          target: arena.optionalString(target), fstype: arena.optionalString(type),
                          options: cOptions.isEmpty ? nil : arena.array(cOptions), option_count: cOptions.count,
-                         name: arena.string(step.name))
+                         name: arena.string(step.name), source_identity: identity(hostSource ? source : nil))
     }
 }

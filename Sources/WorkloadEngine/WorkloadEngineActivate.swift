@@ -13,10 +13,14 @@ extension WorkloadEngine {
         try locked(name, "activate") { () throws(PartitionError) in
             if try repair(name) != nil { throw PartitionError(.invalidState, "The WPAR is already active.") }
             let spec = try definitions.load(name)
-            let plan = try SpawnPlan(spec: spec, host: host)
+            var plan = try SpawnPlan(spec: spec, host: host)
+            if case .overlay = spec.root {
+                // Made on first activation, then planned again: the plan pins the layers' identities.
+                try prepareOverlay(spec)
+                plan = try SpawnPlan(spec: spec, host: host)
+            }
             let supervisorPath = try SupervisorProgram.locate()
             FaultPoint.reach("activate-planned")
-            try prepareOverlay(spec)
             let runtime = runtimeDirectory(name)
             try HostSystem.makeDirectories(runtime, mode: 0o700)
             FaultPoint.reach("activate-runtime-made")

@@ -67,17 +67,34 @@ enum cspawn_mount_attr {
     CSPAWN_ATTR_STRICTATIME = 0x20,
 };
 
+/* The identity (st_dev, st_ino) of a host object as the parent checked it; both 0: not pinned. */
+struct cspawn_identity {
+    uint64_t dev;
+    uint64_t ino;
+};
+
+enum cspawn_fs_option_flags {
+    /* value is a host directory (an overlay layer): the child opens it before anything moves,
+     * without following any symlink, checks its identity and hands the kernel that very
+     * directory (by descriptor), never the path text. Consecutive "lowerdir" options are the
+     * lower layers, top first. */
+    CSPAWN_FS_OPTION_HOST_DIRECTORY = 1 << 0,
+};
+
 /* One fsconfig parameter of a new file system: key=value, or a flag when value is NULL. */
 struct cspawn_fs_option {
     const char *key;
     const char *_Nullable value;
+    uint32_t flags;  /* enum cspawn_fs_option_flags */
+    struct cspawn_identity identity;
 };
 
 struct cspawn_op {
     uint32_t kind;   /* enum cspawn_op_kind */
     uint32_t flags;  /* enum cspawn_op_flags */
     uint64_t attrs;  /* enum cspawn_mount_attr */
-    /* Host path to bind (or the link text of a symlink). */
+    /* Host path to bind (or the link text of a symlink). Host paths are opened before the new
+     * root is attached, without following any symlink, and checked against source_identity. */
     const char *_Nullable source;
     /* Path inside the new root; absolute. Never followed through a symlink. */
     const char *_Nullable target;
@@ -87,6 +104,8 @@ struct cspawn_op {
     size_t option_count;
     /* Short name of the step for error reports, e.g. "mount /proc". */
     const char *name;
+    /* What the parent checked the host source (ROOT_TREE, BIND) to be. */
+    struct cspawn_identity source_identity;
 };
 
 /* Everything about the process itself, shared by a new WPAR's init and a process joining one. */
