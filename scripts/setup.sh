@@ -53,7 +53,11 @@ until virsh -c qemu:///system version >/dev/null 2>&1; do
     fi
     sleep 0.2
 done
-mkdir -p /var/lib/partctl /run/partctl
+# partctl's state: closed to other users (a WPAR's writable layer lives below wpars/, see
+# docs/security.md); 0711 on the root because libvirt's unprivileged QEMU passes through it to the
+# guest image. install -d also tightens directories an older setup made 0755.
+install -d -m 0711 /var/lib/partctl
+install -d -m 0700 /var/lib/partctl/wpars /run/partctl
 # The root file system of system WPARs, and the host bridge bridged WPARs attach to.
 sh "$(dirname "$0")/build-rootfs.sh"
 sh "$(dirname "$0")/setup-bridge.sh"
