@@ -53,11 +53,11 @@ until virsh -c qemu:///system version >/dev/null 2>&1; do
     fi
     sleep 0.2
 done
-# partctl's state: closed to other users (a WPAR's writable layer lives below wpars/, see
-# docs/security.md); 0711 on the root because libvirt's unprivileged QEMU passes through it to the
-# guest image. install -d also tightens directories an older setup made 0755.
-install -d -m 0711 /var/lib/partctl
-install -d -m 0700 /var/lib/partctl/wpars /run/partctl
+# partctl's state: closed to other users (a WPAR's writable layer lives below wpars/NAME, 0700, see
+# docs/security.md); 0711 where someone must pass through: libvirt's unprivileged QEMU to the guest
+# image, a user-namespaced WPAR's root to its own directory. install -d also tightens older 0755 ones.
+install -d -m 0711 /var/lib/partctl /var/lib/partctl/wpars
+install -d -m 0700 /run/partctl
 # The root file system of system WPARs, and the host bridge bridged WPARs attach to.
 sh "$(dirname "$0")/build-rootfs.sh"
 sh "$(dirname "$0")/setup-bridge.sh"

@@ -7,8 +7,10 @@ import PartitionModel
 ///   lock or a console.
 /// - `definitions` (default `/var/lib/partctl`, env `PARTCTL_ROOT`): definitions, which outlive a
 ///   reboot, and each WPAR's writable layer. Mode 0711: other users may pass through it (libvirt's
-///   unprivileged QEMU opens the guest image's kernel below `images/`) but not list it; `wpars/` and
-///   each WPAR's directory are 0700, so no host user reaches a file a WPAR wrote (setuid or not).
+///   unprivileged QEMU opens the guest image's kernel below `images/`) but not list it. `wpars/` is
+///   0711 too (a WPAR with a user namespace mounts its layers as its mapped root, an unprivileged
+///   host user, who must pass through to its own directory); each WPAR's directory is 0700, so no
+///   other host user reaches a file a WPAR wrote (setuid or not).
 ///
 /// `/run` is not necessarily a tmpfs (it is not on these machines), so runtime state can outlive a
 /// reboot; records carry the boot id (`BootID`) to tell.
@@ -55,6 +57,6 @@ public struct RuntimePaths: Sendable, Hashable {
         try StateDirectory.ensure(locks, mode: 0o700)
         try StateDirectory.ensure("\(root)/wpar", mode: 0o700)
         try StateDirectory.ensure(definitions, mode: 0o711, followingSymlink: true)
-        try StateDirectory.ensure(wparDefinitions, mode: 0o700)
+        try StateDirectory.ensure(wparDefinitions, mode: 0o711)
     }
 }

@@ -8,7 +8,8 @@ import PartitionModel
 /// carry file capabilities: a host user who can reach such a file runs it with host privileges
 /// (Moby CVE-2021-41091). Closing the directories to other users is what prevents it.
 public enum StateDirectory {
-    /// Makes sure `path` is a directory owned by this user whose mode grants nothing beyond `mode`.
+    /// Makes sure `path` is a directory whose mode grants nothing beyond `mode`, owned by this user
+    /// unless `anyOwner` (a WPAR's own directory may belong to its user namespace's root).
     ///
     /// A new directory is created by mkdir with `mode` (the umask can only narrow it, never widen
     /// it, so it is never more open than `mode`) and then set to exactly `mode` through its
@@ -16,7 +17,7 @@ public enum StateDirectory {
     /// parents are created 0755 (they are not partctl's, e.g. /var/lib). With `followingSymlink`,
     /// `path` itself may be a symlink (an admin may move `/var/lib/partctl` elsewhere); directories
     /// below partctl's roots never may.
-    public static func ensure(_ path: String, mode: mode_t, followingSymlink: Bool = false) throws(PartitionError) {
+    public static func ensure(_ path: String, mode: mode_t, followingSymlink: Bool = false, anyOwner: Bool = false) throws(PartitionError) {
         var created = mkdir(path, mode) == 0
         if !created {
             switch errno {
@@ -45,7 +46,7 @@ public enum StateDirectory {
         defer { close(fd) }
         var status = stat()
         guard fstat(fd, &status) == 0 else { throw SystemCall.failure("examine the directory \(path)") }
-        guard status.st_uid == geteuid() else {
+        guard anyOwner || status.st_uid == geteuid() else {
             throw PartitionError(.permissionDenied,
                 "The state directory \(path) belongs to user \(status.st_uid), not to this user (\(geteuid())); another user could change partctl's state. Give it to this user (chown) or remove it.")
         }
@@ -56,10 +57,10 @@ public enum StateDirectory {
         }
     }
 
-    /// Tightens `path` as `ensure` does when it exists; creates nothing.
+    /// Tightens a WPAR's own directory `path` as `ensure` does when it exists; creates nothing.
     public static func tightenIfPresent(_ path: String, mode: mode_t) throws(PartitionError) {
         guard HostSystem.fileType(path) == .directory else { return }
-        try ensure(path, mode: mode)
+        try ensure(path, mode: mode, anyOwner: true)
     }
 
     /// Creates the missing ancestors of a state directory with 0755, leaving existing ones alone.

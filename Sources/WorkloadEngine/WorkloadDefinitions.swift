@@ -42,7 +42,7 @@ struct WorkloadDefinitions: Sendable {
             throw PartitionError(.internal, "The definition of \(spec.name) cannot be encoded: \(error).")
         }
         // 0700: the WPAR's writable layer goes below it (see RuntimePaths).
-        try StateDirectory.ensure(directory(of: spec.name), mode: 0o700)
+        try StateDirectory.ensure(directory(of: spec.name), mode: 0o700, anyOwner: true)
         try AtomicFile.write(Array(data), to: specFile(of: spec.name), mode: 0o644)
     }
 

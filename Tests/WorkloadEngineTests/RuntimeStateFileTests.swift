@@ -186,7 +186,7 @@ struct RuntimeStatePathsTests {
         try paths.createDirectories()
         try paths.createDirectories()
         for (directory, mode) in [(paths.root, 0o700), (paths.locks, 0o700), (paths.definitions, 0o711),
-                                  (paths.wparDefinitions, 0o700)] {
+                                  (paths.wparDefinitions, 0o711)] {
             var status = stat()
             #expect(stat(directory, &status) == 0 && Int(status.st_mode & 0o777) == mode, "\(directory)")
         }

@@ -44,7 +44,7 @@ import Testing
         let definitions = sandbox.paths.definitions
         let wpars = definitions + "/wpars"
         #expect(Self.mode(definitions) == 0o711)
-        #expect(Self.mode(wpars) == 0o700)
+        #expect(Self.mode(wpars) == 0o711)
         #expect(Self.mode(wpars + "/ptest-suid") == 0o700)
         #expect(Self.mode(sandbox.paths.root) == 0o700)
 
@@ -66,7 +66,7 @@ import Testing
         #expect(try Self.asNobody("\(planted) -u").output == "0\n", "the test's open installation is not exploitable")
         try sandbox.engine.shutdown(name, within: 5)
         #expect(Self.mode(definitions) == 0o711)
-        #expect(Self.mode(wpars) == 0o700)
+        #expect(Self.mode(wpars) == 0o711)
         #expect(Self.mode(wpars + "/ptest-suid") == 0o700)
         #expect(Self.mode(sandbox.paths.root) == 0o700)
         #expect(Self.mode(sandbox.paths.locks) == 0o700)
@@ -166,5 +166,71 @@ import Testing
         #expect(HostSystem.fileType(sandbox.paths.lockFile(for: kept)) == .regular)
         try sandbox.engine.remove(kept)
         #expect(HostSystem.fileType(sandbox.paths.lockFile(for: kept)) == nil)
+    }
+}
+
+/// `disk: {max}`: a system WPAR's writable layer on an ext4 image of its own (WritableLayerImage).
+@Suite(.serialized) struct WritableLayerLimitTests {
+    /// Loop devices whose backing file is `image` (deleted or not).
+    static func loopDevices(backing image: String) -> [String] {
+        let devices = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/block")) ?? []
+        return devices.filter { device in
+            guard device.hasPrefix("loop"),
+                  let backing = SystemCall.readText("/sys/block/\(device)/loop/backing_file") else { return false }
+            return backing.hasPrefix(image)
+        }
+    }
+
+    static func mounts(at path: String) -> [String] {
+        (SystemCall.readText("/proc/self/mountinfo", limit: 1 << 22) ?? "").split(separator: "\n")
+            .filter { $0.split(separator: " ").dropFirst(4).first.map(String.init) == path }.map(String.init)
+    }
+
+    @Test func writingBeyondTheLimitFailsAndRemoveLeavesNothing() throws {
+        let sandbox = try EngineSandbox()
+        let base = try sandbox.busyboxRoot("base")
+        let name = try PartitionName("ptest-disk")
+        var spec = try SystemWparTests.spec("ptest-disk", root: .overlay(lower: [base], upper: nil), command: SystemWparTests.quickInit)
+        spec.diskLimit = 16 << 20
+        try sandbox.engine.define(name, spec: spec)
+        defer { try? sandbox.engine.remove(name, force: true) }
+        try sandbox.engine.activate(name)
+        let directory = sandbox.paths.definitions + "/wpars/ptest-disk"
+        let image = directory + "/layer.img"
+        #expect(Self.loopDevices(backing: image).count == 1)
+        let mount = try #require(Self.mounts(at: directory + "/layer").first)
+        #expect(mount.contains("nosuid") && mount.contains("nodev"), "\(mount)")
+
+        let fill = try sandbox.exec("ptest-disk", ["/bin/sh", "-c",
+            "dd if=/dev/zero of=/root/big bs=1M count=64 2>&1; echo status=$?; ls -l /root/big"])
+        #expect(fill.output.contains("No space left on device"), "\(fill.output)")
+        #expect(!fill.output.contains("status=0"), "\(fill.output)")
+        var status = stat()
+        #expect(stat(image, &status) == 0 && Int64(status.st_blocks) * 512 <= 17 << 20,
+                "the image took \(Int64(status.st_blocks) * 512) bytes of the host's disk")
+        // The WPAR goes on: freeing space works.
+        #expect(try sandbox.exec("ptest-disk", ["/bin/sh", "-c", "rm /root/big && echo ok > /root/small"]).status == 0)
+
+        try sandbox.engine.shutdown(name, within: 5)
+        #expect(Self.mounts(at: directory + "/layer").isEmpty)
+        // The layer survives a restart.
+        try sandbox.engine.activate(name)
+        #expect(try sandbox.exec("ptest-disk", ["/bin/sh", "-c", "cat /root/small"]).output == "ok\n")
+        try sandbox.engine.remove(name, force: true)
+        #expect(HostSystem.fileType(directory) == nil)
+        let deadline = HostSystem.monotonicSeconds() + 5
+        while !Self.loopDevices(backing: image).isEmpty && HostSystem.monotonicSeconds() < deadline { HostSystem.sleep(seconds: 0.05) }
+        #expect(Self.loopDevices(backing: image).isEmpty, "loop devices left: \(Self.loopDevices(backing: image))")
+        #expect(Self.mounts(at: directory + "/layer").isEmpty)
+    }
+
+    @Test func aLimitNeedsAnOverlayLayer() throws {
+        let sandbox = try EngineSandbox()
+        var spec = try sandbox.application("ptest-disk-app", "true")
+        spec.diskLimit = 64 << 20
+        #expect(throws: PartitionError.self) { try sandbox.engine.define(spec.name, spec: spec) }
+        var small = try SystemWparTests.spec("ptest-disk-small", root: .overlay(lower: ["/nonexistent"], upper: nil))
+        small.diskLimit = 1 << 20
+        #expect(throws: PartitionError.self) { try sandbox.engine.define(small.name, spec: small) }
     }
 }
