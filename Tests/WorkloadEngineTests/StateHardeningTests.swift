@@ -216,6 +216,12 @@ import Testing
         // The layer survives a restart.
         try sandbox.engine.activate(name)
         #expect(try sandbox.exec("ptest-disk", ["/bin/sh", "-c", "cat /root/small"]).output == "ok\n")
+        // An init that ends by itself: its supervisor unmounts the layer.
+        _ = try sandbox.exec("ptest-disk", ["/bin/sh", "-c", "kill -TERM 1"])
+        let ended = HostSystem.monotonicSeconds() + 5
+        while try sandbox.engine.status(name).state != .defined && HostSystem.monotonicSeconds() < ended { HostSystem.sleep(seconds: 0.05) }
+        #expect(try sandbox.engine.status(name).state == .defined)
+        #expect(Self.mounts(at: directory + "/layer").isEmpty, "the layer is still mounted after its init ended")
         try sandbox.engine.remove(name, force: true)
         #expect(HostSystem.fileType(directory) == nil)
         let deadline = HostSystem.monotonicSeconds() + 5
