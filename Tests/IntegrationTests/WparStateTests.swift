@@ -79,4 +79,39 @@ import Testing
         #expect(try CLI.partctl("remove", removed).status == 0)
         #expect(!Self.exists("\(locks)/\(removed).lock"))
     }
+
+    /// `resources: {disk: {max: 16MiB}}` from a profile: writing 64 MiB fails inside, and remove
+    /// leaves no image, mount or loop device.
+    @Test func diskLimitFromAProfile() throws {
+        let name = "ptest-disk-cli"
+        HostWparTests.cleanup(name)
+        defer { HostWparTests.cleanup(name) }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ptest-disk-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let profile = dir.appendingPathComponent("disk.yaml")
+        try "extends: wpar-system\nresources: {disk: {max: 16MiB}}\n".write(to: profile, atomically: true, encoding: .utf8)
+        try #require(CLI.partctl("define", name, "--profile", profile.path).status == 0)
+        let activate = try CLI.partctl("activate", name)
+        try #require(activate.status == 0, "\(activate.stderr)")
+        let fill = try CLI.partctl("login", name, "--", "sh", "-c", "dd if=/dev/zero of=/big bs=1M count=64")
+        #expect(fill.status != 0)
+        #expect((fill.stdout + fill.stderr).contains("No space left on device"), "\(fill.stdout) \(fill.stderr)")
+        let image = "\(Self.stateRoot)/wpars/\(name)/layer.img"
+        #expect(Self.exists(image))
+        #expect(try CLI.partctl("remove", name, "--force").status == 0)
+        #expect(!Self.exists("\(Self.stateRoot)/wpars/\(name)"))
+        let loops = { () -> [String] in
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/block")) ?? []).filter { device in
+                let backing = (try? String(contentsOfFile: "/sys/block/\(device)/loop/backing_file", encoding: .utf8)) ?? ""
+                return backing.hasPrefix(image)
+            }
+        }
+        #expect(CLI.waitFor(5) { loops().isEmpty }, "loop devices left: \(loops())")
+
+        let application = dir.appendingPathComponent("app.yaml")
+        try "extends: wpar-app\nresources: {disk: {max: 64MiB}}\n".write(to: application, atomically: true, encoding: .utf8)
+        expectRefusal(try CLI.partctl("run", "--profile", application.path, "--", "/bin/true"), status: 2,
+                      mentioning: ["resources.disk.max", "application"])
+    }
 }
