@@ -6,6 +6,9 @@ set -eu
 root=${PARTCTL_ROOT:-/var/lib/partctl}/rootfs/busybox
 busybox=/bin/busybox
 stamp="$root/.partctl-rootfs"
+# rootfs/ is 0711, not listable; passable because a user-namespaced WPAR's mapped root reads its
+# base through it (docs/security.md, "State directories and layers").
+install -d -m 0711 "${root%/*}"
 want="busybox=$(sha256sum "$busybox" | cut -c1-64) format=1"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     exit 0

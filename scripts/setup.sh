@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev qemu-system-x86
-qemu-utils libxml2-utils busybox-static memtest86+ ovmf hyperfine cpio xz-utils zstd lz4 pkg-config iproute2 kmod"
+qemu-utils libxml2-utils e2fsprogs busybox-static memtest86+ ovmf hyperfine cpio xz-utils zstd lz4 pkg-config iproute2 kmod"
 
 missing=""
 for p in $PACKAGES; do
@@ -53,7 +53,11 @@ until virsh -c qemu:///system version >/dev/null 2>&1; do
     fi
     sleep 0.2
 done
-mkdir -p /var/lib/partctl /run/partctl
+# partctl's state: closed to other users (a WPAR's writable layer lives below wpars/NAME, 0700, see
+# docs/security.md); 0711 where someone must pass through: libvirt's unprivileged QEMU to the guest
+# image, a user-namespaced WPAR's root to its own directory. install -d also tightens older 0755 ones.
+install -d -m 0711 /var/lib/partctl /var/lib/partctl/wpars
+install -d -m 0700 /run/partctl
 # The root file system of system WPARs, and the host bridge bridged WPARs attach to.
 sh "$(dirname "$0")/build-rootfs.sh"
 sh "$(dirname "$0")/setup-bridge.sh"

@@ -90,11 +90,22 @@ public final class PartitionManager {
     var profiles: ProfileStore { ProfileStore.default(environment: configuration.environment) }
 
     /// Runs `body` holding the partition's lock; errors carry the partition and the operation.
+    ///
+    /// The lock file goes when the partition does not exist afterwards (the name was not found, a
+    /// `define` failed, a `remove` succeeded), so refused input and removed partitions leave none.
+    /// Unlinking it while held is safe: a waiter re-checks that the path still names what it locked.
     func withLock<T>(_ path: PartitionPath, _ operation: String, _ body: () throws(PartitionError) -> T) throws(PartitionError) -> T {
-        do {
+        do throws(PartitionError) {
             let lock = try PartitionLock.acquire(path: lockPath(path), wait: true, timeout: 30)
             defer { withExtendedLifetime(lock) {} }
-            return try body()
+            do throws(PartitionError) {
+                let result = try body()
+                if operation == "remove" { lock.removeFile() }
+                return result
+            } catch {
+                if error.code == .notFound || operation == "define" { lock.removeFile() }
+                throw error
+            }
         } catch {
             throw error.with(partition: path.description, operation: operation)
         }

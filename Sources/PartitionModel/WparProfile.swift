@@ -52,16 +52,37 @@ public struct WparProcessLimits: Sendable, Codable, Hashable {
     public init(max: Int? = nil) { self.max = max }
 }
 
+/// The size of a system WPAR's writable layer, enforced by the file system (a per-WPAR ext4 image).
+public struct WparDiskLimits: Sendable, Codable, Hashable {
+    /// nil = no limit: the layer shares the host file system under $PARTCTL_ROOT.
+    public var max: ByteSize?
+
+    public init(max: ByteSize? = nil) { self.max = max }
+}
+
 public struct WparResources: Sendable, Codable, Hashable {
     public var cpu: WparCpuLimits
     public var memory: WparMemoryLimits
     public var processes: WparProcessLimits
+    public var disk: WparDiskLimits
 
     public init(cpu: WparCpuLimits = WparCpuLimits(), memory: WparMemoryLimits = WparMemoryLimits(),
-                processes: WparProcessLimits = WparProcessLimits()) {
+                processes: WparProcessLimits = WparProcessLimits(), disk: WparDiskLimits = WparDiskLimits()) {
         self.cpu = cpu
         self.memory = memory
         self.processes = processes
+        self.disk = disk
+    }
+
+    private enum CodingKeys: String, CodingKey { case cpu, memory, processes, disk }
+
+    /// Definitions stored before `disk` existed have none.
+    public init(from decoder: any Decoder) throws {
+        let values = try decoder.container(keyedBy: CodingKeys.self)
+        cpu = try values.decode(WparCpuLimits.self, forKey: .cpu)
+        memory = try values.decode(WparMemoryLimits.self, forKey: .memory)
+        processes = try values.decode(WparProcessLimits.self, forKey: .processes)
+        disk = try values.decodeIfPresent(WparDiskLimits.self, forKey: .disk) ?? WparDiskLimits()
     }
 }
 
@@ -186,6 +207,8 @@ public struct WparProfile: Sendable, Codable, Hashable {
     public var autostart: Bool
 
     public static let defaultCpuWeight = 100
+    /// Below this an ext4 file system's own structures take most of the writable layer.
+    public static let minimumDisk = ByteSize(bytes: 8 << 20)
     public static let cpuWeightRange = 1...10000
     public static let defaultSystemCommand = ["/sbin/init"]
     public static let defaultWorkdir = "/"

@@ -79,7 +79,7 @@ enum ProfileWparDecoding {
 
     static func decodeResources(_ node: ProfileNode?, _ reader: ProfileReader) throws(PartitionError) -> WparResources {
         let path = ProfileKeyPath.root / "resources"
-        let resources = try reader.mapping(node, at: path, keys: ["cpu", "memory", "processes"],
+        let resources = try reader.mapping(node, at: path, keys: ["cpu", "memory", "processes", "disk"],
                                            expecting: "a mapping like {cpu: {weight: 100}, memory: {max: 256MiB}}")
         let cpuPath = path / "cpu"
         let cpu = try reader.mapping(resources?["cpu"], at: cpuPath, keys: ["weight", "max"],
@@ -96,9 +96,12 @@ enum ProfileWparDecoding {
         let processes = try reader.mapping(resources?["processes"], at: processesPath, keys: ["max"],
                                            expecting: "a mapping like {max: 256}")
         let pids = try reader.integer(processes?["max"], at: processesPath / "max", orNone: true)
+        let diskPath = path / "disk"
+        let disk = try reader.mapping(resources?["disk"], at: diskPath, keys: ["max"], expecting: "a mapping like {max: 1GiB}")
+        let diskMax = try reader.size(disk?["max"], at: diskPath / "max", orNone: true)
         return WparResources(cpu: WparCpuLimits(weight: weight, max: cpuMax),
                              memory: WparMemoryLimits(high: high, max: memoryMax),
-                             processes: WparProcessLimits(max: pids))
+                             processes: WparProcessLimits(max: pids), disk: WparDiskLimits(max: diskMax))
     }
 
     /// `none`, `loopback`, or `{bridge: partctl0, address: 10.77.0.2/24, gateway: 10.77.0.1}`.

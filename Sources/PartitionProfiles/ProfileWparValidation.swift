@@ -138,6 +138,17 @@ extension WparProfile {
                 problems.append(ProfileProblem("resources.processes.max", "\(pids) is more than the kernel's limit, \(WparProfile.maximumProcesses)."))
             }
         }
+        if let disk = resources.disk.max {
+            if disk < WparProfile.minimumDisk {
+                problems.append(ProfileProblem("resources.disk.max", "\(disk) is below \(WparProfile.minimumDisk); the file system's own structures would take most of it."))
+            } else if type == .application {
+                problems.append(ProfileProblem("resources.disk.max", "an application WPAR has no writable layer on disk (its /tmp and /run are in memory, counted against memory.max).",
+                                               involving: ["resources.disk.max", "type"]))
+            } else if rootfs?.overlay != true {
+                problems.append(ProfileProblem("resources.disk.max", "limits the private writable layer, which only a root with overlay: true has.",
+                                               involving: ["resources.disk.max", "rootfs"]))
+            }
+        }
         return problems
     }
 

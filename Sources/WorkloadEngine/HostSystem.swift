@@ -66,24 +66,10 @@ enum HostSystem {
         throw failure("create the directory \(path)")
     }
 
-    /// Removes `path` and everything below it without following symlinks; a missing path is fine.
+    /// Removes `path` and everything below it, at any depth, without following symlinks and
+    /// without leaving its file system (see TreeRemoval); a missing path is fine.
     static func removeTree(_ path: String) throws(PartitionError) {
-        switch fileType(path) {
-        case nil:
-            return
-        case .directory?:
-            guard let directory = opendir(path) else { throw failure("open the directory \(path)") }
-            var names: [String] = []
-            while let entry = readdir(directory) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-                if name != "." && name != ".." { names.append(name) }
-            }
-            closedir(directory)
-            for name in names { try removeTree(path + "/" + name) }
-            if rmdir(path) != 0 && errno != ENOENT { throw failure("remove the directory \(path)") }
-        default:
-            if unlink(path) != 0 && errno != ENOENT { throw failure("remove \(path)") }
-        }
+        try TreeRemoval.remove(path)
     }
 
     /// Writes all of `bytes`, retrying short writes and interruptions.

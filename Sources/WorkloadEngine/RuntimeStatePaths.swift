@@ -3,9 +3,14 @@ import PartitionModel
 
 /// Where partctl keeps its state (DESIGN §5):
 /// - `root` (default `/run/partctl`, env `PARTCTL_RUNTIME_ROOT`): runtime state of running partitions,
-///   lock files, console sockets. Mode 0700: only root may open a lock or a console.
+///   lock files, console sockets. Mode 0700, and so is everything below it: only root may open a
+///   lock or a console.
 /// - `definitions` (default `/var/lib/partctl`, env `PARTCTL_ROOT`): definitions, which outlive a
-///   reboot. Mode 0755: configuration, readable like /etc.
+///   reboot, and each WPAR's writable layer. Mode 0711: other users may pass through it (libvirt's
+///   unprivileged QEMU opens the guest image's kernel below `images/`) but not list it. `wpars/` is
+///   0711 too (a WPAR with a user namespace mounts its layers as its mapped root, an unprivileged
+///   host user, who must pass through to its own directory); each WPAR's directory is 0700, so no
+///   other host user reaches a file a WPAR wrote (setuid or not).
 ///
 /// `/run` is not necessarily a tmpfs (it is not on these machines), so runtime state can outlive a
 /// reboot; records carry the boot id (`BootID`) to tell.
@@ -42,33 +47,16 @@ public struct RuntimePaths: Sendable, Hashable {
     /// `<root>/wpar/<name>`: runtime state of one running WPAR.
     public func runtimeDirectory(for name: PartitionName) -> String { "\(root)/wpar/\(name.rawValue)" }
 
-    /// Creates the directories (parents included) with their modes; existing ones are left as they are.
-    public func createDirectories() throws(PartitionError) {
-        try Self.makeDirectory(root, mode: 0o700)
-        try Self.makeDirectory(locks, mode: 0o700)
-        try Self.makeDirectory("\(root)/wpar", mode: 0o700)
-        try Self.makeDirectory(definitions, mode: 0o755)
-    }
+    /// `<definitions>/wpars`: the WPARs' definitions and writable layers.
+    public var wparDefinitions: String { "\(definitions)/wpars" }
 
-    /// Creates `path` and any missing parents (parents get 0755). An existing directory is fine.
-    public static func makeDirectory(_ path: String, mode: mode_t) throws(PartitionError) {
-        if mkdir(path, mode) == 0 {
-            chmod(path, mode)  // the umask must not narrow it
-            return
-        }
-        switch errno {
-        case EEXIST:
-            var status = stat()
-            if stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR { return }
-            throw PartitionError(.invalidState, "\(path) exists but is not a directory.")
-        case ENOENT:
-            guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else {
-                throw SystemCall.failure("create the directory \(path)")
-            }
-            try makeDirectory(String(path[..<slash]), mode: 0o755)
-            try makeDirectory(path, mode: mode)
-        default:
-            throw SystemCall.failure("create the directory \(path)")
-        }
+    /// Creates the state directories (parents included) with their modes, and tightens any that an
+    /// older version or an admin left more open (see StateDirectory).
+    public func createDirectories() throws(PartitionError) {
+        try StateDirectory.ensure(root, mode: 0o700, followingSymlink: true)
+        try StateDirectory.ensure(locks, mode: 0o700)
+        try StateDirectory.ensure("\(root)/wpar", mode: 0o700)
+        try StateDirectory.ensure(definitions, mode: 0o711, followingSymlink: true)
+        try StateDirectory.ensure(wparDefinitions, mode: 0o711)
     }
 }

@@ -19,6 +19,7 @@ extension SpawnPlan {
         try WorkloadSpecCheck.checkLimits(spec.limits, host: host)
         try WorkloadSpecCheck.checkNetwork(spec.network)
         if let mapping = spec.userNamespace { try WorkloadSpecCheck.checkUserNamespace(mapping) }
+        try WritableLayerImage.check(spec)
         guard HostSystem.fileType(Self.stageDirectory) == .directory else {
             throw PartitionError(.unsupported, "The host has no \(Self.stageDirectory) directory, which partctl needs to assemble a WPAR's root.")
         }
@@ -53,7 +54,8 @@ extension SpawnPlan {
             }
             // partctl's own state directory may be reached through the administrator's symlink;
             // below it, nothing may be one.
-            let upperPath = upper ?? Self.defaultUpper(for: spec.name, definitionsRoot: HostSystem.realPath(host.definitionsRoot) ?? host.definitionsRoot)
+            let upperPath = upper ?? Self.defaultUpper(for: spec.name, definitionsRoot: HostSystem.realPath(host.definitionsRoot) ?? host.definitionsRoot,
+                                                  limitedDisk: spec.diskLimit != nil)
             for layer in try Self.checkUpper(upperPath, rules: rules) { identities[layer.path] = layer.identity }
             layers = [upperPath] + lowers
             // Each layer by descriptor in the child (cspawn_sources.c), lower layers top first.
@@ -117,8 +119,10 @@ extension SpawnPlan {
     /// Where the child attaches the new root while assembling it (in its own mount namespace only).
     static let stageDirectory = "/tmp"
 
-    public static func defaultUpper(for name: PartitionName, definitionsRoot: String) -> String {
-        "\(definitionsRoot)/wpars/\(name.rawValue)/upper"
+    /// With a disk limit, on the WPAR's own file system (WritableLayerImage), with the work directory.
+    public static func defaultUpper(for name: PartitionName, definitionsRoot: String, limitedDisk: Bool = false) -> String {
+        let directory = "\(definitionsRoot)/wpars/\(name.rawValue)"
+        return (limitedDisk ? WritableLayerImage.mountPoint(in: directory) : directory) + "/upper"
     }
 
     /// overlayfs's work directory, beside the upper one (it must be on the same file system).

@@ -41,7 +41,8 @@ struct WorkloadDefinitions: Sendable {
         do { data = try encoder.encode(spec) } catch {
             throw PartitionError(.internal, "The definition of \(spec.name) cannot be encoded: \(error).")
         }
-        try HostSystem.makeDirectories(directory(of: spec.name), mode: 0o755)
+        // 0700: the WPAR's writable layer goes below it (see RuntimePaths).
+        try StateDirectory.ensure(directory(of: spec.name), mode: 0o700, anyOwner: true)
         try AtomicFile.write(Array(data), to: specFile(of: spec.name), mode: 0o644)
     }
 

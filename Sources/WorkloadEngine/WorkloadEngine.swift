@@ -34,12 +34,21 @@ public final class WorkloadEngine: Sendable {
     }
 
     /// `locked`, giving `body` the lock itself (to remove its file when the WPAR goes away).
+    ///
+    /// Every command also tightens the state directories it passes (an older installation made
+    /// them world-readable), and a command on a name that is not (or no longer) a WPAR leaves no
+    /// lock file behind: it is unlinked while still held, which waiters notice (PartitionLock).
     func lockedWithLock<Result>(_ name: PartitionName, _ operation: String,
                                 _ body: (PartitionLock) throws(PartitionError) -> Result) throws(PartitionError) -> Result {
         do {
             try paths.createDirectories()
             let lock = try PartitionLock.acquire(path: paths.lockFile(for: name), wait: true, timeout: Self.lockWait)
-            return try withExtendedLifetime(lock) { () throws(PartitionError) -> Result in try body(lock) }
+            return try withExtendedLifetime(lock) { () throws(PartitionError) -> Result in
+                defer { if !definitions.exists(name) && HostSystem.fileType(runtimeDirectory(name)) == nil { lock.removeFile() } }
+                try StateDirectory.tightenIfPresent(definitions.directory(of: name), mode: 0o700)
+                try StateDirectory.tightenIfPresent(runtimeDirectory(name), mode: 0o700)
+                return try body(lock)
+            }
         } catch {
             throw error.with(partition: name.rawValue, operation: operation)
         }
@@ -54,11 +63,12 @@ public final class WorkloadEngine: Sendable {
     public func define(_ name: PartitionName, spec: WorkloadSpec, replacing: Bool = false) throws(PartitionError) {
         var spec = spec
         spec.name = name
+        // Refused input creates nothing: no state directory, no lock file.
+        do { _ = try SpawnPlan(spec: spec, host: host) } catch { throw error.with(partition: name.rawValue, operation: "define") }
         try locked(name, "define") { () throws(PartitionError) in
             if definitions.exists(name) && !replacing {
                 throw PartitionError(.alreadyExists, "The WPAR is already defined.")
             }
-            _ = try SpawnPlan(spec: spec, host: host)
             try definitions.save(spec)
         }
     }
@@ -73,7 +83,7 @@ public final class WorkloadEngine: Sendable {
     /// Deletes the definition (and its overlay upper layer). An active WPAR is refused unless
     /// `force`, which stops it first.
     public func remove(_ name: PartitionName, force: Bool = false) throws(PartitionError) {
-        try lockedWithLock(name, "remove") { (lock: PartitionLock) throws(PartitionError) in
+        try locked(name, "remove") { () throws(PartitionError) in
             guard definitions.exists(name) else { throw PartitionError(.notFound, "The WPAR is not defined.") }
             if let record = try repair(name) {
                 guard force else {
@@ -82,7 +92,6 @@ public final class WorkloadEngine: Sendable {
                 try stopLocked(name, record: record, signal: nil, within: 0, force: true)
             }
             try definitions.remove(name)
-            lock.removeFile()
         }
     }
 

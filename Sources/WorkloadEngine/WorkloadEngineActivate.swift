@@ -112,7 +112,11 @@ extension WorkloadEngine {
     /// The upper and work directories of an overlay root, made on first activation.
     private func prepareOverlay(_ spec: WorkloadSpec) throws(PartitionError) {
         guard case .overlay(_, let upper) = spec.root else { return }
-        let upperPath = upper ?? SpawnPlan.defaultUpper(for: spec.name, definitionsRoot: paths.definitions)
+        if let size = spec.diskLimit {
+            try WritableLayerImage(definitionDirectory: definitions.directory(of: spec.name), size: size).attach()
+        }
+        let upperPath = upper ?? SpawnPlan.defaultUpper(for: spec.name, definitionsRoot: paths.definitions,
+                                                        limitedDisk: spec.diskLimit != nil)
         try HostSystem.makeDirectories(upperPath, mode: 0o755)
         try HostSystem.makeDirectories(SpawnPlan.overlayWork(for: upperPath), mode: 0o700)
     }

@@ -28,9 +28,11 @@ extension WorkloadEngine {
         return nil
     }
 
-    /// Kills and removes the WPAR's cgroups, its host-side network and its runtime directory.
-    /// Idempotent; nothing missing is an error.
+    /// Kills and removes the WPAR's cgroups, its host-side network and its runtime directory, and
+    /// unmounts its writable layer's file system (when it has a disk limit). Idempotent; nothing
+    /// missing is an error.
     func removeLeftovers(_ name: PartitionName) throws(PartitionError) {
+        defer { WritableLayerImage.detach(mountPoint: WritableLayerImage.mountPoint(in: definitions.directory(of: name))) }
         if let cgroup = try WorkloadCgroup.open(layout: CgroupLayout.current(), name: name.rawValue) {
             try cgroup.killAll(signal: SIGKILL)
             try cgroup.remove()

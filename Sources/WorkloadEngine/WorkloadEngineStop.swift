@@ -6,9 +6,12 @@ extension WorkloadEngine {
     /// `within` seconds for the WPAR to end. When time runs out, `force` kills everything in its
     /// cgroup with SIGKILL; without `force` the WPAR keeps running and a timeout is reported.
     /// Returns once nothing of it is left.
+    ///
+    /// A WPAR whose supervisor died (`kill -9`) is cleaned up as `remove` would and counts as
+    /// stopped (see `repairForStop`).
     public func shutdown(_ name: PartitionName, within seconds: Double = 30, force: Bool = true) throws(PartitionError) {
         try locked(name, "shutdown") { () throws(PartitionError) in
-            guard let record = try repair(name) else { throw PartitionError(.invalidState, "The WPAR is not active.") }
+            guard let record = try repairForStop(name) else { return }
             let spec = try definitions.load(name)
             try stopLocked(name, record: record, signal: spec.stopSignal, within: max(0, seconds), force: force)
         }
@@ -17,9 +20,20 @@ extension WorkloadEngine {
     /// Kills everything in the WPAR at once (z/VM FORCE, stopwpar -F).
     public func force(_ name: PartitionName) throws(PartitionError) {
         try locked(name, "force") { () throws(PartitionError) in
-            guard let record = try repair(name) else { throw PartitionError(.invalidState, "The WPAR is not active.") }
+            guard let record = try repairForStop(name) else { return }
             try stopLocked(name, record: record, signal: nil, within: 0, force: true)
         }
+    }
+
+    /// `repair` for the stop verbs: the record of an active WPAR; nil when the WPAR had been left
+    /// half there (a dead supervisor with its cgroups, processes or runtime directory), which
+    /// `repair` has just removed, so the WPAR is stopped now; "not active" when there was nothing.
+    private func repairForStop(_ name: PartitionName) throws(PartitionError) -> WorkloadRuntimeRecord? {
+        let cgroup = try WorkloadCgroup.open(layout: CgroupLayout.current(), name: name.rawValue)
+        let leftovers = cgroup != nil || HostSystem.fileType(runtimeDirectory(name)) != nil
+        if let record = try repair(name) { return record }
+        guard leftovers else { throw PartitionError(.invalidState, "The WPAR is not active.") }
+        return nil
     }
 
     func stopLocked(_ name: PartitionName, record: WorkloadRuntimeRecord, signal: Int32?, within seconds: Double,

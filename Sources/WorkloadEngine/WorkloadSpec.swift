@@ -40,6 +40,9 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
     public var stopSignal: Int32
     /// RLIMIT_NOFILE (soft and hard) of the WPAR's processes; 0 keeps the host's.
     public var openFileLimit: UInt64
+    /// The size in bytes of a system WPAR's writable layer, on a file system of its own
+    /// (WritableLayerImage); nil = no limit.
+    public var diskLimit: UInt64?
     /// What the layer above keeps with the definition (partctl: the resolved profile). The engine
     /// stores it and never reads it, like OCI annotations.
     public var annotations: [String: String]?
@@ -75,6 +78,7 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
     private enum CodingKeys: String, CodingKey {
         case name, kind = "type", root, sharedPaths, mounts, command, environment, workingDirectory, hostname,
              capabilities, userNamespace, network, limits, console, stopSignal, openFileLimit, annotations
+        case diskLimit
     }
 }
 

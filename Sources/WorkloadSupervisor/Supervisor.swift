@@ -156,6 +156,8 @@ final class Supervisor {
         }
         recordExit(status)
         CgroupCleanup.removeAll(cgroupDirectories)
+        // Before the runtime files go: until they do, the next command waits for this process.
+        LayerCleanup.detach(besideExitRecord: configuration.exitRecord)
         for name in SupervisorFiles.entries(of: configuration.runtimeDirectory) where name != "supervisor.pid" {
             unlink(configuration.runtimeDirectory + "/" + name)
         }

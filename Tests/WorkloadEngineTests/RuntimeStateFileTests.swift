@@ -185,7 +185,8 @@ struct RuntimeStatePathsTests {
         let paths = RuntimePaths(root: "\(scratch.path)/run/partctl", definitions: "\(scratch.path)/lib/partctl")
         try paths.createDirectories()
         try paths.createDirectories()
-        for (directory, mode) in [(paths.root, 0o700), (paths.locks, 0o700), (paths.definitions, 0o755)] {
+        for (directory, mode) in [(paths.root, 0o700), (paths.locks, 0o700), (paths.definitions, 0o711),
+                                  (paths.wparDefinitions, 0o711)] {
             var status = stat()
             #expect(stat(directory, &status) == 0 && Int(status.st_mode & 0o777) == mode, "\(directory)")
         }

@@ -47,7 +47,9 @@ import Testing
         try HostSystem.makeDirectories(runtime, mode: 0o700)
         try WorkloadRuntimeRecord(phase: .running, supervisor: impostor, initProcess: impostor, startedAt: 0).write(to: runtime)
         #expect(try sandbox.engine.status(name).state == .error)
-        #expect(throws: PartitionError.self) { try sandbox.engine.shutdown(name, within: 0.2) }
+        // The stale record is cleaned up as leftovers of a dead WPAR (which then counts as stopped);
+        // after that there is nothing to stop.
+        try sandbox.engine.shutdown(name, within: 0.2)
         #expect(throws: PartitionError.self) { try sandbox.engine.force(name) }
         HostSystem.sleep(seconds: 0.1)
         #expect(EngineSandbox.isRunning(pid))

@@ -38,8 +38,14 @@ final class WparBackend {
         try engine.activate(name)
     }
 
+    /// Active, or `error`: a WPAR whose supervisor died still has cgroups and state to clean up.
+    private func isStoppable(_ name: PartitionName) throws(PartitionError) -> Bool {
+        let state = try engine.status(name).state
+        return state.isActive || state == .error
+    }
+
     func shutdown(_ name: PartitionName, within seconds: Int, force: Bool) throws(PartitionError) {
-        guard try engine.status(name).state.isActive else {
+        guard try isStoppable(name) else {
             throw PartitionError(.invalidState, "The WPAR is not running.")
         }
         do {
@@ -51,7 +57,7 @@ final class WparBackend {
     }
 
     func force(_ name: PartitionName) throws(PartitionError) {
-        guard try engine.status(name).state.isActive else {
+        guard try isStoppable(name) else {
             throw PartitionError(.invalidState, "The WPAR is not running.")
         }
         try engine.force(name)
