@@ -36,6 +36,7 @@ enum WorkloadSpecMapping {
             capabilities: profile.capabilities.map(\.rawValue),
             userNamespace: profile.userNamespace ? mapping() : nil,
             network: network(profile.network), limits: limits(profile.resources), console: console)
+        spec.privileged = profile.privileged
         if annotate {
             spec.annotations = [
                 profileNameAnnotation: resolved.name,
