@@ -93,7 +93,8 @@ import Testing
     }
 
     /// The caller's input (a FIFO here, as it could be the admin's terminal) written after login
-    /// returned never reaches a process the command left behind.
+    /// returned never reaches a process the command left behind. (Through fd 4: sh gives a
+    /// background list /dev/null as its stdin.)
     @Test func backgroundProcessCannotReadTheCallersInput() throws {
         let name = "ptest-fd-read"
         defer { Self.remove(name) }
@@ -102,7 +103,7 @@ import Testing
         let result = try Self.shell("""
             mkfifo \(directory.path)/input
             exec 3<>\(directory.path)/input
-            "$PARTCTL" login \(name) -- sh -c '(sleep 1; head -c 6 > /tmp/ptest-stolen; touch /tmp/ptest-read-done) &' < \(directory.path)/input
+            "$PARTCTL" login \(name) -- sh -c 'exec 4<&0; (sleep 1; head -c 6 <&4 > /tmp/ptest-stolen; touch /tmp/ptest-read-done) &' < \(directory.path)/input
             echo secret >&3
             """)
         #expect(result.status == 0, "\(result.stderr)")
