@@ -80,7 +80,9 @@ final class StdioPipes {
         var pending: [UInt8] = []
         var pendingStart = 0
         var outputs: [(from: Int32, to: Int32)] = [(fromOutput, output), (fromError, error)]
-        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        // Uninitialised: a command that prints little touches few of its pages (run competes on speed).
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
+        defer { buffer.deallocate() }
 
         func closeStdin() {
             if let descriptor = stdin { close(descriptor) }
@@ -92,10 +94,10 @@ final class StdioPipes {
         /// Copies what one of the workload's outputs has; false once it is done (end, error, or
         /// its destination gone).
         func pump(_ from: Int32, to: Int32) -> Bool? {
-            let got = buffer.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }
+            let got = read(from, buffer.baseAddress, buffer.count)
             if got < 0 { return errno == EINTR || errno == EAGAIN ? nil : false }
             if got == 0 { return false }
-            return buffer.withUnsafeBytes { StdioPipes.writeAll(to, $0.baseAddress!, got) }
+            return StdioPipes.writeAll(to, buffer.baseAddress!, got)
         }
 
         var exited = false
@@ -113,7 +115,7 @@ final class StdioPipes {
                 if entry.fd == exit.pidfd {
                     exited = true
                 } else if wantInput && entry.fd == input {
-                    let got = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+                    let got = read(input, buffer.baseAddress, buffer.count)
                     if got > 0 {
                         pending = Array(buffer[..<got])
                         pendingStart = 0
