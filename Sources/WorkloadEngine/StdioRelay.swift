@@ -70,8 +70,8 @@ final class StdioPipes {
     func relay(until exit: ChildExit, input: Int32, output: Int32, error: Int32) {
         closeWorkloadEnds()
         relayed = true
-        let previousPipeAction = HostSystem.ignoreBrokenPipes()
-        defer { HostSystem.restoreBrokenPipes(previousPipeAction) }
+        let previousActions = HostSystem.ignoreRelaySignals()
+        defer { HostSystem.restoreRelaySignals(previousActions) }
         for descriptor in [toInput, fromOutput, fromError] {
             _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
         }
@@ -186,18 +186,26 @@ struct ChildExit {
 }
 
 extension HostSystem {
-    /// Lets a write to a pipe nobody reads fail with EPIPE instead of killing this process; the
-    /// previous action is given back. Children never inherit it (CSpawn resets every signal).
-    static func ignoreBrokenPipes() -> sigaction {
+    /// While relaying: a write to a pipe nobody reads fails with EPIPE instead of killing this
+    /// process; in a background job, reading the terminal fails with EIO (taken as the end of
+    /// input, as `ssh -n`) and writing to it goes ahead (as the workload's own writes did) instead
+    /// of stopping this process. Children never inherit it (CSpawn resets every signal).
+    static let relaySignals = [SIGPIPE, SIGTTIN, SIGTTOU]
+
+    static func ignoreRelaySignals() -> [sigaction] {
         var ignore = sigaction()
         ignore.__sigaction_handler.sa_handler = SIG_IGN
-        var previous = sigaction()
-        sigaction(SIGPIPE, &ignore, &previous)
-        return previous
+        return relaySignals.map { signal in
+            var previous = sigaction()
+            sigaction(signal, &ignore, &previous)
+            return previous
+        }
     }
 
-    static func restoreBrokenPipes(_ previous: sigaction) {
-        var previous = previous
-        sigaction(SIGPIPE, &previous, nil)
+    static func restoreRelaySignals(_ previous: [sigaction]) {
+        for (signal, action) in zip(relaySignals, previous) {
+            var action = action
+            sigaction(signal, &action, nil)
+        }
     }
 }
