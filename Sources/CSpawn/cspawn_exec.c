@@ -17,7 +17,6 @@
 
 #ifndef PR_CAP_AMBIENT
 #define PR_CAP_AMBIENT 47
-#define PR_CAP_AMBIENT_RAISE 2
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
 #endif
 
@@ -48,14 +47,9 @@ static void drop_capabilities(const struct cspawn_exec *exec, int report_fd) {
         cs_fail(report_fd, -1, "clear ambient capabilities", NULL, errno);
     }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) cs_fail(report_fd, -1, "set no_new_privs", NULL, errno);
+    /* Effective and permitted only; inheritable and ambient stay empty (as runc), so a process that
+     * changes to a non-root uid inside ends with no capabilities at all. */
     if (cs_capset(exec->keep_capabilities) != 0) cs_fail(report_fd, -1, "set capabilities", NULL, errno);
-    /* Ambient too, so a process that changes to a non-root uid inside keeps the same set. */
-    for (int cap = 0; cap <= exec->last_capability && cap < 64; cap++) {
-        if (!(exec->keep_capabilities & (1ULL << cap))) continue;
-        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0 && errno != EINVAL) {
-            cs_fail(report_fd, -1, "raise ambient capabilities", NULL, errno);
-        }
-    }
 }
 
 static const char *find_variable(const char *const *envp, const char *name, size_t length) {

@@ -4,16 +4,27 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cspawn_internal.h"
 #include "cspawn_join.h"
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER 0x5441
+#endif
+#define CS_DEVPTS_SUPER_MAGIC 0x1cd1
 
 /* Ends this process the way `status` says the command ended. */
 _Noreturn static void mirror(int status) {
@@ -39,13 +50,66 @@ _Noreturn static void mirror(int status) {
 static char command_stack[64 << 10] __attribute__((aligned(16)));
 
 struct command_start {
-    const struct cspawn_exec *exec;
+    const struct cspawn_join *join;
     int report_fd;
 };
 
+/* Sends `fd` over the unix socket `socket_fd` (one byte carrying it). */
+static int send_descriptor(int socket_fd, int fd) {
+    char byte = 't';
+    struct iovec data = { &byte, 1 };
+    union { struct cmsghdr header; char space[CMSG_SPACE(sizeof(int))]; } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message = { .msg_iov = &data, .msg_iovlen = 1, .msg_control = control.space,
+                              .msg_controllen = sizeof control.space };
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(header), &fd, sizeof fd);
+    ssize_t sent;
+    do {
+        sent = sendmsg(socket_fd, &message, MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    return sent == 1 ? 0 : -1;
+}
+
+/* A pseudo-terminal of the WPAR's own devpts, opened from inside its mount namespace: a path
+ * looked up by the host (/proc/PID/root/...) would follow the WPAR's absolute symlinks into the
+ * host's /dev. The master goes to partctl; the slave is returned. */
+static int open_terminal(const struct cspawn_join *join, int report_fd) {
+    int master = cs_openat2(AT_FDCWD, "/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC,
+                            CS_RESOLVE_NO_SYMLINKS | CS_RESOLVE_NO_MAGICLINKS);
+    if (master < 0) cs_fail(report_fd, -1, "open the WPAR's terminal multiplexer", "/dev/pts/ptmx", errno);
+    struct statfs fs;
+    struct stat status;
+    if (fstatfs(master, &fs) != 0 || fs.f_type != CS_DEVPTS_SUPER_MAGIC || fstat(master, &status) != 0
+        || !S_ISCHR(status.st_mode) || status.st_rdev != makedev(5, 2)) {
+        cs_fail(report_fd, -1, "check that /dev/pts/ptmx is a devpts multiplexer", "/dev/pts/ptmx", ENOTTY);
+    }
+    int unlock = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock) != 0) cs_fail(report_fd, -1, "unlock the WPAR's terminal", NULL, errno);
+    if (join->rows > 0 && join->columns > 0) {
+        struct winsize size = { join->rows, join->columns, 0, 0 };
+        ioctl(master, TIOCSWINSZ, &size);
+    }
+    int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0) cs_fail(report_fd, -1, "open the WPAR's terminal", NULL, errno);
+    if (send_descriptor(join->terminal_socket, master) != 0) cs_fail(report_fd, -1, "hand the terminal to partctl", NULL, errno);
+    close(master);
+    close(join->terminal_socket);
+    return slave;
+}
+
 static int command_main(void *argument) {
     const struct command_start *start = argument;
-    cs_finish_exec(start->exec, start->report_fd);
+    if (start->join->terminal_socket < 0) cs_finish_exec(&start->join->exec, start->report_fd);
+    /* A copy on this process's own stack: the intermediate's memory is shared until execve. */
+    struct cspawn_exec exec = start->join->exec;
+    int slave = open_terminal(start->join, start->report_fd);
+    exec.stdio[0] = exec.stdio[1] = exec.stdio[2] = slave;
+    exec.controlling_tty = 1;
+    cs_finish_exec(&exec, start->report_fd);
 }
 
 _Noreturn static void run_intermediate(const struct cspawn_join *join, int sync_fd, int report_fd) {
@@ -68,7 +132,7 @@ _Noreturn static void run_intermediate(const struct cspawn_join *join, int sync_
      * our memory until it has exec'd, while we wait (CLONE_VFORK, as posix_spawn does): copying
      * the page tables of what was the caller's memory costs more than the rest of the fork. It
      * stays non-dumpable meanwhile: dumpability belongs to the memory, which we made so. */
-    struct command_start start = { &join->exec, report_fd };
+    struct command_start start = { join, report_fd };
     long command = clone(command_main, command_stack + sizeof command_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
     if (command < 0) cs_fail(report_fd, -1, "fork into the WPAR", NULL, errno);
     close(report_fd);

@@ -123,8 +123,10 @@ long cs_keyctl_join(const char *name) {
 int cs_capset(uint64_t keep) {
     struct { uint32_t version; int pid; } header = { 0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0 };
     struct { uint32_t effective, permitted, inheritable; } data[2];
-    data[0].effective = data[0].permitted = data[0].inheritable = (uint32_t)keep;
-    data[1].effective = data[1].permitted = data[1].inheritable = (uint32_t)(keep >> 32);
+    /* The inheritable set stays empty: nothing passes to a program across a uid change. */
+    data[0].effective = data[0].permitted = (uint32_t)keep;
+    data[1].effective = data[1].permitted = (uint32_t)(keep >> 32);
+    data[0].inheritable = data[1].inheritable = 0;
     return (int)syscall(SYS_capset, &header, data);
 }
 

@@ -139,6 +139,7 @@ public final class PartitionManager {
                 try overrides.map { text throws(PartitionError) in try ProfileOverrides.parse(text) } ?? ProfileOverrides()
             }
             let resolved = try context(path, "define") { () throws(PartitionError) in try profiles.resolve(profile, overrides: parsed) }
+            warnIfPrivileged(resolved, path, "define")
             return try withNested(path, "define") { (backend, lpar, wpar) throws(PartitionError) in
                 try backend.define(lpar, wpar, resolved: resolved)
             }
@@ -147,6 +148,7 @@ public final class PartitionManager {
         try context(path, "define") { () throws(PartitionError) in
             let parsed = try overrides.map { text throws(PartitionError) in try ProfileOverrides.parse(text) }
             let resolved = try profiles.resolve(profile, overrides: parsed ?? ProfileOverrides())
+            warnIfPrivileged(resolved, path, "define")
             switch resolved.kind {
             case .lpar:
                 let backend = try lpars()
@@ -171,6 +173,12 @@ public final class PartitionManager {
                 throw PartitionError(.invalidProfile, "The profile '\(resolved.name)' is of kind system, which cannot be defined.")
             }
         }
+    }
+
+    /// A privileged WPAR is said out loud, on one line naming what it allows (docs/security.md).
+    private func warnIfPrivileged(_ resolved: ResolvedProfile, _ path: PartitionPath?, _ verb: String) {
+        guard let warning = resolved.wpar?.privilegeWarning else { return }
+        writeStderrLine("partctl: \(path.map { "\($0): " } ?? "")\(verb): warning: \(warning)")
     }
 
     public func activate(_ path: PartitionPath, profile: String?) throws(PartitionError) {
@@ -344,6 +352,7 @@ public final class PartitionManager {
         try context(nil, "run") { () throws(PartitionError) -> Int32 in
             let parsed = try overrides.map { text throws(PartitionError) in try ProfileOverrides.parse(text) } ?? ProfileOverrides()
             let resolved = try profiles.resolve(profile, overrides: parsed)
+            warnIfPrivileged(resolved, nil, "run")
             return try wpars().run(resolved: resolved, command: command)
         }
     }

@@ -171,9 +171,16 @@ public enum LinuxCapability: String, Sendable, Codable, CaseIterable {
     /// The capability's number in the kernel (`CAP_CHOWN` is 0); the cases are declared in that order.
     public var number: Int32 { Int32(LinuxCapability.allCases.firstIndex(of: self)!) }
 
-    /// Capabilities that act on the host kernel as a whole, which no namespace contains: partctl never
-    /// grants them to a WPAR.
+    /// Capabilities that act on the host kernel as a whole, which no namespace contains: only a
+    /// `privileged` WPAR gets them (docs/security.md says why each is on this list).
     public static let hostWide: Set<LinuxCapability> = [.sysModule, .sysRawio, .sysTime, .sysBoot, .macAdmin, .macOverride]
+
+    /// Capabilities that are root on the host when held in the host's user namespace (mounts,
+    /// file handles, tracing, kernel memory through BPF or perf, the kernel log, host-wide audit):
+    /// only with a user namespace, whose root they then cannot reach beyond, or `privileged`.
+    public static let rootEquivalent: Set<LinuxCapability> = [
+        .sysAdmin, .dacReadSearch, .sysPtrace, .bpf, .perfmon, .syslog, .auditControl, .auditRead,
+    ]
 
     /// Parses `net_bind_service`, `NET_BIND_SERVICE` or `CAP_NET_BIND_SERVICE`.
     public init?(name: String) {
@@ -201,6 +208,9 @@ public struct WparProfile: Sendable, Codable, Hashable {
     public var capabilities: [LinuxCapability]
     /// Run in a user namespace, root inside mapped to an unprivileged user outside.
     public var userNamespace: Bool
+    /// Allows the capabilities of `hostWide` and `rootEquivalent` without a user namespace: the WPAR
+    /// is then as trusted as host root. nil when false, so stored definitions keep their form.
+    public var privileged: Bool?
     public var environment: [String: String]
     /// The working directory inside the WPAR.
     public var workdir: String
@@ -229,7 +239,7 @@ public struct WparProfile: Sendable, Codable, Hashable {
                 resources: WparResources = WparResources(), network: WparNetwork = defaultNetwork,
                 mounts: [WparMount] = [], hostname: String? = nil, capabilities: [LinuxCapability]? = nil,
                 userNamespace: Bool = false, environment: [String: String] = [:], workdir: String = defaultWorkdir,
-                autostart: Bool = false) {
+                autostart: Bool = false, privileged: Bool = false) {
         self.type = type
         self.command = command
         self.rootfs = rootfs
@@ -240,6 +250,7 @@ public struct WparProfile: Sendable, Codable, Hashable {
         self.hostname = hostname
         self.capabilities = capabilities ?? WparProfile.defaultCapabilities(for: type)
         self.userNamespace = userNamespace
+        self.privileged = privileged ? true : nil
         self.environment = environment
         self.workdir = workdir
         self.autostart = autostart

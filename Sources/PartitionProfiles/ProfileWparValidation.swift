@@ -188,9 +188,12 @@ extension WparProfile {
             problems.append(ProfileProblem("hostname", problem))
         }
         var seen: Set<LinuxCapability> = []
+        let isPrivileged = privileged == true
         for capability in capabilities {
-            if LinuxCapability.hostWide.contains(capability) {
-                problems.append(ProfileProblem("capabilities", "'\(capability.rawValue)' acts on the host kernel as a whole; partctl never grants it to a WPAR."))
+            if LinuxCapability.hostWide.contains(capability) && !isPrivileged {
+                problems.append(ProfileProblem("capabilities", "'\(capability.rawValue)' acts on the host kernel as a whole; only a WPAR with 'privileged: true' gets it."))
+            } else if LinuxCapability.rootEquivalent.contains(capability) && !userNamespace && !isPrivileged {
+                problems.append(ProfileProblem("capabilities", "'\(capability.rawValue)' is root on the host without a user namespace; set 'user_namespace: true' (or 'privileged: true', which trusts the WPAR as host root)."))
             } else if !seen.insert(capability).inserted {
                 problems.append(ProfileProblem("capabilities", "lists '\(capability.rawValue)' twice."))
             }
@@ -206,6 +209,15 @@ extension WparProfile {
             }
         }
         return problems
+    }
+
+    /// The one line `profile check`, `define` and `run` print on stderr for a privileged WPAR, naming
+    /// what it allows; nil when the profile is not privileged.
+    public var privilegeWarning: String? {
+        guard privileged == true else { return nil }
+        let granted = capabilities.filter { LinuxCapability.hostWide.contains($0) || LinuxCapability.rootEquivalent.contains($0) }
+        let named = granted.isEmpty ? "no root-equivalent capability yet, but any it is given" : granted.map(\.rawValue).joined(separator: ", ")
+        return "privileged: true trusts this WPAR as host root: it allows \(named)\(userNamespace ? "" : " without a user namespace")."
     }
 
     func hostPathProblems() -> [ProfileProblem] {

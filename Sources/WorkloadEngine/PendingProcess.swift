@@ -66,10 +66,15 @@ final class PendingProcess {
     }
 
     /// Forks a process that joins the running WPAR whose init `pidfd` pins (see cspawn_join.h).
+    /// With `terminal`, the process opens a pseudo-terminal of the WPAR's devpts and sends its
+    /// master over that socket (`stdio` is then not used).
     static func join(pidfd: Int32, namespaces: SpawnPlan.Namespaces, process: SpawnPlan.Process, stdio: SpawnStdio,
-                     cgroupFD: Int32, becomeRoot: Bool) throws(PartitionError) -> PendingProcess {
+                     cgroupFD: Int32, becomeRoot: Bool,
+                     terminal: (socket: Int32, size: TerminalSize?)? = nil) throws(PartitionError) -> PendingProcess {
         let arena = CArena()
         var join = cspawn_join(pidfd: pidfd, namespaces: namespaces.rawValue, cgroup_fd: cgroupFD, become_root: becomeRoot ? 1 : 0,
+                               terminal_socket: terminal?.socket ?? -1, rows: terminal?.size?.rows ?? 0,
+                               columns: terminal?.size?.columns ?? 0,
                                exec: CSpawnPlan.exec(process, stdio: stdio, arena: arena))
         var child = cspawn_child()
         var failure = cspawn_failure()

@@ -1,8 +1,9 @@
 import Glibc
 import PartitionModel
 
-/// A pseudo-terminal pair on the host's devpts: the master stays with partctl or the supervisor,
-/// the slave becomes the stdio and controlling terminal of a process in a WPAR.
+/// A pseudo-terminal pair on the host's devpts for a WPAR's console: the master stays with the
+/// supervisor, the slave becomes the init's stdio and controlling terminal. (A login's terminal
+/// comes from the WPAR's own devpts instead: see `TerminalChannel`.)
 final class PseudoTerminal {
     let master: Int32
     let slave: Int32
@@ -18,13 +19,6 @@ final class PseudoTerminal {
     /// A pair on the host's devpts.
     convenience init() throws(PartitionError) {
         try self.init(multiplexer: "/dev/ptmx")
-    }
-
-    /// A pair on the devpts instance of the WPAR whose init is `pid`, so that inside the WPAR the
-    /// slave is its own /dev/pts/N (ttyname, `tty` and the like work there). The multiplexer is
-    /// checked to be a devpts ptmx (5:2) before it is used.
-    convenience init(insideRootOf pid: pid_t) throws(PartitionError) {
-        try self.init(multiplexer: "/proc/\(pid)/root/dev/pts/ptmx")
     }
 
     private init(multiplexer: String) throws(PartitionError) {
@@ -75,5 +69,60 @@ final class PseudoTerminal {
     deinit {
         closeSlave()
         closeMaster()
+    }
+}
+
+/// How a joining process hands partctl the master of the pseudo-terminal it opened on the WPAR's
+/// own devpts (cspawn_join.h): a unix socket pair, one end for the child, one byte with SCM_RIGHTS.
+final class TerminalChannel {
+    let childEnd: Int32
+    private let ours: Int32
+    private var childEndOpen = true
+
+    init() throws(PartitionError) {
+        var ends: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0 else {
+            throw HostSystem.failure("create a socket pair for the login's terminal")
+        }
+        (ours, childEnd) = (ends[0], ends[1])
+    }
+
+    deinit {
+        closeChildEnd()
+        close(ours)
+    }
+
+    func closeChildEnd() {
+        if childEndOpen { close(childEnd) }
+        childEndOpen = false
+    }
+
+    /// The master the child sent; it has done so before its execve, so this does not block once
+    /// the process has been released successfully.
+    func receiveMaster() throws(PartitionError) -> Int32 {
+        closeChildEnd()
+        var byte: UInt8 = 0
+        let space = 64  // CMSG_SPACE(sizeof(int)) is 24; room to spare
+        var control = [UInt8](repeating: 0, count: space)
+        let received: Int32 = withUnsafeMutablePointer(to: &byte) { bytePointer in
+            control.withUnsafeMutableBytes { controlBuffer in
+                var vector = iovec(iov_base: UnsafeMutableRawPointer(bytePointer), iov_len: 1)
+                return withUnsafeMutablePointer(to: &vector) { vectorPointer in
+                    var message = msghdr(msg_name: nil, msg_namelen: 0, msg_iov: vectorPointer, msg_iovlen: 1,
+                                         msg_control: controlBuffer.baseAddress, msg_controllen: space, msg_flags: 0)
+                    var got: Int
+                    repeat { got = recvmsg(ours, &message, Int32(MSG_CMSG_CLOEXEC)) } while got < 0 && errno == EINTR
+                    guard got == 1, message.msg_controllen >= MemoryLayout<cmsghdr>.size else { return -1 }
+                    let header = controlBuffer.load(as: cmsghdr.self)
+                    guard header.cmsg_level == SOL_SOCKET, header.cmsg_type == Int32(SCM_RIGHTS),
+                          header.cmsg_len >= MemoryLayout<cmsghdr>.size + MemoryLayout<Int32>.size else { return -1 }
+                    return controlBuffer.load(fromByteOffset: MemoryLayout<cmsghdr>.size, as: Int32.self)
+                }
+            }
+        }
+        guard received >= 0 else {
+            throw PartitionError(.system, "The login's process did not hand over its terminal.")
+        }
+        return received
     }
 }

@@ -11,6 +11,9 @@ struct TerminalRelay {
     var escape: Bool
     /// A pseudo-terminal master whose window size follows the local terminal's.
     var resizes: Int32?
+    /// The command's end: the relay stops then, after what it wrote, even if a process it left
+    /// behind still holds the terminal.
+    var exit: ChildExit? = nil
 
     /// Why the relay ended.
     enum End { case detached, remoteClosed }
@@ -27,8 +30,13 @@ struct TerminalRelay {
             if let master = resizes { followWindowSize(master, &lastSize) }
             var fds = [pollfd(fd: remote, events: Int16(POLLIN), revents: 0)]
             if inputOpen { fds.append(pollfd(fd: input, events: Int16(POLLIN), revents: 0)) }
+            if let exit { fds.append(pollfd(fd: exit.pidfd, events: Int16(POLLIN), revents: 0)) }
             let ready = poll(&fds, nfds_t(fds.count), resizes == nil ? -1 : 250)
             if ready < 0 && errno != EINTR { return .remoteClosed }
+            if exit != nil, let last = fds.last, last.revents != 0 {
+                drainRemote(&buffer)
+                return .remoteClosed
+            }
             if fds[0].revents != 0 {
                 let got = buffer.withUnsafeMutableBytes { read(remote, $0.baseAddress, $0.count) }
                 if got < 0 && (errno == EINTR || errno == EAGAIN) { continue }
@@ -61,6 +69,25 @@ struct TerminalRelay {
                 }
                 if !HostSystem.writeAll(remote, outgoing) { return .remoteClosed }
             }
+        }
+    }
+
+    /// What the command wrote before it ended. A pseudo-terminal hands it to the master through a
+    /// kernel worker, so it may come a moment after the exit: read until the terminal reports that
+    /// every holder of its slave is gone (EIO), or nothing came for a tenth of a second, which only
+    /// happens when a process left behind still holds it; at most 1 MiB.
+    private func drainRemote(_ buffer: inout [UInt8]) {
+        var total = 0
+        while total < 1 << 20 {
+            var entry = pollfd(fd: remote, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&entry, 1, 100)
+            if ready < 0 && errno == EINTR { continue }
+            guard ready > 0 else { return }
+            let got = buffer.withUnsafeMutableBytes { read(remote, $0.baseAddress, $0.count) }
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { return }
+            _ = HostSystem.writeAll(output, Array(buffer[..<got]))
+            total += got
         }
     }
 

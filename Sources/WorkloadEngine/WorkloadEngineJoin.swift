@@ -7,12 +7,15 @@ extension WorkloadEngine {
     ///
     /// The command joins every namespace and the cgroups of the WPAR, and gets the WPAR's own
     /// capability set, no_new_privs, a fresh session keyring and no descriptor but 0-2 (see
-    /// cspawn_join.h for why it cannot be reached through /proc/PID/exe meanwhile). With
-    /// `terminal`, it runs on a new pseudo-terminal relayed to `input`/`output`.
+    /// cspawn_join.h for why it cannot be reached through /proc/PID/exe meanwhile). Those are never
+    /// the caller's: with `terminal`, a pseudo-terminal the command opens on the WPAR's own devpts
+    /// and hands over; otherwise pipes. Either is relayed to `input`/`output`/`error` until the
+    /// command ends, and then closed: a process it left behind holds nothing of the caller's.
     public func exec(_ name: PartitionName, _ command: WorkloadCommand, input: Int32 = 0, output: Int32 = 1,
                      error: Int32 = 2) throws(PartitionError) -> Int32 {
-        var terminal: PseudoTerminal?
-        let pending: PendingProcess = try locked(name, "login") { () throws(PartitionError) -> PendingProcess in
+        let channel = command.terminal ? try TerminalChannel() : nil
+        let pipes = command.terminal ? nil : try StdioPipes()
+        let (pending, exit): (PendingProcess, ChildExit) = try locked(name, "login") { () throws(PartitionError) in
             guard let record = try repair(name), record.phase == .running else {
                 throw PartitionError(.invalidState, "The WPAR is not running.")
             }
@@ -25,28 +28,44 @@ extension WorkloadEngine {
                 throw PartitionError(.invalidState, "The WPAR's init has exited.")
             }
             defer { close(pidfd) }
-            // Opened after the pidfd pinned the init, on the WPAR's own devpts.
-            if command.terminal {
-                terminal = try PseudoTerminal(insideRootOf: record.initProcess.pid)
-                if let size = command.terminalSize { terminal?.resize(to: size) }
-            }
             var namespaces = SpawnPlan.Namespaces.workload
             if spec.userNamespace != nil { namespaces.insert(.user) }
-            let stdio = terminal.map { SpawnStdio.all($0.slave, terminal: true) }
-                ?? SpawnStdio(descriptors: (input, output, error), controllingTerminal: false)
+            let stdio = pipes.map { SpawnStdio(descriptors: $0.workloadEnds, controllingTerminal: false) } ?? .inherited
+            let size = command.terminalSize ?? (command.terminal ? Self.windowSize(of: input) : nil)
             let cgroupFD = openCgroupDirectory(cgroup)
             defer { if cgroupFD >= 0 { close(cgroupFD) } }
             let pending = try PendingProcess.join(pidfd: pidfd, namespaces: namespaces, process: process, stdio: stdio,
-                                                  cgroupFD: cgroupFD, becomeRoot: spec.userNamespace != nil)
-            try cgroup.attach(pid: pending.pid, inUnified: cgroupFD >= 0)
-            try pending.release()
-            return pending
+                                                  cgroupFD: cgroupFD, becomeRoot: spec.userNamespace != nil,
+                                                  terminal: channel.map { ($0.childEnd, size) })
+            // The intermediate process has its copies: only the workload is to hold these now.
+            pipes?.closeWorkloadEnds()
+            channel?.closeChildEnd()
+            let exit = try ChildExit(pending.pid)
+            do throws(PartitionError) {
+                try cgroup.attach(pid: pending.pid, inUnified: cgroupFD >= 0)
+                try pending.release()
+            } catch {
+                exit.close()
+                throw error
+            }
+            return (pending, exit)
         }
-        if let terminal {
-            terminal.closeSlave()
-            _ = TerminalRelay(remote: terminal.master, input: input, output: output, escape: false, resizes: terminal.master).run()
+        defer { exit.close() }
+        if let channel {
+            let master = try channel.receiveMaster()
+            defer { close(master) }
+            _ = TerminalRelay(remote: master, input: input, output: output, escape: false, resizes: master, exit: exit).run()
+        } else {
+            pipes?.relay(until: exit, input: input, output: output, error: error)
         }
         return ProcessWait.exitCode(of: pending.pid)
+    }
+
+    /// The size of the caller's terminal, for the login's terminal to start at.
+    private static func windowSize(of descriptor: Int32) -> TerminalSize? {
+        var size = winsize()
+        guard ioctl(descriptor, UInt(TIOCGWINSZ), &size) == 0, size.ws_row > 0, size.ws_col > 0 else { return nil }
+        return TerminalSize(rows: size.ws_row, columns: size.ws_col)
     }
 
     /// The WPAR's process settings applied to `command`.

@@ -17,12 +17,18 @@ extension WorkloadEngine {
             let transient = TransientName.next()
             let cgroup = try WorkloadCgroup.create(layout: layout, name: transient.text, limits: spec.limits)
             defer { Self.removeTransient(cgroup, name: transient.text, network: spec.network) }
+            // The command gets pipes, never the caller's descriptors (see StdioPipes).
+            let pipes = try StdioPipes()
             // Cloned sharing this process's memory, so not into the cgroup: prepare attaches it.
             let pending = try PendingProcess.start(plan, cgroupFD: -1,
-                                                   stdio: SpawnStdio(descriptors: (input, output, error), controllingTerminal: false),
+                                                   stdio: SpawnStdio(descriptors: pipes.workloadEnds, controllingTerminal: false),
                                                    deathSignal: SIGKILL)
+            pipes.closeWorkloadEnds()
+            let exit = try ChildExit(pending.pid)
+            defer { exit.close() }
             try prepare(pending, spec: spec, cgroup: cgroup, networkName: transient.text)
             try pending.release()
+            pipes.relay(until: exit, input: input, output: output, error: error)
             return ProcessWait.exitCode(of: pending.pid)
         } catch {
             throw error.with(partition: spec.name.rawValue, operation: "run")

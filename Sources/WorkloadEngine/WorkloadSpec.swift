@@ -26,11 +26,14 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
     public var workingDirectory: String
     /// The WPAR's hostname; nil means its name.
     public var hostname: String?
-    /// Capabilities kept (bounding, permitted, effective, inheritable, ambient), as "kill" or
-    /// "CAP_KILL". Everything else is dropped.
+    /// Capabilities kept (bounding, permitted, effective), as "kill" or "CAP_KILL". Everything else
+    /// is dropped; the inheritable and ambient sets are empty (as runc).
     public var capabilities: [String]
     /// A user namespace with these ID maps, or nil for none.
     public var userNamespace: UserNamespaceMapping?
+    /// Root-equivalent capabilities allowed without a user namespace (see `LinuxCapability.rootEquivalent`).
+    /// nil when false, so that definitions stored before it existed read the same.
+    public var privileged: Bool?
     public var network: WorkloadNetwork
     public var limits: WorkloadLimits
     /// A console pseudo-terminal for the init, held by the supervisor (`partctl console`).
@@ -78,7 +81,7 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
     private enum CodingKeys: String, CodingKey {
         case name, kind = "type", root, sharedPaths, mounts, command, environment, workingDirectory, hostname,
              capabilities, userNamespace, network, limits, console, stopSignal, openFileLimit, annotations
-        case diskLimit
+        case diskLimit, privileged
     }
 }
 

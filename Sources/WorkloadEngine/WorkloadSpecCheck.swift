@@ -46,9 +46,19 @@ enum WorkloadSpecCheck {
                 throw PartitionError(.unsupported, "The capability \(QuotedText.of(name)) is not known to this kernel.")
             }
         }
-        if set.contains("sys_ptrace") && spec.userNamespace == nil {
-            throw PartitionError(.permissionDenied,
-                "CAP_SYS_PTRACE is only allowed with a user namespace: without one it would let the WPAR trace processes joining it (partctl login) before they exec.")
+        // As the profile's rules (docs/security.md), again here for specs that come from elsewhere.
+        // sys_ptrace also because it would let the WPAR trace processes joining it (login) before they exec.
+        guard spec.privileged != true else { return set }
+        for name in spec.capabilities {
+            guard let capability = LinuxCapability(name: name) else { continue }
+            if LinuxCapability.hostWide.contains(capability) {
+                throw PartitionError(.invalidArgument,
+                    "The capability \(QuotedText.of(name)) acts on the host kernel as a whole; only a privileged WPAR gets it.")
+            }
+            if LinuxCapability.rootEquivalent.contains(capability) && spec.userNamespace == nil {
+                throw PartitionError(.invalidArgument,
+                    "The capability \(QuotedText.of(name)) is root on the host without a user namespace; only a WPAR with one, or a privileged WPAR, gets it.")
+            }
         }
         return set
     }

@@ -30,6 +30,12 @@ struct cspawn_join {
     uint64_t namespaces;  /* CLONE_NEW* of the namespaces to join */
     int cgroup_fd;        /* cgroup2 directory to clone into, or -1 */
     int become_root;      /* with a user namespace: become uid/gid 0 inside */
+    /* -1, or a unix socket: the command then runs on a new pseudo-terminal of the WPAR's own
+     * devpts, which it opens itself once inside (its /dev/pts/ptmx, no symlink followed, checked
+     * to be a devpts multiplexer); it sends the master over this socket (SCM_RIGHTS) before it
+     * execs and takes the slave as stdio and controlling terminal (exec.stdio is then ignored). */
+    int terminal_socket;
+    unsigned short rows, columns;  /* the terminal's size; 0 leaves the default */
     struct cspawn_exec exec;
 };
 

@@ -22,6 +22,9 @@ struct ProfileCheck: ParsableCommand {
                 let resolved = try ProfileCommandSupport.resolve(reference, attributes: nil)
                 let chain = resolved.chain.count > 1 ? ", extends \(resolved.chain.dropFirst().joined(separator: " <- "))" : ""
                 printLine("\(resolved.file): ok (\(resolved.kind.rawValue)\(chain))")
+                if let warning = resolved.wpar?.privilegeWarning {
+                    StandardStream.write("partctl: warning: \(resolved.file): \(warning)\n", to: 2)
+                }
                 do { try resolved.validateHostPaths() } catch {
                     StandardStream.write("partctl: warning: \(resolved.file): \(error.message)\n", to: 2)
                 }

@@ -37,6 +37,7 @@ enum WorkloadSpecMapping {
             userNamespace: profile.userNamespace ? mapping() : nil,
             network: network(profile.network), limits: limits(profile.resources), console: console)
         spec.diskLimit = profile.resources.disk.max?.bytes
+        spec.privileged = profile.privileged
         if annotate {
             spec.annotations = [
                 profileNameAnnotation: resolved.name,
