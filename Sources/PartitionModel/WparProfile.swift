@@ -184,6 +184,8 @@ public struct WparProfile: Sendable, Codable, Hashable {
     /// The working directory inside the WPAR.
     public var workdir: String
     public var autostart: Bool
+    /// The syscall filter; nil (definitions stored before the key existed) is `.default`.
+    public var seccomp: WparSeccomp?
 
     public static let defaultCpuWeight = 100
     public static let cpuWeightRange = 1...10000
@@ -206,7 +208,7 @@ public struct WparProfile: Sendable, Codable, Hashable {
                 resources: WparResources = WparResources(), network: WparNetwork = defaultNetwork,
                 mounts: [WparMount] = [], hostname: String? = nil, capabilities: [LinuxCapability]? = nil,
                 userNamespace: Bool = false, environment: [String: String] = [:], workdir: String = defaultWorkdir,
-                autostart: Bool = false) {
+                autostart: Bool = false, seccomp: WparSeccomp? = nil) {
         self.type = type
         self.command = command
         self.rootfs = rootfs
@@ -220,5 +222,6 @@ public struct WparProfile: Sendable, Codable, Hashable {
         self.environment = environment
         self.workdir = workdir
         self.autostart = autostart
+        self.seccomp = seccomp
     }
 }

@@ -40,6 +40,8 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
     public var stopSignal: Int32
     /// RLIMIT_NOFILE (soft and hard) of the WPAR's processes; 0 keeps the host's.
     public var openFileLimit: UInt64
+    /// The syscall filter; nil is the default filter (see `WorkloadSeccomp`).
+    public var seccomp: WorkloadSeccomp?
     /// What the layer above keeps with the definition (partctl: the resolved profile). The engine
     /// stores it and never reads it, like OCI annotations.
     public var annotations: [String: String]?
@@ -74,7 +76,7 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
 
     private enum CodingKeys: String, CodingKey {
         case name, kind = "type", root, sharedPaths, mounts, command, environment, workingDirectory, hostname,
-             capabilities, userNamespace, network, limits, console, stopSignal, openFileLimit, annotations
+             capabilities, userNamespace, network, limits, console, stopSignal, openFileLimit, seccomp, annotations
     }
 }
 

@@ -36,6 +36,7 @@ enum WorkloadSpecMapping {
             capabilities: profile.capabilities.map(\.rawValue),
             userNamespace: profile.userNamespace ? mapping() : nil,
             network: network(profile.network), limits: limits(profile.resources), console: console)
+        spec.seccomp = seccomp(profile.seccomp)
         if annotate {
             spec.annotations = [
                 profileNameAnnotation: resolved.name,
@@ -53,6 +54,15 @@ enum WorkloadSpecMapping {
         limits.memoryMax = resources.memory.max?.bytes
         limits.pidsMax = resources.processes.max
         return limits
+    }
+
+    /// The default is left out of the spec (nil), so a guest agent that predates the key accepts it.
+    static func seccomp(_ seccomp: WparSeccomp?) -> WorkloadSeccomp? {
+        switch seccomp {
+        case nil, .default?: return nil
+        case .unconfined?: return .unconfined
+        case .file(_, let document)?: return .document(document)
+        }
     }
 
     static func network(_ network: WparNetwork) -> WorkloadNetwork {
