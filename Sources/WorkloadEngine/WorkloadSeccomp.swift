@@ -32,3 +32,11 @@ public enum WorkloadSeccomp: Codable, Sendable, Hashable {
         }
     }
 }
+
+extension WorkloadEngine {
+    /// Compiles `seccomp` once to refuse what libseccomp cannot take (unknown syscall or
+    /// architecture names), before anything is defined. nil and `unconfined` need no check.
+    public static func checkSeccomp(_ seccomp: WorkloadSeccomp?) throws(PartitionError) {
+        try SeccompCompiler.check(seccomp)
+    }
+}

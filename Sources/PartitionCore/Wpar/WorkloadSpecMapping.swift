@@ -37,6 +37,7 @@ enum WorkloadSpecMapping {
             userNamespace: profile.userNamespace ? mapping() : nil,
             network: network(profile.network), limits: limits(profile.resources), console: console)
         spec.seccomp = seccomp(profile.seccomp)
+        try checkSeccomp(profile, resolved: resolved)
         if annotate {
             spec.annotations = [
                 profileNameAnnotation: resolved.name,
@@ -65,6 +66,17 @@ enum WorkloadSpecMapping {
         }
     }
 
+    /// A profile's own seccomp document compiled once, so that a syscall name libseccomp does not
+    /// know is refused (exit 2) before anything is defined, on the host or in an LPAR.
+    static func checkSeccomp(_ profile: WparProfile, resolved: ResolvedProfile) throws(PartitionError) {
+        guard case .file(let file, _)? = profile.seccomp else { return }
+        do {
+            try WorkloadEngine.checkSeccomp(seccomp(profile.seccomp))
+        } catch {
+            throw PartitionError(.invalidProfile, "\(resolved.file): seccomp: \(file): \(error.message)")
+        }
+    }
+
     static func network(_ network: WparNetwork) -> WorkloadNetwork {
         switch network {
         case .none: return .none
@@ -87,4 +99,14 @@ enum WorkloadSpecMapping {
         guard let json = annotations?[profileAnnotation] else { return nil }
         return try? ResolvedProfile.decode(json: json, domain: name.rawValue)
     }
+}
+
+extension ResolvedProfile {
+    /// For `profile check`: the profile's own seccomp document compiles (see `checkSeccomp`).
+    public func checkSeccompFilter() throws(PartitionError) {
+        if let wpar { try WorkloadSpecMapping.checkSeccomp(wpar, resolved: self) }
+    }
+
+    /// The profile runs its WPAR without any syscall filter (`seccomp: unconfined`).
+    public var isSeccompUnconfined: Bool { wpar?.seccomp == .unconfined }
 }
