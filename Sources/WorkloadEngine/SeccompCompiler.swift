@@ -15,25 +15,37 @@ enum SeccompCompiler {
     /// The program for `policy` (nil: the default filter, which lets through what `capabilities`
     /// allow), or nil for `unconfined`. An unknown syscall or architecture name, or an argument
     /// libseccomp cannot take, is refused naming it.
-    static func program(for policy: WorkloadSeccomp?, capabilities: CapabilitySet) throws(PartitionError) -> SeccompProgram? {
+    static func program(for policy: WorkloadSeccomp?, capabilities: CapabilitySet,
+                        cache: SeccompCache? = nil) throws(PartitionError) -> SeccompProgram? {
         switch policy {
         case .unconfined?:
             return nil
         case nil:
-            let filter = try Filter(defaultAction: SCMP_ACT_ALLOW)
-            for rule in SeccompDefaultFilter.rules where !rule.unless.contains(where: capabilities.contains) {
-                let action = errnoAction(rule.errno)
-                let conditions = rule.argument.map { [$0] } ?? []
-                for name in rule.names {
-                    // Names this ABI lacks (vm86 on x86_64) resolve to libseccomp's pseudo numbers and add nothing.
-                    guard let number = Filter.syscall(name) else { continue }
-                    try filter.add(action, number, conditions, name: name)
-                }
+            let rules = SeccompDefaultFilter.rules.filter { !$0.unless.contains(where: capabilities.contains) }
+            guard let cache else { return try compileDefault(rules) }
+            return try cache.program(for: "default\n" + rules.map(\.description).joined(separator: "\n")) { () throws(PartitionError) in
+                try compileDefault(rules)
             }
-            return try filter.export()
         case .document(let document)?:
-            return try compile(document)
+            guard let cache else { return try compile(document) }
+            return try cache.program(for: "document\n" + String(describing: document)) { () throws(PartitionError) in
+                try compile(document)
+            }
         }
+    }
+
+    static func compileDefault(_ rules: [SeccompDefaultFilter.Rule]) throws(PartitionError) -> SeccompProgram {
+        let filter = try Filter(defaultAction: SCMP_ACT_ALLOW)
+        for rule in rules {
+            let action = errnoAction(rule.errno)
+            let conditions = rule.argument.map { [$0] } ?? []
+            for name in rule.names {
+                // Names this ABI lacks (vm86 on x86_64) resolve to libseccomp's pseudo numbers and add nothing.
+                guard let number = Filter.syscall(name) else { continue }
+                try filter.add(action, number, conditions, name: name)
+            }
+        }
+        return try filter.export()
     }
 
     /// Checks a document without running anything: `profile check` and `define`.

@@ -16,7 +16,8 @@ extension SpawnPlan {
     public init(spec: WorkloadSpec, host: SpawnHost) throws(PartitionError) {
         let rules = HostPathRules(runtimeRoot: host.runtimeRoot, definitionsRoot: host.definitionsRoot)
         let capabilities = try WorkloadSpecCheck.checkProcess(spec, host: host)
-        let seccomp = try SeccompCompiler.program(for: spec.seccomp, capabilities: capabilities)
+        let seccomp = try SeccompCompiler.program(for: spec.seccomp, capabilities: capabilities,
+                                                   cache: SeccompCache(runtimeRoot: host.runtimeRoot))
         try WorkloadSpecCheck.checkLimits(spec.limits, host: host)
         try WorkloadSpecCheck.checkNetwork(spec.network)
         if let mapping = spec.userNamespace { try WorkloadSpecCheck.checkUserNamespace(mapping) }

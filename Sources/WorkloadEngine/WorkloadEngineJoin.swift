@@ -62,7 +62,8 @@ extension WorkloadEngine {
         checked.workingDirectory = command.workingDirectory
         let capabilities = try WorkloadSpecCheck.checkProcess(checked, host: host)
         // The same filter as the init's: a login is no way around it.
-        let seccomp = try SeccompCompiler.program(for: spec.seccomp, capabilities: capabilities)
+        let seccomp = try SeccompCompiler.program(for: spec.seccomp, capabilities: capabilities,
+                                                   cache: SeccompCache(runtimeRoot: host.runtimeRoot))
         return SpawnPlan.Process(arguments: arguments, environment: environment, workingDirectory: command.workingDirectory,
                                  capabilities: capabilities, keyring: "_ses.\(spec.name.rawValue)",
                                  openFileLimit: spec.openFileLimit, seccomp: seccomp)

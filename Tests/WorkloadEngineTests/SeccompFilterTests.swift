@@ -1,3 +1,5 @@
+import Foundation
+import Glibc
 import PartitionModel
 import Testing
 @testable import WorkloadEngine
@@ -39,5 +41,32 @@ import Testing
         let good = SeccompDocument(defaultAction: .errno, defaultErrnoRet: 38, architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
                                    syscalls: [.init(names: ["read", "write", "exit_group"], action: .allow)])
         #expect(throws: Never.self) { try WorkloadEngine.checkSeccomp(.document(good)) }
+    }
+
+    /// A cached program is used only when its file holds the same description, privately.
+    @Test func cacheReusesOnlyItsOwnPrivateFiles() throws {
+        let root = "/tmp/ptest-seccomp-cache-\(getpid())"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let cache = SeccompCache(runtimeRoot: root)
+        let fresh = try #require(try SeccompCompiler.program(for: nil, capabilities: CapabilitySet(), cache: cache))
+        let files = try FileManager.default.contentsOfDirectory(atPath: cache.directory)
+        try #require(files.count == 1, "\(files)")
+        let path = cache.directory + "/" + files[0]
+        var compiled = 0
+        let stand = SeccompProgram(bytes: [6, 0, 0, 0, 0, 0, 0xff, 0x7f])  // one "allow" instruction
+        // A hit: nothing compiled.
+        let description = "default\n" + SeccompDefaultFilter.rules.map(\.description).joined(separator: "\n")
+        #expect(try cache.program(for: description) { () throws(PartitionError) in compiled += 1; return stand } == fresh)
+        #expect(compiled == 0)
+        // Another description under the same name (a collision, or a planted file) is not used.
+        let other = SeccompCache.format + "\n" + SeccompCache.libraryVersion + "\nother"
+        cache.store(stand, key: other, at: path)
+        #expect(try cache.program(for: description) { () throws(PartitionError) in compiled += 1; return fresh } == fresh)
+        #expect(compiled == 1)
+        // A file others may write is not trusted.
+        chmod(path, 0o666)
+        #expect(try cache.program(for: description) { () throws(PartitionError) in compiled += 1; return fresh } == fresh)
+        #expect(compiled == 2)
     }
 }
