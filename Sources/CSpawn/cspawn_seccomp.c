@@ -25,9 +25,9 @@ void cs_install_seccomp(const struct cspawn_exec *exec, int report_fd) {
     if (exec->seccomp_length == 0 || exec->seccomp_length > BPF_MAXINSNS) {
         cs_fail(report_fd, -1, "install the seccomp filter", NULL, EINVAL);
     }
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) != 0) {
-        /* Kernels before 3.17 only have the prctl form. */
-        if (errno != ENOSYS || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0) != 0) {
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, exec->seccomp_flags, &program) != 0) {
+        /* Kernels before 3.17 only have the prctl form, which takes no flags. */
+        if (errno != ENOSYS || exec->seccomp_flags != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0) != 0) {
             cs_fail(report_fd, -1, "install the seccomp filter", NULL, errno);
         }
     }

@@ -27,6 +27,25 @@ public struct SeccompDocument: Codable, Sendable, Hashable {
         case maskedEqual = "SCMP_CMP_MASKED_EQ"
     }
 
+    /// `SECCOMP_FILTER_FLAG_*` of the OCI document's `flags`: how the kernel installs the filter.
+    public enum Flag: String, Codable, Sendable, Hashable, CaseIterable {
+        /// Log what the filter does (other than allow).
+        case log = "SECCOMP_FILTER_FLAG_LOG"
+        /// Leave speculative store bypass mitigation as it was.
+        case specAllow = "SECCOMP_FILTER_FLAG_SPEC_ALLOW"
+        /// All threads at once; the process that installs it has only one, so it changes nothing.
+        case tsync = "SECCOMP_FILTER_FLAG_TSYNC"
+
+        /// The kernel's value (linux/seccomp.h).
+        public var value: UInt32 {
+            switch self {
+            case .tsync: return 1
+            case .log: return 2
+            case .specAllow: return 4
+            }
+        }
+    }
+
     /// One comparison of a system call argument: `value` is the mask for `SCMP_CMP_MASKED_EQ`,
     /// `valueTwo` the value it is compared with.
     public struct Argument: Codable, Sendable, Hashable {
@@ -100,22 +119,40 @@ public struct SeccompDocument: Codable, Sendable, Hashable {
     public var defaultErrnoRet: UInt32?
     /// `SCMP_ARCH_*`: the ABIs the rules also apply to besides the host's own; every other ABI is refused.
     public var architectures: [String]?
+    public var flags: [Flag]?
     public var syscalls: [Rule]?
 
-    public init(defaultAction: Action, defaultErrnoRet: UInt32? = nil, architectures: [String]? = nil, syscalls: [Rule]? = nil) {
+    public init(defaultAction: Action, defaultErrnoRet: UInt32? = nil, architectures: [String]? = nil, flags: [Flag]? = nil,
+                syscalls: [Rule]? = nil) {
         self.defaultAction = defaultAction
         self.defaultErrnoRet = defaultErrnoRet
         self.architectures = architectures
+        self.flags = flags
         self.syscalls = syscalls
     }
 
-    private enum CodingKeys: String, CodingKey, CaseIterable { case defaultAction, defaultErrnoRet, architectures, syscalls }
+    private enum CodingKeys: String, CodingKey, CaseIterable { case defaultAction, defaultErrnoRet, architectures, flags, syscalls }
 
     public init(from decoder: any Decoder) throws {
         let container = try SeccompDocument.strictContainer(decoder, CodingKeys.self)
         defaultAction = try SeccompDocument.word(container, .defaultAction, Action.self)
         defaultErrnoRet = try container.decodeIfPresent(UInt32.self, forKey: .defaultErrnoRet)
         architectures = try container.decodeIfPresent([String].self, forKey: .architectures)
+        if container.contains(.flags) {
+            var list = try container.nestedUnkeyedContainer(forKey: .flags)
+            var flags: [Flag] = []
+            while !list.isAtEnd {
+                let text = try list.decode(String.self)
+                guard let flag = Flag(rawValue: text) else {
+                    throw DecodingError.dataCorrupted(.init(codingPath: container.codingPath + [CodingKeys.flags],
+                        debugDescription: "'\(text)' is not one of \(Flag.allCases.map(\.rawValue).joined(separator: ", "))"))
+                }
+                flags.append(flag)
+            }
+            self.flags = flags
+        } else {
+            flags = nil
+        }
         syscalls = try container.decodeIfPresent([Rule].self, forKey: .syscalls)
     }
 

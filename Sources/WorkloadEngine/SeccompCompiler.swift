@@ -6,6 +6,8 @@ import PartitionModel
 /// child hands to the kernel just before execve (cspawn_seccomp.c).
 public struct SeccompProgram: Sendable, Hashable {
     public var bytes: [UInt8]
+    /// SECCOMP_FILTER_FLAG_* the program is installed with.
+    public var flags: UInt32 = 0
     public var instructionCount: Int { bytes.count / 8 }
 }
 
@@ -27,10 +29,16 @@ enum SeccompCompiler {
                 try compileDefault(rules)
             }
         case .document(let document)?:
-            guard let cache else { return try compile(document) }
-            return try cache.program(for: "document\n" + String(describing: document)) { () throws(PartitionError) in
-                try compile(document)
+            var program: SeccompProgram
+            if let cache {
+                program = try cache.program(for: "document\n" + String(describing: document)) { () throws(PartitionError) in
+                    try compile(document)
+                }
+            } else {
+                program = try compile(document)
             }
+            program.flags = (document.flags ?? []).reduce(0) { $0 | $1.value }
+            return program
         }
     }
 

@@ -43,7 +43,8 @@ final class CSpawnPlan {
                            controlling_tty: stdio.controllingTerminal ? 1 : 0, keep_capabilities: process.capabilities.mask,
                            last_capability: last >= 0 ? last : 63, keyring: arena.optionalString(process.keyring),
                            nofile_limit: process.openFileLimit, seccomp_program: filter,
-                           seccomp_length: UInt32(process.seccomp?.instructionCount ?? 0))
+                           seccomp_length: UInt32(process.seccomp?.instructionCount ?? 0),
+                           seccomp_flags: process.seccomp?.flags ?? 0)
     }
 
     private static func operation(_ step: SpawnPlan.Step, arena: CArena) -> cspawn_op {

@@ -81,7 +81,7 @@ import Testing
     @Test func profileDocumentIsHonoured() throws {
         let scratch = try Scratch()
         try scratch.write("deny-mkdir.json", """
-            {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+            {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"], "flags": ["SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
              "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}
             """)
         let profile = try scratch.profile("deny-mkdir.yaml", extends: "wpar-app", "seccomp: deny-mkdir.json")
@@ -118,6 +118,7 @@ import Testing
             ("notify.json", "{\"defaultAction\": \"SCMP_ACT_NOTIFY\"}", "SCMP_ACT_NOTIFY"),
             ("unknown-call.json", "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"mkdir\", \"nosuchcall\"], \"action\": \"SCMP_ACT_ERRNO\"}]}", "nosuchcall"),
             ("unknown-op.json", "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"clone\"], \"action\": \"SCMP_ACT_ERRNO\", \"args\": [{\"index\": 0, \"value\": 1, \"op\": \"SCMP_CMP_XX\"}]}]}", "SCMP_CMP_XX"),
+            ("unknown-flag.json", "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"flags\": [\"SECCOMP_FILTER_FLAG_NEW_LISTENER\"]}", "SECCOMP_FILTER_FLAG_NEW_LISTENER"),
             ("unknown-arch.json", "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"architectures\": [\"SCMP_ARCH_Z80\"]}", "SCMP_ARCH_Z80"),
             ("missing.json", nil, "does not exist"),
         ]

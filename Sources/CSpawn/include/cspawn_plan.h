@@ -118,6 +118,7 @@ struct cspawn_exec {
      * installed after no_new_privs just before execve; NULL installs none (unconfined). */
     const struct cspawn_seccomp_insn *_Nullable seccomp_program;
     uint32_t seccomp_length;  /* instructions in seccomp_program */
+    uint32_t seccomp_flags;   /* SECCOMP_FILTER_FLAG_* for seccomp(SECCOMP_SET_MODE_FILTER) */
 };
 
 struct cspawn_plan {
