@@ -153,8 +153,10 @@ enum SeccompCompiler {
                 seccomp_rule_add_array(context, action, number, UInt32($0.count), $0.baseAddress)
             }
             guard result == 0 else {
+                let repeated = Set(conditions.map(\.index)).count < conditions.count
+                let hint = repeated ? "; libseccomp takes one comparison per argument in a rule" : ""
                 throw PartitionError(.invalidProfile,
-                    "The seccomp filter's \(place) cannot be compiled for \(QuotedText.of(name)) (\(String(cString: strerror(-result)))); libseccomp takes one comparison per argument.")
+                    "The seccomp filter's \(place) cannot be compiled for \(QuotedText.of(name)) (\(String(cString: strerror(-result))))\(hint).")
             }
         }
 
@@ -169,6 +171,9 @@ enum SeccompCompiler {
             }
             let size = Int(lseek(fd, 0, SEEK_END))
             guard size > 0, size % 8 == 0 else { throw PartitionError(.internal, "libseccomp exported a filter of \(size) bytes.") }
+            guard size / 8 <= 4096 else {  // BPF_MAXINSNS: the kernel would refuse it at every start
+                throw PartitionError(.invalidProfile, "The seccomp filter compiles to \(size / 8) instructions; the kernel takes at most 4096.")
+            }
             var bytes = [UInt8](repeating: 0, count: size)
             let read = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, size, 0) }
             guard read == size else { throw PartitionError(.system, "Cannot read the exported seccomp filter back.") }
