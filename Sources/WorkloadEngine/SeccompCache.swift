@@ -39,6 +39,14 @@ struct SeccompCache {
         return "libseccomp \(version.pointee.major).\(version.pointee.minor).\(version.pointee.micro)"
     }
 
+    /// The running executable as a file (device, inode, size, modification time): another build of
+    /// partctl or partagent, with other rules or another libseccomp, is another file.
+    static func binaryIdentity() -> String? {
+        var info = stat()
+        guard stat("/proc/self/exe", &info) == 0 else { return nil }
+        return "binary \(info.st_dev):\(info.st_ino):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+    }
+
     /// FNV-1a, 64 bits, as hex: a file name, not a proof (the description inside is compared).
     static func hash(_ text: String) -> String {
         var value: UInt64 = 0xcbf2_9ce4_8422_2325

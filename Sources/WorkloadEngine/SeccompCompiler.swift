@@ -23,11 +23,13 @@ enum SeccompCompiler {
         case .unconfined?:
             return nil
         case nil:
-            let rules = SeccompDefaultFilter.rules.filter { !$0.unless.contains(where: capabilities.contains) }
-            guard let cache else { return try compileDefault(rules) }
-            return try cache.program(for: "default\n" + rules.map(\.description).joined(separator: "\n")) { () throws(PartitionError) in
-                try compileDefault(rules)
+            let compile = { () throws(PartitionError) -> SeccompProgram in
+                try compileDefault(SeccompDefaultFilter.rules.filter { !$0.unless.contains(where: capabilities.contains) })
             }
+            // The rules are this binary's: its identity and the kept capabilities name the filter,
+            // without building the rules on every start.
+            guard let cache, let description = defaultDescription(capabilities) else { return try compile() }
+            return try cache.program(for: description, compile: compile)
         case .document(let document)?:
             var program: SeccompProgram
             if let cache {
@@ -40,6 +42,11 @@ enum SeccompCompiler {
             program.flags = (document.flags ?? []).reduce(0) { $0 | $1.value }
             return program
         }
+    }
+
+    /// The default filter's name in the cache.
+    static func defaultDescription(_ capabilities: CapabilitySet) -> String? {
+        SeccompCache.binaryIdentity().map { "default\n\($0)\ncapabilities \(String(capabilities.mask, radix: 16))" }
     }
 
     static func compileDefault(_ rules: [SeccompDefaultFilter.Rule]) throws(PartitionError) -> SeccompProgram {

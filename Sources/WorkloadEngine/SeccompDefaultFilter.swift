@@ -9,19 +9,13 @@ import PartitionModel
 /// Only the host's own ABI passes the filter: on x86_64, i386 (int 0x80) and x32 calls are refused
 /// as a whole (`SeccompCompiler`).
 enum SeccompDefaultFilter {
-    struct Rule: CustomStringConvertible {
+    struct Rule {
         var names: [String]
         var errno: Int32 = EPERM
         /// Capabilities (any one of them) that lift the rule, as Docker's `includes.caps`.
         var unless: [String] = []
         /// Refused only when the argument matches.
         var argument: Condition?
-
-        /// What the rule compiles to, for the cache's key.
-        var description: String {
-            let condition = argument.map { " arg\($0.index) \($0.op.rawValue) \($0.value) \($0.valueTwo)" } ?? ""
-            return "\(names.joined(separator: ",")) errno \(errno)\(condition)"
-        }
     }
 
     struct Condition {

@@ -56,7 +56,7 @@ import Testing
         var compiled = 0
         let stand = SeccompProgram(bytes: [6, 0, 0, 0, 0, 0, 0xff, 0x7f])  // one "allow" instruction
         // A hit: nothing compiled.
-        let description = "default\n" + SeccompDefaultFilter.rules.map(\.description).joined(separator: "\n")
+        let description = try #require(SeccompCompiler.defaultDescription(CapabilitySet()))
         #expect(try cache.program(for: description) { () throws(PartitionError) in compiled += 1; return stand } == fresh)
         #expect(compiled == 0)
         // Another description under the same name (a collision, or a planted file) is not used.
