@@ -25,6 +25,13 @@ let package = Package(
             name: "CLibvirt",
             providers: [.apt(["libvirt-dev"])]
         ),
+        // libseccomp's headers (Debian's libseccomp-dev). Linked statically into WorkloadEngine (its
+        // archive, not the .so): partctl and partagent load no extra library at start, and the guest
+        // image needs nothing more.
+        .systemLibrary(
+            name: "CSeccomp",
+            providers: [.apt(["libseccomp-dev"])]
+        ),
         // The values every layer shares (names, paths, states, profiles as decoded, the error type).
         // No Yams and no Foundation: the in-guest agent links it.
         .target(name: "PartitionModel"),
@@ -47,9 +54,10 @@ let package = Package(
         .target(
             name: "WorkloadEngine",
             dependencies: [
-                "CSpawn", "PartitionModel",
+                "CSpawn", "CSeccomp", "PartitionModel",
                 .product(name: "SystemPackage", package: "swift-system"),
-            ]
+            ],
+            linkerSettings: [.linkedLibrary(":libseccomp.a")]
         ),
         // One small process per running WPAR: Glibc only (no Foundation), its memory is the density figure.
         .executableTarget(name: "partctl-supervisor", path: "Sources/WorkloadSupervisor"),

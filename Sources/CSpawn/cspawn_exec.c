@@ -1,8 +1,8 @@
 /*
  * The last steps before execve, shared by a WPAR's init and by a process joining a WPAR: a new
  * session, stdio, the session keyring, no descriptor but 0-2 left open, capabilities cut down to the
- * kept set (bounding set first), no_new_privs, the working directory, and execve with exactly the
- * environment given.
+ * kept set (bounding set first), no_new_privs, the working directory, the seccomp filter, and
+ * execve with exactly the environment given.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -121,5 +121,7 @@ _Noreturn void cs_finish_exec(const struct cspawn_exec *exec, int report_fd) {
     drop_capabilities(exec, report_fd);
     if (chdir(exec->workdir) != 0) cs_fail(report_fd, -1, "chdir", exec->workdir, errno);
     cs_unblock_signals();
+    /* Last: nothing but execve runs under the filter, which may deny what the steps above use. */
+    cs_install_seccomp(exec, report_fd);
     exec_program(exec, report_fd);
 }

@@ -73,6 +73,9 @@ void cs_copy_string(char *destination, size_t capacity, const char *_Nullable so
 void cs_set_failure(struct cspawn_failure *failure, int step_index, const char *step,
                     const char *_Nullable path, int error);
 
+/* Installs exec->seccomp_program, if any (cspawn_seccomp.c); fails through cs_fail. */
+void cs_install_seccomp(const struct cspawn_exec *exec, int report_fd);
+
 /* Signal dispositions back to default (the parent's handlers must not run in the child). */
 void cs_reset_signal_handlers(void);
 void cs_unblock_signals(void);

@@ -215,6 +215,8 @@ public struct WparProfile: Sendable, Codable, Hashable {
     /// The working directory inside the WPAR.
     public var workdir: String
     public var autostart: Bool
+    /// The syscall filter; nil (definitions stored before the key existed) is `.default`.
+    public var seccomp: WparSeccomp?
 
     public static let defaultCpuWeight = 100
     /// Below this an ext4 file system's own structures take most of the writable layer.
@@ -239,7 +241,7 @@ public struct WparProfile: Sendable, Codable, Hashable {
                 resources: WparResources = WparResources(), network: WparNetwork = defaultNetwork,
                 mounts: [WparMount] = [], hostname: String? = nil, capabilities: [LinuxCapability]? = nil,
                 userNamespace: Bool = false, environment: [String: String] = [:], workdir: String = defaultWorkdir,
-                autostart: Bool = false, privileged: Bool = false) {
+                autostart: Bool = false, privileged: Bool = false, seccomp: WparSeccomp? = nil) {
         self.type = type
         self.command = command
         self.rootfs = rootfs
@@ -254,5 +256,6 @@ public struct WparProfile: Sendable, Codable, Hashable {
         self.environment = environment
         self.workdir = workdir
         self.autostart = autostart
+        self.seccomp = seccomp
     }
 }

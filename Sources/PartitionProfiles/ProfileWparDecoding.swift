@@ -4,7 +4,7 @@ import PartitionModel
 /// Decoding checks shapes and types; `WparProfile.problems()` checks ranges, paths and consistency.
 enum ProfileWparDecoding {
     static let keys = ["type", "command", "rootfs", "shared", "resources", "network", "mounts", "hostname",
-                       "capabilities", "user_namespace", "environment", "workdir", "privileged"]
+                       "capabilities", "user_namespace", "environment", "workdir", "privileged", "seccomp"]
 
     static func decode(_ root: ProfileNode, _ reader: ProfileReader, complete: Bool) throws(PartitionError) -> WparProfile? {
         let top = ProfileKeyPath.root
@@ -33,11 +33,12 @@ enum ProfileWparDecoding {
                                          at: top / "autostart", false, { String($0) })
         let privileged = reader.orDefault(try reader.flag(root["privileged"], at: top / "privileged"), root["privileged"],
                                           at: top / "privileged", false, { String($0) })
+        let seccomp = try ProfileSeccompDecoding.decode(root["seccomp"], reader)
         guard complete, let type, let command else { return nil }
         return WparProfile(type: type, command: command, rootfs: rootfs, shared: shared, resources: resources,
                            network: network, mounts: mounts, hostname: hostname, capabilities: capabilities,
                            userNamespace: userNamespace, environment: environment, workdir: workdir, autostart: autostart,
-                           privileged: privileged)
+                           privileged: privileged, seccomp: seccomp)
     }
 
     /// An argv list. A single string is refused rather than guessed at: partctl runs no shell unless

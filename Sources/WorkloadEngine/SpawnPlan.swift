@@ -88,6 +88,8 @@ public struct SpawnPlan: Sendable, Hashable {
         /// Name of the fresh session keyring the process joins ("_ses.<name>", as runc).
         public var keyring: String?
         public var openFileLimit: UInt64
+        /// Installed just before execve; nil runs unconfined.
+        public var seccomp: SeccompProgram?
     }
 
     public var namespaces: Namespaces

@@ -16,6 +16,8 @@ extension SpawnPlan {
     public init(spec: WorkloadSpec, host: SpawnHost) throws(PartitionError) {
         let rules = HostPathRules(runtimeRoot: host.runtimeRoot, definitionsRoot: host.definitionsRoot)
         let capabilities = try WorkloadSpecCheck.checkProcess(spec, host: host)
+        let seccomp = try SeccompCompiler.program(for: spec.seccomp, capabilities: capabilities,
+                                                   cache: SeccompCache(runtimeRoot: host.runtimeRoot))
         try WorkloadSpecCheck.checkLimits(spec.limits, host: host)
         try WorkloadSpecCheck.checkNetwork(spec.network)
         if let mapping = spec.userNamespace { try WorkloadSpecCheck.checkUserNamespace(mapping) }
@@ -112,7 +114,8 @@ extension SpawnPlan {
         self.init(namespaces: namespaces, steps: steps, hostname: spec.hostname ?? spec.name.rawValue,
                   process: Process(arguments: spec.command, environment: spec.environment,
                                    workingDirectory: spec.workingDirectory, capabilities: capabilities,
-                                   keyring: "_ses.\(spec.name.rawValue)", openFileLimit: spec.openFileLimit),
+                                   keyring: "_ses.\(spec.name.rawValue)", openFileLimit: spec.openFileLimit,
+                                   seccomp: seccomp),
                   userNamespace: spec.userNamespace, stage: Self.stageDirectory, hostIdentities: identities)
     }
 

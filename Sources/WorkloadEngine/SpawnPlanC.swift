@@ -35,11 +35,16 @@ final class CSpawnPlan {
     static func exec(_ process: SpawnPlan.Process, stdio: SpawnStdio, arena: CArena) -> cspawn_exec {
         // Every capability the kernel knows is dropped unless kept; if it cannot be read, all 64 bits.
         let last = cspawn_last_capability()
+        let filter = process.seccomp.map { program in
+            UnsafeRawPointer(arena.array(program.bytes)).assumingMemoryBound(to: cspawn_seccomp_insn.self)
+        }
         return cspawn_exec(argv: arena.stringArray(process.arguments), envp: arena.stringArray(process.environment),
                            workdir: arena.string(process.workingDirectory), stdio: stdio.descriptors,
                            controlling_tty: stdio.controllingTerminal ? 1 : 0, keep_capabilities: process.capabilities.mask,
                            last_capability: last >= 0 ? last : 63, keyring: arena.optionalString(process.keyring),
-                           nofile_limit: process.openFileLimit)
+                           nofile_limit: process.openFileLimit, seccomp_program: filter,
+                           seccomp_length: UInt32(process.seccomp?.instructionCount ?? 0),
+                           seccomp_flags: process.seccomp?.flags ?? 0)
     }
 
     private static func operation(_ step: SpawnPlan.Step, identities: [String: SpawnPlan.Identity], arena: CArena) -> cspawn_op {

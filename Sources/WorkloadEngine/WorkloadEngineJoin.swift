@@ -80,9 +80,12 @@ extension WorkloadEngine {
         checked.environment = environment
         checked.workingDirectory = command.workingDirectory
         let capabilities = try WorkloadSpecCheck.checkProcess(checked, host: host)
+        // The same filter as the init's: a login is no way around it.
+        let seccomp = try SeccompCompiler.program(for: spec.seccomp, capabilities: capabilities,
+                                                   cache: SeccompCache(runtimeRoot: host.runtimeRoot))
         return SpawnPlan.Process(arguments: arguments, environment: environment, workingDirectory: command.workingDirectory,
                                  capabilities: capabilities, keyring: "_ses.\(spec.name.rawValue)",
-                                 openFileLimit: spec.openFileLimit)
+                                 openFileLimit: spec.openFileLimit, seccomp: seccomp)
     }
 
     /// Attaches `input`/`output` to the WPAR's console until "~." (or end of input); the WPAR

@@ -46,6 +46,8 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
     /// The size in bytes of a system WPAR's writable layer, on a file system of its own
     /// (WritableLayerImage); nil = no limit.
     public var diskLimit: UInt64?
+    /// The syscall filter; nil is the default filter (see `WorkloadSeccomp`).
+    public var seccomp: WorkloadSeccomp?
     /// What the layer above keeps with the definition (partctl: the resolved profile). The engine
     /// stores it and never reads it, like OCI annotations.
     public var annotations: [String: String]?
@@ -80,7 +82,7 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
 
     private enum CodingKeys: String, CodingKey {
         case name, kind = "type", root, sharedPaths, mounts, command, environment, workingDirectory, hostname,
-             capabilities, userNamespace, network, limits, console, stopSignal, openFileLimit, annotations
+             capabilities, userNamespace, network, limits, console, stopSignal, openFileLimit, seccomp, annotations
         case diskLimit, privileged
     }
 }

@@ -108,6 +108,14 @@ struct cspawn_op {
     struct cspawn_identity source_identity;
 };
 
+/* One classic BPF instruction, laid out as the kernel's struct sock_filter (linux/filter.h). */
+struct cspawn_seccomp_insn {
+    uint16_t code;
+    uint8_t jt;
+    uint8_t jf;
+    uint32_t k;
+};
+
 /* Everything about the process itself, shared by a new WPAR's init and a process joining one. */
 struct cspawn_exec {
     const char *_Nullable const *_Nonnull argv;   /* NULL-terminated; argv[0] is the program */
@@ -125,6 +133,11 @@ struct cspawn_exec {
     const char *_Nullable keyring;
     /* RLIMIT_NOFILE soft and hard limit; 0 keeps the inherited limit. */
     uint64_t nofile_limit;
+    /* A finished seccomp filter program (struct sock_filter instructions, built before clone),
+     * installed after no_new_privs just before execve; NULL installs none (unconfined). */
+    const struct cspawn_seccomp_insn *_Nullable seccomp_program;
+    uint32_t seccomp_length;  /* instructions in seccomp_program */
+    uint32_t seccomp_flags;   /* SECCOMP_FILTER_FLAG_* for seccomp(SECCOMP_SET_MODE_FILTER) */
 };
 
 struct cspawn_plan {

@@ -20,10 +20,14 @@ struct ProfileCheck: ParsableCommand {
         for reference in profiles {
             do {
                 let resolved = try ProfileCommandSupport.resolve(reference, attributes: nil)
+                try resolved.checkSeccompFilter()
                 let chain = resolved.chain.count > 1 ? ", extends \(resolved.chain.dropFirst().joined(separator: " <- "))" : ""
                 printLine("\(resolved.file): ok (\(resolved.kind.rawValue)\(chain))")
                 if let warning = resolved.wpar?.privilegeWarning {
                     StandardStream.write("partctl: warning: \(resolved.file): \(warning)\n", to: 2)
+                }
+                if resolved.isSeccompUnconfined {
+                    StandardStream.write("partctl: warning: \(resolved.file): seccomp: unconfined: its WPARs run without a syscall filter.\n", to: 2)
                 }
                 do { try resolved.validateHostPaths() } catch {
                     StandardStream.write("partctl: warning: \(resolved.file): \(error.message)\n", to: 2)

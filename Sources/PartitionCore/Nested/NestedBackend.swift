@@ -83,6 +83,7 @@ final class NestedBackend {
             throw PartitionError(.invalidProfile, "The profile '\(resolved.name)' describes an \(resolved.kind.rawValue), not a WPAR.")
         }
         try Self.checkBudget(wpar, in: lparProfile, lparName: lpar)
+        try WorkloadSpecMapping.checkSeccomp(wpar, resolved: resolved)
         var definitions = try definitions(of: domain)
         if definitions.entry(name) != nil {
             throw PartitionError(.alreadyExists, "A WPAR named '\(name)' is already defined in LPAR '\(lpar)'.")

@@ -38,6 +38,8 @@ enum WorkloadSpecMapping {
             network: network(profile.network), limits: limits(profile.resources), console: console)
         spec.diskLimit = profile.resources.disk.max?.bytes
         spec.privileged = profile.privileged
+        spec.seccomp = seccomp(profile.seccomp)
+        try checkSeccomp(profile, resolved: resolved)
         if annotate {
             spec.annotations = [
                 profileNameAnnotation: resolved.name,
@@ -55,6 +57,26 @@ enum WorkloadSpecMapping {
         limits.memoryMax = resources.memory.max?.bytes
         limits.pidsMax = resources.processes.max
         return limits
+    }
+
+    /// The default is left out of the spec (nil), so a guest agent that predates the key accepts it.
+    static func seccomp(_ seccomp: WparSeccomp?) -> WorkloadSeccomp? {
+        switch seccomp {
+        case nil, .default?: return nil
+        case .unconfined?: return .unconfined
+        case .file(_, let document)?: return .document(document)
+        }
+    }
+
+    /// A profile's own seccomp document compiled once, so that a syscall name libseccomp does not
+    /// know is refused (exit 2) before anything is defined, on the host or in an LPAR.
+    static func checkSeccomp(_ profile: WparProfile, resolved: ResolvedProfile) throws(PartitionError) {
+        guard case .file(let file, _)? = profile.seccomp else { return }
+        do {
+            try WorkloadEngine.checkSeccomp(seccomp(profile.seccomp))
+        } catch {
+            throw PartitionError(.invalidProfile, "\(resolved.file): seccomp: \(file): \(error.message)")
+        }
     }
 
     static func network(_ network: WparNetwork) -> WorkloadNetwork {
@@ -79,4 +101,14 @@ enum WorkloadSpecMapping {
         guard let json = annotations?[profileAnnotation] else { return nil }
         return try? ResolvedProfile.decode(json: json, domain: name.rawValue)
     }
+}
+
+extension ResolvedProfile {
+    /// For `profile check`: the profile's own seccomp document compiles (see `checkSeccomp`).
+    public func checkSeccompFilter() throws(PartitionError) {
+        if let wpar { try WorkloadSpecMapping.checkSeccomp(wpar, resolved: self) }
+    }
+
+    /// The profile runs its WPAR without any syscall filter (`seccomp: unconfined`).
+    public var isSeccompUnconfined: Bool { wpar?.seccomp == .unconfined }
 }
