@@ -180,6 +180,11 @@ public struct WparProfile: Sendable, Codable, Hashable {
     public var capabilities: [LinuxCapability]
     /// Run in a user namespace, root inside mapped to an unprivileged user outside.
     public var userNamespace: Bool
+    /// With a user namespace: the first of the 65536 host IDs it maps, pinned by the profile; nil lets
+    /// partctl pick a range no other WPAR holds.
+    public var userNamespaceBase: Int?
+    /// How many host IDs a user namespace maps (0-65535 inside).
+    public static let userNamespaceSize = 65536
     public var environment: [String: String]
     /// The working directory inside the WPAR.
     public var workdir: String
@@ -205,8 +210,8 @@ public struct WparProfile: Sendable, Codable, Hashable {
     public init(type: WparType, command: [String], rootfs: WparRootfs? = nil, shared: [String] = [],
                 resources: WparResources = WparResources(), network: WparNetwork = defaultNetwork,
                 mounts: [WparMount] = [], hostname: String? = nil, capabilities: [LinuxCapability]? = nil,
-                userNamespace: Bool = false, environment: [String: String] = [:], workdir: String = defaultWorkdir,
-                autostart: Bool = false) {
+                userNamespace: Bool = false, userNamespaceBase: Int? = nil, environment: [String: String] = [:],
+                workdir: String = defaultWorkdir, autostart: Bool = false) {
         self.type = type
         self.command = command
         self.rootfs = rootfs
@@ -217,6 +222,7 @@ public struct WparProfile: Sendable, Codable, Hashable {
         self.hostname = hostname
         self.capabilities = capabilities ?? WparProfile.defaultCapabilities(for: type)
         self.userNamespace = userNamespace
+        self.userNamespaceBase = userNamespaceBase
         self.environment = environment
         self.workdir = workdir
         self.autostart = autostart

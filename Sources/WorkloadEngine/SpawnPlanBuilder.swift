@@ -18,12 +18,14 @@ extension SpawnPlan {
         let capabilities = try WorkloadSpecCheck.checkProcess(spec, host: host)
         try WorkloadSpecCheck.checkLimits(spec.limits, host: host)
         try WorkloadSpecCheck.checkNetwork(spec.network)
-        if let mapping = spec.userNamespace { try WorkloadSpecCheck.checkUserNamespace(mapping) }
+        if let mapping = spec.userNamespace, !mapping.isRequest { try WorkloadSpecCheck.checkUserNamespace(mapping) }
         guard HostSystem.fileType(Self.stageDirectory) == .directory else {
             throw PartitionError(.unsupported, "The host has no \(Self.stageDirectory) directory, which partctl needs to assemble a WPAR's root.")
         }
 
         var steps: [Step] = []
+        // With a user namespace, host trees are passed idmapped by the parent (UserNamespaceTrees).
+        var idmapped = UserNamespaceTrees(active: spec.userNamespace != nil, capabilities: capabilities)
         let layers: [String]
         switch (spec.kind, spec.root) {
         case (.application, .host):
@@ -37,7 +39,8 @@ extension SpawnPlan {
         case (.system, .directory(let path)):
             let root = try Self.checkRootDirectory(path, "root directory", rules: rules)
             layers = [root]
-            steps.append(Step(name: "bind the root \(root)", operation: .rootTree(source: root, attributes: [.noDevices])))
+            steps.append(idmapped.active ? idmapped.root(root)
+                : Step(name: "bind the root \(root)", operation: .rootTree(source: root, attributes: [.noDevices])))
         case (.system, .overlay(let lower, let upper)):
             guard !lower.isEmpty else {
                 throw PartitionError(.invalidArgument, "An overlay root needs at least one lower directory.")
@@ -47,10 +50,14 @@ extension SpawnPlan {
             let upperPath = upper ?? Self.defaultUpper(for: spec.name, definitionsRoot: host.definitionsRoot)
             try Self.checkUpper(upperPath)
             layers = [upperPath] + lowers
-            let options = [FilesystemOption("lowerdir", lowers.joined(separator: ":")),
-                           FilesystemOption("upperdir", upperPath),
-                           FilesystemOption("workdir", Self.overlayWork(for: upperPath))]
-            steps.append(Step(name: "mount the overlay root", operation: .rootFilesystem(type: "overlay", options: options, attributes: [.noDevices])))
+            if idmapped.active {
+                steps += idmapped.overlayRoot(lowers: lowers, upper: upperPath, work: Self.overlayWork(for: upperPath))
+            } else {
+                let options = [FilesystemOption("lowerdir", lowers.joined(separator: ":")),
+                               FilesystemOption("upperdir", upperPath),
+                               FilesystemOption("workdir", Self.overlayWork(for: upperPath))]
+                steps.append(Step(name: "mount the overlay root", operation: .rootFilesystem(type: "overlay", options: options, attributes: [.noDevices])))
+            }
         }
         if spec.kind == .system {
             try Self.checkKernelDirectories(in: layers)
@@ -68,8 +75,9 @@ extension SpawnPlan {
             for path in spec.sharedPaths {
                 try HostPathRules.checkTarget(path, "shared path")
                 let source = try rules.checkSource(path, "shared path")
-                steps.append(Step(name: "share \(path) read-only", operation: .bind(source: source, target: path,
-                    attributes: [.readOnly, .noDevices], recursive: true, characterDevice: false)))
+                steps.append(idmapped.active ? idmapped.bind(source, target: path, attributes: [.readOnly, .noDevices])
+                    : Step(name: "share \(path) read-only", operation: .bind(source: source, target: path,
+                        attributes: [.readOnly, .noDevices], recursive: true, characterDevice: false)))
             }
             if Self.topEntry("run", in: layers) == .directory {
                 steps.append(Step(name: "mount /run", operation: .filesystem(type: "tmpfs", target: "/run",
@@ -88,8 +96,9 @@ extension SpawnPlan {
                 }
             }
             let attributes: MountAttributes = mount.readOnly ? [.readOnly, .noDevices, .noSetuid] : [.noDevices, .noSetuid]
-            steps.append(Step(name: "bind \(mount.target)", operation: .bind(source: source, target: mount.target,
-                attributes: attributes, recursive: true, characterDevice: false)))
+            steps.append(idmapped.active ? idmapped.bind(source, target: mount.target, attributes: attributes)
+                : Step(name: "bind \(mount.target)", operation: .bind(source: source, target: mount.target,
+                    attributes: attributes, recursive: true, characterDevice: false)))
         }
 
         steps += Self.kernelFilesystems(userNamespace: spec.userNamespace != nil, cgroup2: host.hasCgroup2)
@@ -101,6 +110,7 @@ extension SpawnPlan {
                                    workingDirectory: spec.workingDirectory, capabilities: capabilities,
                                    keyring: "_ses.\(spec.name.rawValue)", openFileLimit: spec.openFileLimit),
                   userNamespace: spec.userNamespace, stage: Self.stageDirectory)
+        passedTrees = idmapped.trees
     }
 
     /// Where the child attaches the new root while assembling it (in its own mount namespace only).

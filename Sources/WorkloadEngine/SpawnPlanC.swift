@@ -28,7 +28,8 @@ final class CSpawnPlan {
         plan = arena.array([cspawn_plan(namespaces: source.namespaces.rawValue, cgroup_fd: cgroupFD, stage: arena.string(source.stage),
                                         ops: arena.array(ops), op_count: ops.count, hostname: arena.optionalString(source.hostname),
                                         death_signal: deathSignal, become_root: source.userNamespace != nil ? 1 : 0,
-                                        exec: CSpawnPlan.exec(source.process, stdio: stdio, arena: arena))])
+                                        exec: CSpawnPlan.exec(source.process, stdio: stdio, arena: arena),
+                                        passed_count: source.passedTrees.count)])
     }
 
     /// The process part, also used by `exec` into a running WPAR (the arena keeps its memory).
@@ -50,6 +51,7 @@ final class CSpawnPlan {
         var target: String?
         var type: String?
         var options: [SpawnPlan.FilesystemOption] = []
+        var passed: Int32 = -1
         switch step.operation {
         case .rootTree(let path, let attrs):
             kind = CSPAWN_OP_ROOT_TREE
@@ -86,11 +88,23 @@ final class CSpawnPlan {
             kind = CSPAWN_OP_READONLY
             target = to
             attributes = [.readOnly, .noSetuid, .noDevices, .noExec]
+        case .layer(let index, let layerName):
+            kind = CSPAWN_OP_LAYER
+            target = layerName
+            passed = Int32(index)
+        case .bindPassed(let index, let to):
+            kind = CSPAWN_OP_BIND_PASSED
+            target = to
+            flags = CSPAWN_FLAG_CREATE.rawValue
+            passed = Int32(index)
+        case .rootPassed(let index):
+            kind = CSPAWN_OP_ROOT_PASSED
+            passed = Int32(index)
         }
         let cOptions = options.map { cspawn_fs_option(key: arena.string($0.key), value: arena.optionalString($0.value)) }
         return cspawn_op(kind: kind.rawValue, flags: flags, attrs: attributes.rawValue, source: arena.optionalString(source),
                          target: arena.optionalString(target), fstype: arena.optionalString(type),
                          options: cOptions.isEmpty ? nil : arena.array(cOptions), option_count: cOptions.count,
-                         name: arena.string(step.name))
+                         name: arena.string(step.name), passed: passed)
     }
 }

@@ -55,12 +55,34 @@ public final class WorkloadEngine: Sendable {
         var spec = spec
         spec.name = name
         try locked(name, "define") { () throws(PartitionError) in
-            if definitions.exists(name) && !replacing {
+            let existing = definitions.exists(name)
+            if existing && !replacing {
                 throw PartitionError(.alreadyExists, "The WPAR is already defined.")
             }
             _ = try SpawnPlan(spec: spec, host: host)
-            try definitions.save(spec)
+            guard let request = spec.userNamespace else {
+                try definitions.save(spec)
+                if existing { try userNamespaceRanges.release(name.rawValue) }
+                return
+            }
+            let previous = existing ? (try? definitions.load(name))?.userNamespace : nil
+            // Saved under the ranges' lock, so that no other define takes this lease for a stale one.
+            _ = try userNamespaceRanges.acquire(request, for: name.rawValue, previous: previous,
+                                                isGone: isGoneHolder) { (mapping) throws(PartitionError) in
+                spec.userNamespace = mapping
+                try definitions.save(spec)
+            }
         }
+    }
+
+    var userNamespaceRanges: UserNamespaceRanges { UserNamespaceRanges(definitionsRoot: paths.definitions) }
+
+    /// A lease holder that no longer exists: a transient run whose partctl is gone, or a WPAR that is
+    /// not defined (its define or remove was killed half-way).
+    func isGoneHolder(_ holder: String) -> Bool {
+        if let transient = TransientName(parsing: holder) { return !transient.owner.isAlive() }
+        guard let name = try? PartitionName(holder) else { return true }
+        return !definitions.exists(name)
     }
 
     public func definition(of name: PartitionName) throws(PartitionError) -> WorkloadSpec {
@@ -82,6 +104,7 @@ public final class WorkloadEngine: Sendable {
                 try stopLocked(name, record: record, signal: nil, within: 0, force: true)
             }
             try definitions.remove(name)
+            try userNamespaceRanges.release(name.rawValue)
             lock.removeFile()
         }
     }
@@ -98,6 +121,7 @@ public final class WorkloadEngine: Sendable {
         do { spec = try definitions.load(name) } catch { throw error.with(partition: name.rawValue, operation: "query") }
         var status = WorkloadStatus(name: name, kind: spec.kind, state: .defined, limits: spec.limits,
                                     lastExit: definitions.lastExit(of: name), annotations: spec.annotations)
+        status.userNamespace = spec.userNamespace
         let runtime = runtimeDirectory(name)
         if let record = WorkloadRuntimeRecord.read(from: runtime, cache: runtimeRecords), record.supervisor.bootID == BootID.current() {
             if record.supervisor.isAlive() {

@@ -32,6 +32,15 @@ enum cspawn_op_kind {
     CSPAWN_OP_READONLY = 7,
     /* The mount on target gets attrs set (e.g. /dev made read-only once populated). */
     CSPAWN_OP_SET_ATTRS = 8,
+    /* Passed mounts (see cspawn_plan.passed_count): the host's parent opened them and sent them with
+     * the release, idmapped to the child's user namespace where the file system allows. */
+    /* Passed mount `passed` is attached at `target`, a name on a scratch tmpfs mounted on the stage
+     * (the first LAYER mounts it): where overlay layers hang while the overlay root is made. */
+    CSPAWN_OP_LAYER = 9,
+    /* Passed mount `passed` is attached on target (created when missing). */
+    CSPAWN_OP_BIND_PASSED = 10,
+    /* Passed mount `passed` becomes the new root. */
+    CSPAWN_OP_ROOT_PASSED = 11,
 };
 
 enum cspawn_op_flags {
@@ -87,7 +96,12 @@ struct cspawn_op {
     size_t option_count;
     /* Short name of the step for error reports, e.g. "mount /proc". */
     const char *name;
+    /* For LAYER, BIND_PASSED and ROOT_PASSED: index of the passed mount. */
+    int32_t passed;
 };
+
+/* At most this many mounts are passed with a release. */
+enum { CSPAWN_MAX_PASSED = 64 };
 
 /* Everything about the process itself, shared by a new WPAR's init and a process joining one. */
 struct cspawn_exec {
@@ -126,6 +140,8 @@ struct cspawn_plan {
     /* With a user namespace: become uid/gid 0 inside once the parent has written the maps. */
     int become_root;
     struct cspawn_exec exec;
+    /* How many mounts the parent passes with the release (cspawn_release_passing); 0: none. */
+    size_t passed_count;
 };
 
 #pragma clang assume_nonnull end
