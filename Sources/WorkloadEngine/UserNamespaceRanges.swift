@@ -3,9 +3,11 @@ import PartitionModel
 
 /// The host ID ranges that user-namespaced WPARs hold, so that no two of them ever share an ID.
 ///
-/// Each holder (a defined WPAR by its name, a transient run by its `TransientName`) has one lease
-/// file per host range, `<first>-<count>.<holder>`, in `$PARTCTL_ROOT/userns-ranges/`; the names alone
-/// say everything, so taking a range reads one directory and no file. Leases change only under the
+/// Each holder (a defined WPAR as `<name>@<key of its definitions root>`, a transient run by its
+/// `TransientName`) has one lease file per host range, `<first>-<count>.<holder>`, in
+/// `/var/lib/partctl/userns-ranges/`: one directory for the whole host (or guest), whatever
+/// `$PARTCTL_ROOT` an engine uses, since the IDs are the kernel's. The names alone say everything,
+/// so taking a range reads one directory and no file. Leases change only under the
 /// directory's lock. A lease whose holder is gone (a run whose partctl died, a WPAR whose define or
 /// remove was killed half-way) is dropped by the next allocation.
 ///
@@ -21,7 +23,7 @@ struct UserNamespaceRanges {
 
     let directory: String
 
-    init(definitionsRoot: String) { directory = definitionsRoot + "/userns-ranges" }
+    init(directory: String = RuntimePaths.defaultDefinitions + "/userns-ranges") { self.directory = directory }
 
     struct Lease: Equatable {
         var first: UInt64
@@ -153,7 +155,7 @@ struct UserNamespaceRanges {
     }
 
     private static func describe(_ holder: String) -> String {
-        TransientName(parsing: holder) != nil ? "a running `partctl run`" : "the WPAR \(holder)"
+        TransientName(parsing: holder) != nil ? "a running `partctl run`" : "the WPAR \(holder.split(separator: "@").first.map(String.init) ?? holder)"
     }
 }
 

@@ -62,12 +62,12 @@ public final class WorkloadEngine: Sendable {
             _ = try SpawnPlan(spec: spec, host: host)
             guard let request = spec.userNamespace else {
                 try definitions.save(spec)
-                if existing { try userNamespaceRanges.release(name.rawValue) }
+                if existing { try userNamespaceRanges.release(rangeHolder(name)) }
                 return
             }
             let previous = existing ? (try? definitions.load(name))?.userNamespace : nil
             // Saved under the ranges' lock, so that no other define takes this lease for a stale one.
-            _ = try userNamespaceRanges.acquire(request, for: name.rawValue, previous: previous,
+            _ = try userNamespaceRanges.acquire(request, for: rangeHolder(name), previous: previous,
                                                 isGone: isGoneHolder) { (mapping) throws(PartitionError) in
                 spec.userNamespace = mapping
                 try definitions.save(spec)
@@ -75,14 +75,25 @@ public final class WorkloadEngine: Sendable {
         }
     }
 
-    var userNamespaceRanges: UserNamespaceRanges { UserNamespaceRanges(definitionsRoot: paths.definitions) }
+    var userNamespaceRanges: UserNamespaceRanges { UserNamespaceRanges() }
 
-    /// A lease holder that no longer exists: a transient run whose partctl is gone, or a WPAR that is
-    /// not defined (its define or remove was killed half-way).
+    /// "<name>@<device>:<inode> of the definitions root": the WPAR's name in the host-wide leases.
+    func rangeHolder(_ name: PartitionName) -> String { "\(name.rawValue)@\(definitionsKey)" }
+
+    private var definitionsKey: String {
+        var status = stat()
+        guard stat(paths.definitions, &status) == 0 else { return "none" }
+        return "\(status.st_dev):\(status.st_ino)"
+    }
+
+    /// A lease holder that no longer exists: a transient run whose partctl is gone, or a WPAR of this
+    /// engine's definitions that is not defined (its define or remove was killed half-way). Another
+    /// definitions root's WPARs are that engine's to judge.
     func isGoneHolder(_ holder: String) -> Bool {
         if let transient = TransientName(parsing: holder) { return !transient.owner.isAlive() }
-        guard let name = try? PartitionName(holder) else { return true }
-        return !definitions.exists(name)
+        let parts = holder.split(separator: "@", maxSplits: 1)
+        guard parts.count == 2, let name = try? PartitionName(String(parts[0])) else { return true }
+        return String(parts[1]) == definitionsKey && !definitions.exists(name)
     }
 
     public func definition(of name: PartitionName) throws(PartitionError) -> WorkloadSpec {
@@ -104,7 +115,7 @@ public final class WorkloadEngine: Sendable {
                 try stopLocked(name, record: record, signal: nil, within: 0, force: true)
             }
             try definitions.remove(name)
-            try userNamespaceRanges.release(name.rawValue)
+            try userNamespaceRanges.release(rangeHolder(name))
             lock.removeFile()
         }
     }
