@@ -77,23 +77,47 @@ public final class WorkloadEngine: Sendable {
 
     var userNamespaceRanges: UserNamespaceRanges { UserNamespaceRanges() }
 
-    /// "<name>@<device>:<inode> of the definitions root": the WPAR's name in the host-wide leases.
-    func rangeHolder(_ name: PartitionName) -> String { "\(name.rawValue)@\(definitionsKey)" }
+    /// "<name>@<definitions root, %-escaped>": the WPAR in the host-wide leases, so that any engine
+    /// can tell whether the holder is still defined.
+    func rangeHolder(_ name: PartitionName) -> String { "\(name.rawValue)@\(Self.escape(paths.definitions))" }
 
-    private var definitionsKey: String {
-        var status = stat()
-        guard stat(paths.definitions, &status) == 0 else { return "none" }
-        return "\(status.st_dev):\(status.st_ino)"
-    }
-
-    /// A lease holder that no longer exists: a transient run whose partctl is gone, or a WPAR of this
-    /// engine's definitions that is not defined (its define or remove was killed half-way). Another
-    /// definitions root's WPARs are that engine's to judge.
+    /// A lease holder that no longer exists: a transient run whose partctl is gone, or a WPAR whose
+    /// definitions root no longer defines it (its define or remove was killed half-way, or its
+    /// test sandbox was deleted).
     func isGoneHolder(_ holder: String) -> Bool {
         if let transient = TransientName(parsing: holder) { return !transient.owner.isAlive() }
         let parts = holder.split(separator: "@", maxSplits: 1)
-        guard parts.count == 2, let name = try? PartitionName(String(parts[0])) else { return true }
-        return String(parts[1]) == definitionsKey && !definitions.exists(name)
+        guard parts.count == 2, let name = try? PartitionName(String(parts[0])), let root = Self.unescape(String(parts[1])) else {
+            return true
+        }
+        return !WorkloadDefinitions(definitionsRoot: root).exists(name)
+    }
+
+    /// Every byte but letters, digits, '-' and '_' as %XX: no '/' or '.' in a lease's file name.
+    static func escape(_ text: String) -> String {
+        var escaped = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "_"):
+                escaped.unicodeScalars.append(UnicodeScalar(byte))
+            default:
+                escaped += "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 15, radix: 16, uppercase: true)
+            }
+        }
+        return escaped
+    }
+
+    static func unescape(_ text: String) -> String? {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else { bytes.append(byte); continue }
+            guard let high = iterator.next(), let low = iterator.next(),
+                  let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(value)
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public func definition(of name: PartitionName) throws(PartitionError) -> WorkloadSpec {

@@ -100,6 +100,22 @@ import Testing
         #expect(probe.terminationStatus == 0, "3: not root inside, 4: signalled the other WPAR's init, 5: read its environment")
     }
 
+    /// A lease whose holder is gone (here a WPAR of a definitions root that no longer exists, as a
+    /// killed test or define leaves it) is taken back by the next allocation.
+    @Test func leaseOfAGoneHolderIsTakenBack() throws {
+        let sandbox = try EngineSandbox()
+        let ranges = UserNamespaceRanges()
+        try RuntimePaths.makeDirectory(ranges.directory, mode: 0o700)
+        let stale = ranges.directory + "/\(UserNamespaceRanges.regionEnd - UserNamespaceRanges.size)-65536.ptest-gone@"
+            + WorkloadEngine.escape(sandbox.base + "/no-such-root")
+        let fd = open(stale, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        try #require(fd >= 0)
+        close(fd)
+        defer { unlink(stale) }
+        _ = try Self.define("ptest-uns-next", in: sandbox, base: try sandbox.busyboxRoot())
+        #expect(HostSystem.fileType(stale) == nil, "the stale lease is still there")
+    }
+
     @Test func pinnedRangeOverlappingAnotherWparIsRefused() throws {
         let sandbox = try EngineSandbox()
         let base = try sandbox.busyboxRoot()
