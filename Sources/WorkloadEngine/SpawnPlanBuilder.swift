@@ -39,8 +39,10 @@ extension SpawnPlan {
         case (.system, .directory(let path)):
             let root = try Self.checkRootDirectory(path, "root directory", rules: rules)
             layers = [root]
-            steps.append(idmapped.active ? idmapped.root(root)
-                : Step(name: "bind the root \(root)", operation: .rootTree(source: root, attributes: [.noDevices])))
+            // Not idmapped even with a user namespace: through an idmapped mount the WPAR's root would
+            // write files owned by host root (setuid ones too) into a host directory. Its files show
+            // with their host owners mapped (those outside its range as the overflow ID).
+            steps.append(Step(name: "bind the root \(root)", operation: .rootTree(source: root, attributes: [.noDevices])))
         case (.system, .overlay(let lower, let upper)):
             guard !lower.isEmpty else {
                 throw PartitionError(.invalidArgument, "An overlay root needs at least one lower directory.")

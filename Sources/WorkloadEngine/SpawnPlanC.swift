@@ -97,9 +97,6 @@ final class CSpawnPlan {
             target = to
             flags = CSPAWN_FLAG_CREATE.rawValue
             passed = Int32(index)
-        case .rootPassed(let index):
-            kind = CSPAWN_OP_ROOT_PASSED
-            passed = Int32(index)
         }
         let cOptions = options.map { cspawn_fs_option(key: arena.string($0.key), value: arena.optionalString($0.value)) }
         return cspawn_op(kind: kind.rawValue, flags: flags, attrs: attributes.rawValue, source: arena.optionalString(source),

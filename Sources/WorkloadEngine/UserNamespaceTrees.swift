@@ -1,7 +1,7 @@
 import PartitionModel
 
-/// The steps that give a user-namespaced WPAR its host trees through idmapped mounts: its root
-/// directory or overlay layers, shared paths and mounts. Each tree is opened, cloned and idmapped by
+/// The steps that give a user-namespaced WPAR its host trees through idmapped mounts: the lower
+/// layers of its overlay root, shared paths and mounts. Each tree is opened, cloned and idmapped by
 /// the parent (only the host may idmap a mount) and passed to the child (SpawnPlan.PassedTree);
 /// files owned by host root then show as owned by the WPAR's root, not as the overflow ID.
 struct UserNamespaceTrees {
@@ -21,12 +21,6 @@ struct UserNamespaceTrees {
     private mutating func pass(_ source: String, recursive: Bool, idmap: Bool, attributes: SpawnPlan.MountAttributes) -> Int {
         trees.append(SpawnPlan.PassedTree(source: source, recursive: recursive, idmap: idmap, attributes: attributes))
         return trees.count - 1
-    }
-
-    /// A directory root, writable: its host owners as they are.
-    mutating func root(_ path: String) -> SpawnPlan.Step {
-        let index = pass(path, recursive: true, idmap: true, attributes: [.noDevices])
-        return SpawnPlan.Step(name: "bind the root \(path) idmapped", operation: .rootPassed(passed: index))
     }
 
     mutating func bind(_ source: String, target: String, attributes: SpawnPlan.MountAttributes) -> SpawnPlan.Step {

@@ -39,8 +39,6 @@ enum cspawn_op_kind {
     CSPAWN_OP_LAYER = 9,
     /* Passed mount `passed` is attached on target (created when missing). */
     CSPAWN_OP_BIND_PASSED = 10,
-    /* Passed mount `passed` becomes the new root. */
-    CSPAWN_OP_ROOT_PASSED = 11,
 };
 
 enum cspawn_op_flags {
@@ -96,7 +94,7 @@ struct cspawn_op {
     size_t option_count;
     /* Short name of the step for error reports, e.g. "mount /proc". */
     const char *name;
-    /* For LAYER, BIND_PASSED and ROOT_PASSED: index of the passed mount. */
+    /* For LAYER and BIND_PASSED: index of the passed mount. */
     int32_t passed;
 };
 
