@@ -80,6 +80,20 @@ import Testing
         #expect(result.output.split(separator: "\n") == ["0 0", "read-only"], "\(result.output)")
     }
 
+    /// A transient application WPAR takes a range for its run only, and its `mounts` keep their owners.
+    @Test func runTakesARangeAndItsMountsKeepTheirOwners() throws {
+        let sandbox = try EngineSandbox()
+        let source = try sandbox.busyboxRoot()
+        var spec = try sandbox.application("ptest-uns-run",
+            "[ \"$(id -u)\" = 0 ] && grep -qE '^ +0 +18[0-9]{8} +65536$' /proc/self/uid_map && [ \"$(stat -c %u /tmp/ptest-m/bin/busybox)\" = 0 ] && ! touch /tmp/ptest-m/x 2>/dev/null")
+        spec.mounts = [WorkloadMount(source: source, target: "/tmp/ptest-m", readOnly: true)]
+        spec.userNamespace = .allocate
+        let result = try sandbox.run(spec)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(try UserNamespaceRanges().leases().allSatisfy { TransientName(parsing: $0.holder)?.owner.pid != getpid() },
+                "the run's range was not given back")
+    }
+
     /// Root of one WPAR, joined from the host with its user namespace only (so it can address the
     /// other's processes by host PID), may neither signal nor read the other's init: their ranges differ.
     @Test func rootOfOneWparCannotReachTheOthersProcesses() throws {
