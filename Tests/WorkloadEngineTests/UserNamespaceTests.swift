@@ -80,6 +80,26 @@ import Testing
         #expect(result.output.split(separator: "\n") == ["0 0", "read-only"], "\(result.output)")
     }
 
+    /// Root with CAP_SYS_ADMIN in its user namespace may remount a passed mount read-write (the
+    /// kernel does not lock its flags): so its read-only shared paths are not idmapped, and host
+    /// root's files there stay out of its reach.
+    @Test func sysAdminCannotMakeSharedUsrWritable() throws {
+        let sandbox = try EngineSandbox()
+        var spec = try SystemWparTests.spec("ptest-uns-admin", root: .overlay(lower: [try sandbox.busyboxRoot()], upper: nil),
+                                            command: SystemWparTests.quickInit)
+        spec.userNamespace = .allocate
+        spec.capabilities += ["sys_admin"]
+        let name = try PartitionName("ptest-uns-admin")
+        try sandbox.engine.define(name, spec: spec)
+        try sandbox.engine.activate(name)
+        let marker = "/usr/ptest-uns-\(getpid())"
+        defer { unlink(marker) }
+        let result = try sandbox.exec("ptest-uns-admin", ["/bin/sh", "-c",
+            "mount -o remount,bind,rw /usr 2>/dev/null; touch \(marker) 2>/dev/null && echo wrote; stat -c %u /usr/bin/env"])
+        #expect(!result.output.contains("wrote"), "root with sys_admin wrote into the host's /usr")
+        #expect(HostSystem.fileType(marker) == nil)
+    }
+
     /// A transient application WPAR takes a range for its run only, and its `mounts` keep their owners.
     @Test func runTakesARangeAndItsMountsKeepTheirOwners() throws {
         let sandbox = try EngineSandbox()
