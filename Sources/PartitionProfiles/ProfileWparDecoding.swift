@@ -45,6 +45,7 @@ enum ProfileWparDecoding {
         }
         let pinned = try reader.mapping(node, at: path, keys: ["base"],
                                         expecting: "true, false, or a mapping like {base: 1879048192}")!
+        reader.record(path, "true", node.origin)
         guard let base = try reader.integer(pinned["base"], at: path / "base") else {
             throw reader.failure(pinned.origin, path / "base", "is required: the host ID that root inside maps to (65536 IDs from there).")
         }
