@@ -66,6 +66,12 @@ int cs_capset(uint64_t keep);
  * cs_read_byte returns 1 when a byte came, 0 at end-of-file, -1 on error; EINTR is retried. */
 long cs_read_byte(int fd);
 void cs_close_raw(int fd);
+/* The release as a message on the sync socket, with passed mounts as SCM_RIGHTS (cspawn_passed.c).
+ * cs_receive_release returns what recvmsg returned (1: released), the descriptors in `fds`. */
+long cs_send_release(int fd, const int *_Nullable fds, size_t count);
+long cs_receive_release(int fd, int *fds, size_t capacity, size_t *received);
+/* socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC) with both ends above 2: the sync channel. */
+int cs_socketpair(int fds[_Nonnull 2]);
 
 /* Failure reporting from the child: fills a cspawn_failure, writes it to report_fd, _exit(127). */
 _Noreturn void cs_fail(int report_fd, int step_index, const char *step, const char *_Nullable path, int error);
@@ -95,7 +101,7 @@ int cs_new_filesystem(int report_fd, int index, const char *step, const char *fs
 void cs_prepare_sources(const struct cspawn_plan *plan, int *trees, int report_fd);
 
 /* Runs the plan's ops inside the child's mount namespace and pivots into the new root. */
-void cs_build_root(const struct cspawn_plan *plan, int devnull_fd, int report_fd);
+void cs_build_root(const struct cspawn_plan *plan, int devnull_fd, int report_fd, const int *passed_fds);
 
 /* The process part: session, stdio, keyring, descriptors, capabilities, no_new_privs, workdir,
  * execve. Never returns. */

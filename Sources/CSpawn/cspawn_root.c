@@ -32,6 +32,8 @@ struct build {
     int index;             /* the op being run, for failure reports */
     const char *step;      /* its name */
     int *trees;            /* per op: its host source, opened and cloned before anything moved, or -1 */
+    const int *passed;     /* mounts the parent passed (plan->passed_count of them) */
+    int scratch_fd;        /* the tmpfs on the stage that LAYER ops hang layers on, or -1 */
 };
 
 _Noreturn static void fail(const struct build *build, const char *path, int error) {
@@ -133,6 +135,10 @@ static void attach_root(struct build *build, int mount_fd) {
 /* The root's detached mount, prepared from the host before anything moved. */
 static void run_root(struct build *build, const struct cspawn_op *op) {
     int tree = build->trees[build->index];
+    if (tree < 0 && op->kind == CSPAWN_OP_ROOT_FS) {
+        /* Not prepared in advance: its layers are mounts the parent passed (see cs_prepare_sources). */
+        tree = new_filesystem(build, op->fstype, op->options, op->option_count, op->attrs, op->fstype);
+    }
     if (tree < 0) fail(build, op->source != NULL ? op->source : op->fstype, EINVAL);
     build->trees[build->index] = -1;
     if (op->kind == CSPAWN_OP_ROOT_TREE) set_attrs(build, tree, op->attrs, 1, op->source);
@@ -230,6 +236,39 @@ static void run_readonly(const struct build *build, const struct cspawn_op *op) 
     close(target);
 }
 
+/* The passed mount an op names. */
+static int passed_mount(const struct build *build, const struct cspawn_op *op) {
+    if (op->passed < 0 || (size_t)op->passed >= build->plan->passed_count) fail(build, op->target, EINVAL);
+    return build->passed[op->passed];
+}
+
+/* A layer hangs on a private tmpfs over the stage: the overlay, attached on the stage after it,
+ * stacks on that tmpfs, and both go with the old root. The names are the plan's, never the WPAR's. */
+static void run_layer(struct build *build, const struct cspawn_op *op) {
+    if (build->scratch_fd < 0) {
+        build->scratch_fd = new_filesystem(build, "tmpfs", NULL, 0, CSPAWN_ATTR_NOSUID | CSPAWN_ATTR_NODEV | CSPAWN_ATTR_NOEXEC,
+                                           build->plan->stage);
+        int stage = open(build->plan->stage, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (stage < 0) fail(build, build->plan->stage, errno);
+        attach(build, build->scratch_fd, stage, build->plan->stage);
+        close(stage);
+    }
+    if (mkdirat(build->scratch_fd, op->target, 0700) != 0) fail(build, op->target, errno);
+    int directory = openat(build->scratch_fd, op->target, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (directory < 0) fail(build, op->target, errno);
+    attach(build, passed_mount(build, op), directory, op->target);
+    close(directory);
+}
+
+static void run_bind_passed(const struct build *build, const struct cspawn_op *op) {
+    int tree = passed_mount(build, op);
+    struct stat source;
+    if (fstat(tree, &source) != 0) fail(build, op->target, errno);
+    int target = target_of(build, op, !S_ISDIR(source.st_mode), 0);
+    attach(build, tree, target, op->target);
+    close(target);
+}
+
 static void run_set_attrs(const struct build *build, const struct cspawn_op *op) {
     int target = target_of(build, op, 0, 0);
     set_attrs(build, target, op->attrs, op->flags & CSPAWN_FLAG_RECURSIVE, op->target);
@@ -248,10 +287,10 @@ static void pivot(struct build *build) {
     close(build->root_fd);
 }
 
-void cs_build_root(const struct cspawn_plan *plan, int devnull_fd, int report_fd) {
+void cs_build_root(const struct cspawn_plan *plan, int devnull_fd, int report_fd, const int *passed_fds) {
     if (plan->op_count > CSPAWN_MAX_OPS) cs_fail(report_fd, -1, "check the plan", NULL, E2BIG);
     int trees[plan->op_count > 0 ? plan->op_count : 1];
-    struct build build = { plan, report_fd, devnull_fd, -1, -1, "make mounts private", trees };
+    struct build build = { plan, report_fd, devnull_fd, -1, -1, "make mounts private", trees, passed_fds, -1 };
     /* Nothing done below may propagate back to the host's mount namespace. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail(&build, "/", errno);
     /* Every host object first, while every path still means what it means on the host. */
@@ -261,7 +300,8 @@ void cs_build_root(const struct cspawn_plan *plan, int devnull_fd, int report_fd
         const struct cspawn_op *op = &plan->ops[i];
         build.index = (int)i;
         build.step = op->name;
-        if (build.root_fd < 0 && op->kind != CSPAWN_OP_ROOT_TREE && op->kind != CSPAWN_OP_ROOT_FS) {
+        if (build.root_fd < 0 && op->kind != CSPAWN_OP_ROOT_TREE && op->kind != CSPAWN_OP_ROOT_FS &&
+            op->kind != CSPAWN_OP_LAYER) {
             fail(&build, op->target, EINVAL);  /* the plan must start with its root */
         }
         switch (op->kind) {
@@ -273,6 +313,8 @@ void cs_build_root(const struct cspawn_plan *plan, int devnull_fd, int report_fd
         case CSPAWN_OP_MASK: run_mask(&build, op); break;
         case CSPAWN_OP_READONLY: run_readonly(&build, op); break;
         case CSPAWN_OP_SET_ATTRS: run_set_attrs(&build, op); break;
+        case CSPAWN_OP_LAYER: run_layer(&build, op); break;
+        case CSPAWN_OP_BIND_PASSED: run_bind_passed(&build, op); break;
         default: fail(&build, op->target, EINVAL);
         }
     }

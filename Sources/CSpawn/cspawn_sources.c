@@ -161,6 +161,14 @@ int cs_new_filesystem(int report_fd, int index, const char *step, const char *fs
     return mount_fd;
 }
 
+/* Whether any option of `op` names a host directory, opened here by descriptor. */
+static int has_host_directory(const struct cspawn_op *op) {
+    for (size_t i = 0; i < op->option_count; i++) {
+        if (op->options[i].flags & CSPAWN_FS_OPTION_HOST_DIRECTORY) return 1;
+    }
+    return 0;
+}
+
 /* A detached clone of the host object `op->source`; -1 when it is missing and optional. */
 static int clone_source(const struct cspawn_op *op, int index, int recursive, int report_fd) {
     const char *source = op->source != NULL ? op->source : "";
@@ -190,6 +198,9 @@ void cs_prepare_sources(const struct cspawn_plan *plan, int *trees, int report_f
             trees[i] = clone_source(op, index, (op->flags & CSPAWN_FLAG_RECURSIVE) != 0, report_fd);
             break;
         case CSPAWN_OP_ROOT_FS:
+            /* A root made only of mounts the parent passed (LAYER ops, user namespaces) is made
+             * when its step comes, once those layers hang on the stage. */
+            if (!has_host_directory(op)) break;
             trees[i] = cs_new_filesystem(report_fd, index, op->name, op->fstype != NULL ? op->fstype : "", op->options,
                                          op->option_count, op->attrs, op->fstype != NULL ? op->fstype : "");
             break;

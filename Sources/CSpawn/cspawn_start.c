@@ -48,10 +48,15 @@ _Noreturn void cs_child_main(const struct cspawn_plan *plan, int sync_fd, int re
 
     /* Wait until the parent has put us in our cgroups, written the ID maps and set up the network.
      * End-of-file means it gave up (or died): leave without touching anything. */
-    if (cs_read_byte(sync_fd) != 1) _exit(0);
+    int passed[CSPAWN_MAX_PASSED];
+    size_t passed_count = 0;
+    long released = plan->passed_count > 0 ? cs_receive_release(sync_fd, passed, CSPAWN_MAX_PASSED, &passed_count)
+                                           : cs_read_byte(sync_fd);
+    if (released != 1) _exit(0);
     /* Released: the parent now waits for our execve or exit. */
     close(sync_fd);
     cs_reset_signal_handlers();
+    if (passed_count != plan->passed_count) cs_fail(report_fd, -1, "receive the host's mounts", NULL, EPROTO);
 
     if (plan->become_root && cs_set_ids_root() != 0) cs_fail(report_fd, -1, "become root in the user namespace", NULL, errno);
     /* Now that we are in the WPAR's cgroups, a cgroup namespace rooted there. */
@@ -60,7 +65,7 @@ _Noreturn void cs_child_main(const struct cspawn_plan *plan, int sync_fd, int re
     }
     if (plan->namespaces & CLONE_NEWNS) {
         int devnull_fd = open_devnull(report_fd);
-        cs_build_root(plan, devnull_fd, report_fd);
+        cs_build_root(plan, devnull_fd, report_fd, passed);
         close(devnull_fd);
     }
     if (plan->hostname != NULL) {
@@ -323,8 +328,8 @@ int cs_open_child_pipes(struct cspawn_child *child, struct cspawn_failure *failu
     child->pid = -1;
     child->sync_fd = -1;
     child->report_fd = -1;
-    if (cs_pipe(sync) != 0) {
-        cs_set_failure(failure, -1, "pipe", NULL, errno);
+    if (cs_socketpair(sync) != 0) {
+        cs_set_failure(failure, -1, "socketpair", NULL, errno);
         return -1;
     }
     if (cs_pipe(report) != 0) {
@@ -372,12 +377,12 @@ static void forget_direct_child(struct cspawn_child *child) {
 }
 
 int cspawn_release(struct cspawn_child *child, struct cspawn_failure *failure) {
+    return cspawn_release_passing(child, NULL, 0, failure);
+}
+
+int cspawn_release_passing(struct cspawn_child *child, const int *fds, size_t count, struct cspawn_failure *failure) {
     memset(failure, 0, sizeof *failure);
-    char go = 'g';
-    ssize_t written;
-    do {
-        written = write(child->sync_fd, &go, 1);
-    } while (written < 0 && errno == EINTR);
+    ssize_t written = cs_send_release(child->sync_fd, fds, count);
     int write_error = errno;
     close(child->sync_fd);
     child->sync_fd = -1;

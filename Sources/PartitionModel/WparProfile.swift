@@ -211,6 +211,11 @@ public struct WparProfile: Sendable, Codable, Hashable {
     /// Allows the capabilities of `hostWide` and `rootEquivalent` without a user namespace: the WPAR
     /// is then as trusted as host root. nil when false, so stored definitions keep their form.
     public var privileged: Bool?
+    /// With a user namespace: the first of the 65536 host IDs it maps, pinned by the profile; nil lets
+    /// partctl pick a range no other WPAR holds.
+    public var userNamespaceBase: Int?
+    /// How many host IDs a user namespace maps (0-65535 inside).
+    public static let userNamespaceSize = 65536
     public var environment: [String: String]
     /// The working directory inside the WPAR.
     public var workdir: String
@@ -240,8 +245,9 @@ public struct WparProfile: Sendable, Codable, Hashable {
     public init(type: WparType, command: [String], rootfs: WparRootfs? = nil, shared: [String] = [],
                 resources: WparResources = WparResources(), network: WparNetwork = defaultNetwork,
                 mounts: [WparMount] = [], hostname: String? = nil, capabilities: [LinuxCapability]? = nil,
-                userNamespace: Bool = false, environment: [String: String] = [:], workdir: String = defaultWorkdir,
-                autostart: Bool = false, privileged: Bool = false, seccomp: WparSeccomp? = nil) {
+                userNamespace: Bool = false, userNamespaceBase: Int? = nil, environment: [String: String] = [:],
+                workdir: String = defaultWorkdir, autostart: Bool = false, privileged: Bool = false,
+                seccomp: WparSeccomp? = nil) {
         self.type = type
         self.command = command
         self.rootfs = rootfs
@@ -253,6 +259,7 @@ public struct WparProfile: Sendable, Codable, Hashable {
         self.capabilities = capabilities ?? WparProfile.defaultCapabilities(for: type)
         self.userNamespace = userNamespace
         self.privileged = privileged ? true : nil
+        self.userNamespaceBase = userNamespaceBase
         self.environment = environment
         self.workdir = workdir
         self.autostart = autostart

@@ -24,8 +24,7 @@ enum ProfileWparDecoding {
         let mounts = try decodeMounts(root["mounts"], reader)
         let hostname = try reader.text(root["hostname"], at: top / "hostname", expecting: "a host name")
         let capabilities = try decodeCapabilities(root["capabilities"], type: type, reader)
-        let userNamespace = reader.orDefault(try reader.flag(root["user_namespace"], at: top / "user_namespace"),
-                                             root["user_namespace"], at: top / "user_namespace", false, { String($0) })
+        let (userNamespace, userNamespaceBase) = try decodeUserNamespace(root["user_namespace"], reader)
         let environment = try decodeEnvironment(root["environment"], reader)
         let workdir = reader.orDefault(try reader.text(root["workdir"], at: top / "workdir", expecting: "an absolute path"),
                                        root["workdir"], at: top / "workdir", WparProfile.defaultWorkdir, { $0 })
@@ -37,8 +36,24 @@ enum ProfileWparDecoding {
         guard complete, let type, let command else { return nil }
         return WparProfile(type: type, command: command, rootfs: rootfs, shared: shared, resources: resources,
                            network: network, mounts: mounts, hostname: hostname, capabilities: capabilities,
-                           userNamespace: userNamespace, environment: environment, workdir: workdir, autostart: autostart,
+                           userNamespace: userNamespace, userNamespaceBase: userNamespaceBase,
+                           environment: environment, workdir: workdir, autostart: autostart,
                            privileged: privileged, seccomp: seccomp)
+    }
+
+    /// `true` (a range of host IDs partctl picks), `false`, or `{base: N}` (the range pinned at N).
+    static func decodeUserNamespace(_ node: ProfileNode?, _ reader: ProfileReader) throws(PartitionError) -> (Bool, Int?) {
+        let path = ProfileKeyPath.root / "user_namespace"
+        guard let node, case .mapping = node.content else {
+            return (reader.orDefault(try reader.flag(node, at: path), node, at: path, false, { String($0) }), nil)
+        }
+        let pinned = try reader.mapping(node, at: path, keys: ["base"],
+                                        expecting: "true, false, or a mapping like {base: 1879048192}")!
+        reader.record(path, "true", node.origin)
+        guard let base = try reader.integer(pinned["base"], at: path / "base") else {
+            throw reader.failure(pinned.origin, path / "base", "is required: the host ID that root inside maps to (65536 IDs from there).")
+        }
+        return (true, base)
     }
 
     /// An argv list. A single string is refused rather than guessed at: partctl runs no shell unless

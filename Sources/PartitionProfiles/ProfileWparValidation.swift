@@ -198,6 +198,10 @@ extension WparProfile {
                 problems.append(ProfileProblem("capabilities", "lists '\(capability.rawValue)' twice."))
             }
         }
+        if let base = userNamespaceBase, base < 1 || base + WparProfile.userNamespaceSize > 1 << 32 {
+            problems.append(ProfileProblem("user_namespace.base",
+                "must lie between 1 and \((1 << 32) - WparProfile.userNamespaceSize): the \(WparProfile.userNamespaceSize) host IDs from there must exist."))
+        }
         if environment.count > WparProfile.maxEnvironment {
             problems.append(ProfileProblem("environment", "has \(environment.count) variables; at most \(WparProfile.maxEnvironment) are allowed."))
         }

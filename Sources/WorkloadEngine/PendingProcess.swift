@@ -83,11 +83,22 @@ final class PendingProcess {
     }
 
     /// Lets the process run its plan; returns once it has exec'd, or throws the step that failed.
-    func release() throws(PartitionError) {
+    /// `trees` (the plan's passed trees) are opened, idmapped to the process's user namespace (its
+    /// maps are written by now) and sent along.
+    func release(passing trees: [SpawnPlan.PassedTree] = []) throws(PartitionError) {
         guard !settled else { return }
+        let fds: [Int32]
+        do {
+            fds = try PassedTreeOpener.open(trees, userNamespaceOf: child.pid)
+        } catch {
+            abandon()
+            throw error
+        }
+        defer { for fd in fds { close(fd) } }
         settled = true
         var failure = cspawn_failure()
-        guard cspawn_release(&child, &failure) == 0 else {
+        let released = fds.withUnsafeBufferPointer { cspawn_release_passing(&child, $0.baseAddress, $0.count, &failure) }
+        guard released == 0 else {
             needsReaping = supervisorPid == nil
             throw SpawnFailure.error(failure)
         }

@@ -57,6 +57,23 @@ public struct SpawnPlan: Sendable, Hashable {
         case mask(target: String)
         /// Bound over itself read-only; skipped if missing.
         case readOnly(target: String)
+        /// Passed tree `passed` (see `passedTrees`) hung at `name` on a scratch tmpfs over the stage:
+        /// a layer of an overlay root, whose options name it as "<stage>/<name>".
+        case layer(passed: Int, name: String)
+        /// Passed tree `passed` bound on target.
+        case bindPassed(passed: Int, target: String)
+    }
+
+    /// A host tree the parent opens (no symlink followed), clones and, with a user namespace,
+    /// idmaps to it, then passes to the child with its release: only the host may idmap a mount.
+    public struct PassedTree: Sendable, Hashable {
+        public var source: String
+        public var recursive: Bool
+        /// Idmapped to the WPAR's user namespace (where the file system allows): host owners show
+        /// inside as they are on the host.
+        public var idmap: Bool
+        /// Set by the parent: the child cannot change a mount its user namespace does not own.
+        public var attributes: MountAttributes
     }
 
     public struct Step: Sendable, Hashable {
@@ -97,6 +114,8 @@ public struct SpawnPlan: Sendable, Hashable {
     public var hostname: String?
     public var process: Process
     public var userNamespace: UserNamespaceMapping?
+    /// Trees the parent passes with the release (see `PassedTree`), indexed by the ops that use them.
+    public var passedTrees: [PassedTree] = []
     /// Host directory the new root is attached to while it is assembled, inside the child's private
     /// mount namespace only.
     public var stage: String

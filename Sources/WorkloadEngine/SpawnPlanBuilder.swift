@@ -20,7 +20,7 @@ extension SpawnPlan {
                                                    cache: SeccompCache(runtimeRoot: host.runtimeRoot))
         try WorkloadSpecCheck.checkLimits(spec.limits, host: host)
         try WorkloadSpecCheck.checkNetwork(spec.network)
-        if let mapping = spec.userNamespace { try WorkloadSpecCheck.checkUserNamespace(mapping) }
+        if let mapping = spec.userNamespace, !mapping.isRequest { try WorkloadSpecCheck.checkUserNamespace(mapping) }
         try WritableLayerImage.check(spec)
         guard HostSystem.fileType(Self.stageDirectory) == .directory else {
             throw PartitionError(.unsupported, "The host has no \(Self.stageDirectory) directory, which partctl needs to assemble a WPAR's root.")
@@ -28,6 +28,8 @@ extension SpawnPlan {
 
         var steps: [Step] = []
         var identities: [String: Identity] = [:]
+        // With a user namespace, host trees are passed idmapped by the parent (UserNamespaceTrees).
+        var idmapped = UserNamespaceTrees(active: spec.userNamespace != nil, capabilities: capabilities)
         let layers: [String]
         switch (spec.kind, spec.root) {
         case (.application, .host):
@@ -43,6 +45,9 @@ extension SpawnPlan {
             let root = try Self.checkRootDirectory(path, "root directory", rules: rules)
             layers = [root.path]
             identities[root.path] = root.identity
+            // Not idmapped even with a user namespace: through an idmapped mount the WPAR's root would
+            // write files owned by host root (setuid ones too) into a host directory. Its files show
+            // with their host owners mapped (those outside its range as the overflow ID).
             steps.append(Step(name: "bind the root \(root.path)", operation: .rootTree(source: root.path, attributes: [.noDevices])))
         case (.system, .overlay(let lower, let upper)):
             guard !lower.isEmpty else {
@@ -60,10 +65,14 @@ extension SpawnPlan {
                                                   limitedDisk: spec.diskLimit != nil)
             for layer in try Self.checkUpper(upperPath, rules: rules) { identities[layer.path] = layer.identity }
             layers = [upperPath] + lowers
-            // Each layer by descriptor in the child (cspawn_sources.c), lower layers top first.
-            let options = lowers.map { FilesystemOption.hostDirectory("lowerdir", $0) }
-                + [.hostDirectory("upperdir", upperPath), .hostDirectory("workdir", Self.overlayWork(for: upperPath))]
-            steps.append(Step(name: "mount the overlay root", operation: .rootFilesystem(type: "overlay", options: options, attributes: [.noDevices])))
+            if idmapped.active {
+                steps += idmapped.overlayRoot(lowers: lowers, upper: upperPath, work: Self.overlayWork(for: upperPath))
+            } else {
+                // Each layer by descriptor in the child (cspawn_sources.c), lower layers top first.
+                let options = lowers.map { FilesystemOption.hostDirectory("lowerdir", $0) }
+                    + [.hostDirectory("upperdir", upperPath), .hostDirectory("workdir", Self.overlayWork(for: upperPath))]
+                steps.append(Step(name: "mount the overlay root", operation: .rootFilesystem(type: "overlay", options: options, attributes: [.noDevices])))
+            }
         }
         if spec.kind == .system {
             try Self.checkKernelDirectories(in: layers)
@@ -82,8 +91,9 @@ extension SpawnPlan {
                 try HostPathRules.checkTarget(path, "shared path")
                 let source = try rules.checkSource(path, "shared path")
                 identities[source.path] = source.identity
-                steps.append(Step(name: "share \(path) read-only", operation: .bind(source: source.path, target: path,
-                    attributes: [.readOnly, .noDevices], recursive: true, characterDevice: false)))
+                steps.append(idmapped.active ? idmapped.bind(source.path, target: path, attributes: [.readOnly, .noDevices])
+                    : Step(name: "share \(path) read-only", operation: .bind(source: source.path, target: path,
+                        attributes: [.readOnly, .noDevices], recursive: true, characterDevice: false)))
             }
             if Self.topEntry("run", in: layers) == .directory {
                 steps.append(Step(name: "mount /run", operation: .filesystem(type: "tmpfs", target: "/run",
@@ -103,8 +113,9 @@ extension SpawnPlan {
                 }
             }
             let attributes: MountAttributes = mount.readOnly ? [.readOnly, .noDevices, .noSetuid] : [.noDevices, .noSetuid]
-            steps.append(Step(name: "bind \(mount.target)", operation: .bind(source: source.path, target: mount.target,
-                attributes: attributes, recursive: true, characterDevice: false)))
+            steps.append(idmapped.active ? idmapped.bind(source.path, target: mount.target, attributes: attributes)
+                : Step(name: "bind \(mount.target)", operation: .bind(source: source.path, target: mount.target,
+                    attributes: attributes, recursive: true, characterDevice: false)))
         }
 
         steps += Self.kernelFilesystems(userNamespace: spec.userNamespace != nil, cgroup2: host.hasCgroup2)
@@ -117,6 +128,7 @@ extension SpawnPlan {
                                    keyring: "_ses.\(spec.name.rawValue)", openFileLimit: spec.openFileLimit,
                                    seccomp: seccomp),
                   userNamespace: spec.userNamespace, stage: Self.stageDirectory, hostIdentities: identities)
+        passedTrees = idmapped.trees
     }
 
     /// Where the child attaches the new root while assembling it (in its own mount namespace only).

@@ -28,7 +28,8 @@ final class CSpawnPlan {
         plan = arena.array([cspawn_plan(namespaces: source.namespaces.rawValue, cgroup_fd: cgroupFD, stage: arena.string(source.stage),
                                         ops: arena.array(ops), op_count: ops.count, hostname: arena.optionalString(source.hostname),
                                         death_signal: deathSignal, become_root: source.userNamespace != nil ? 1 : 0,
-                                        exec: CSpawnPlan.exec(source.process, stdio: stdio, arena: arena))])
+                                        exec: CSpawnPlan.exec(source.process, stdio: stdio, arena: arena),
+                                        passed_count: source.passedTrees.count)])
     }
 
     /// The process part, also used by `exec` into a running WPAR (the arena keeps its memory).
@@ -55,6 +56,7 @@ final class CSpawnPlan {
         var target: String?
         var type: String?
         var options: [SpawnPlan.FilesystemOption] = []
+        var passed: Int32 = -1
         switch step.operation {
         case .rootTree(let path, let attrs):
             kind = CSPAWN_OP_ROOT_TREE
@@ -91,6 +93,15 @@ final class CSpawnPlan {
             kind = CSPAWN_OP_READONLY
             target = to
             attributes = [.readOnly, .noSetuid, .noDevices, .noExec]
+        case .layer(let index, let layerName):
+            kind = CSPAWN_OP_LAYER
+            target = layerName
+            passed = Int32(index)
+        case .bindPassed(let index, let to):
+            kind = CSPAWN_OP_BIND_PASSED
+            target = to
+            flags = CSPAWN_FLAG_CREATE.rawValue
+            passed = Int32(index)
         }
         // Host paths carry the identity the rules checked (none: not pinned, e.g. device nodes).
         func identity(_ path: String?) -> cspawn_identity {
@@ -106,6 +117,7 @@ final class CSpawnPlan {
         return cspawn_op(kind: kind.rawValue, flags: flags, attrs: attributes.rawValue, source: arena.optionalString(source),
                          target: arena.optionalString(target), fstype: arena.optionalString(type),
                          options: cOptions.isEmpty ? nil : arena.array(cOptions), option_count: cOptions.count,
-                         name: arena.string(step.name), source_identity: identity(hostSource ? source : nil))
+                         name: arena.string(step.name), source_identity: identity(hostSource ? source : nil),
+                         passed: passed)
     }
 }

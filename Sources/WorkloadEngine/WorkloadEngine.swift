@@ -66,11 +66,68 @@ public final class WorkloadEngine: Sendable {
         // Refused input creates nothing: no state directory, no lock file.
         do { _ = try SpawnPlan(spec: spec, host: host) } catch { throw error.with(partition: name.rawValue, operation: "define") }
         try locked(name, "define") { () throws(PartitionError) in
-            if definitions.exists(name) && !replacing {
+            let existing = definitions.exists(name)
+            if existing && !replacing {
                 throw PartitionError(.alreadyExists, "The WPAR is already defined.")
             }
-            try definitions.save(spec)
+            guard let request = spec.userNamespace else {
+                try definitions.save(spec)
+                if existing { try userNamespaceRanges.release(rangeHolder(name)) }
+                return
+            }
+            let previous = existing ? (try? definitions.load(name))?.userNamespace : nil
+            // Saved under the ranges' lock, so that no other define takes this lease for a stale one.
+            _ = try userNamespaceRanges.acquire(request, for: rangeHolder(name), previous: previous,
+                                                isGone: isGoneHolder) { (mapping) throws(PartitionError) in
+                spec.userNamespace = mapping
+                try definitions.save(spec)
+            }
         }
+    }
+
+    var userNamespaceRanges: UserNamespaceRanges { UserNamespaceRanges() }
+
+    /// "<name>@<definitions root, %-escaped>": the WPAR in the host-wide leases, so that any engine
+    /// can tell whether the holder is still defined.
+    func rangeHolder(_ name: PartitionName) -> String { "\(name.rawValue)@\(Self.escape(paths.definitions))" }
+
+    /// A lease holder that no longer exists: a transient run whose partctl is gone, or a WPAR whose
+    /// definitions root no longer defines it (its define or remove was killed half-way, or its
+    /// test sandbox was deleted).
+    func isGoneHolder(_ holder: String) -> Bool {
+        if let transient = TransientName(parsing: holder) { return !transient.owner.isAlive() }
+        let parts = holder.split(separator: "@", maxSplits: 1)
+        guard parts.count == 2, let name = try? PartitionName(String(parts[0])), let root = Self.unescape(String(parts[1])) else {
+            return true
+        }
+        return !WorkloadDefinitions(definitionsRoot: root).exists(name)
+    }
+
+    /// Every byte but letters, digits, '-' and '_' as %XX: no '/' or '.' in a lease's file name.
+    static func escape(_ text: String) -> String {
+        var escaped = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "_"):
+                escaped.unicodeScalars.append(UnicodeScalar(byte))
+            default:
+                escaped += "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 15, radix: 16, uppercase: true)
+            }
+        }
+        return escaped
+    }
+
+    static func unescape(_ text: String) -> String? {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else { bytes.append(byte); continue }
+            guard let high = iterator.next(), let low = iterator.next(),
+                  let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(value)
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public func definition(of name: PartitionName) throws(PartitionError) -> WorkloadSpec {
@@ -92,6 +149,7 @@ public final class WorkloadEngine: Sendable {
                 try stopLocked(name, record: record, signal: nil, within: 0, force: true)
             }
             try definitions.remove(name)
+            try userNamespaceRanges.release(rangeHolder(name))
         }
     }
 
@@ -107,6 +165,7 @@ public final class WorkloadEngine: Sendable {
         do { spec = try definitions.load(name) } catch { throw error.with(partition: name.rawValue, operation: "query") }
         var status = WorkloadStatus(name: name, kind: spec.kind, state: .defined, limits: spec.limits,
                                     lastExit: definitions.lastExit(of: name), annotations: spec.annotations)
+        status.userNamespace = spec.userNamespace
         let runtime = runtimeDirectory(name)
         if let record = WorkloadRuntimeRecord.read(from: runtime, cache: runtimeRecords), record.supervisor.bootID == BootID.current() {
             if record.supervisor.isAlive() {

@@ -73,7 +73,7 @@ extension WorkloadEngine {
             FaultPoint.reach("activate-spawned")
             try prepare(pending, spec: spec, cgroup: cgroup, networkName: spec.name.rawValue, inUnified: cgroupFD >= 0)
             FaultPoint.reach("activate-attached")
-            try pending.release()
+            try pending.release(passing: plan.passedTrees)
             FaultPoint.reach("activate-released")
             try channel.awaitReady(timeout: 10)
             record.phase = .running
@@ -117,8 +117,13 @@ extension WorkloadEngine {
         }
         let upperPath = upper ?? SpawnPlan.defaultUpper(for: spec.name, definitionsRoot: paths.definitions,
                                                         limitedDisk: spec.diskLimit != nil)
+        let work = SpawnPlan.overlayWork(for: upperPath)
+        if let owner = spec.userNamespace?.hostRoot {
+            try UserNamespaceLayers.prepare(upper: upperPath, work: work, owner: owner)
+            return
+        }
         try HostSystem.makeDirectories(upperPath, mode: 0o755)
-        try HostSystem.makeDirectories(SpawnPlan.overlayWork(for: upperPath), mode: 0o700)
+        try HostSystem.makeDirectories(work, mode: 0o700)
     }
 
     static func now() -> Double {

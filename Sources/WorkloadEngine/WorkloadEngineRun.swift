@@ -11,10 +11,15 @@ extension WorkloadEngine {
     /// init dies with it (parent-death signal) and the next `run` removes the empty cgroup.
     public func run(_ spec: WorkloadSpec, input: Int32 = 0, output: Int32 = 1, error: Int32 = 2) throws(PartitionError) -> Int32 {
         do {
+            var spec = spec
+            let transient = TransientName.next()
+            if let request = spec.userNamespace {
+                spec.userNamespace = try userNamespaceRanges.acquire(request, for: transient.text, previous: nil, isGone: isGoneHolder)
+            }
+            defer { if spec.userNamespace != nil { try? userNamespaceRanges.release(transient.text) } }
             let plan = try SpawnPlan(spec: spec, host: host)
             let layout = try CgroupLayout.detect()
             removeAbandonedTransients(layout: layout)
-            let transient = TransientName.next()
             let cgroup = try WorkloadCgroup.create(layout: layout, name: transient.text, limits: spec.limits)
             defer { Self.removeTransient(cgroup, name: transient.text, network: spec.network) }
             // The command gets pipes, never the caller's descriptors (see StdioPipes).
@@ -27,7 +32,7 @@ extension WorkloadEngine {
             let exit = try ChildExit(pending.pid)
             defer { exit.close() }
             try prepare(pending, spec: spec, cgroup: cgroup, networkName: transient.text)
-            try pending.release()
+            try pending.release(passing: plan.passedTrees)
             pipes.relay(until: exit, input: input, output: output, error: error)
             return ProcessWait.exitCode(of: pending.pid)
         } catch {

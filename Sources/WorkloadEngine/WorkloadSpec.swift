@@ -127,16 +127,39 @@ public struct UserNamespaceMapping: Codable, Sendable, Hashable {
 
     public var uids: [Range]
     public var gids: [Range]
+    /// true: the engine picks the host range itself, one no other WPAR holds, at `define` (kept until
+    /// `remove`) or for each `run`. A request carries no ranges; a definition carries the ones picked.
+    /// nil or false: the ranges were pinned by whoever wrote the spec (they must still not overlap
+    /// another WPAR's).
+    public var allocated: Bool?
 
-    public init(uids: [Range], gids: [Range]) {
+    public init(uids: [Range], gids: [Range], allocated: Bool? = nil) {
         self.uids = uids
         self.gids = gids
+        self.allocated = allocated
     }
 
     /// 65536 IDs starting at `base` on the host, 0 inside.
     public static func shifted(by base: UInt32, count: UInt32 = 65536) -> UserNamespaceMapping {
         let range = Range(inside: 0, outside: base, count: count)
         return UserNamespaceMapping(uids: [range], gids: [range])
+    }
+
+    /// A user namespace whose host range the engine allocates.
+    public static let allocate = UserNamespaceMapping(uids: [], gids: [], allocated: true)
+
+    static func allocated(first: UInt32, count: UInt32) -> UserNamespaceMapping {
+        let range = Range(inside: 0, outside: first, count: count)
+        return UserNamespaceMapping(uids: [range], gids: [range], allocated: true)
+    }
+
+    /// Whether this still asks for a range rather than holding one.
+    public var isRequest: Bool { allocated == true && uids.isEmpty && gids.isEmpty }
+
+    /// The host ID that root inside maps to, if it maps.
+    public var hostRoot: (uid: UInt32, gid: UInt32)? {
+        guard let uid = uids.first(where: { $0.inside == 0 }), let gid = gids.first(where: { $0.inside == 0 }) else { return nil }
+        return (uid.outside, gid.outside)
     }
 }
 

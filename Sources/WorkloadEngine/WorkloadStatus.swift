@@ -21,6 +21,9 @@ public struct WorkloadStatus: Codable, Sendable, Hashable {
     /// listing does not read each definition a second time. Local only: not encoded, so the
     /// agent's status replies stay small.
     public var annotations: [String: String]?
+    /// The ID maps of its user namespace, if it has one. Local only, like `annotations`: an older
+    /// host would refuse a field it does not know in the agent's replies.
+    public var userNamespace: UserNamespaceMapping?
 
     private enum CodingKeys: String, CodingKey {
         case name, kind, state, initPID, supervisorPID, startedAt, limits, lastExit, problem

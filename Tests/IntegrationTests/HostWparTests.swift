@@ -56,6 +56,37 @@ import Testing
         expectRefusal(try CLI.partctl("run", "--profile", "lpar-minimal", "--", "/bin/true"), mentioning: ["application"])
     }
 
+    /// The shipped application profile runs in a user namespace: root inside, not the host's root.
+    @Test func shippedApplicationProfileRunsInAUserNamespace() throws {
+        let result = try CLI.partctl("run", "--profile", "wpar-app", "--", "/bin/sh", "-c", "id -u; cat /proc/self/uid_map")
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        #expect(lines.first == ["0"])
+        let map = lines.dropFirst().first ?? []
+        #expect(map.count == 3 && map[0] == "0" && map[1] != "0" && map[2] == "65536", "uid_map: \(result.stdout)")
+    }
+
+    /// A profile may pin its range; one that meets another WPAR's is refused (exit 2), nothing made.
+    @Test func pinnedUserNamespaceRangeMustNotOverlapAnother() throws {
+        let directory = NSTemporaryDirectory() + "ptest-pinned-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for (file, base) in [("first", 1_900_000_000), ("second", 1_900_001_000)] {
+            try "kind: wpar\nextends: wpar-system\nuser_namespace: {base: \(base)}\n"
+                .write(toFile: "\(directory)/\(file).yaml", atomically: true, encoding: .utf8)
+        }
+        let (first, second) = ("ptest-pin-a", "ptest-pin-b")
+        Self.cleanup(first)
+        Self.cleanup(second)
+        defer { Self.cleanup(first); Self.cleanup(second) }
+        let define = try CLI.partctl("define", first, "--profile", "\(directory)/first.yaml")
+        try #require(define.status == 0, "\(define.stderr)")
+        #expect(try CLI.partctl("query", first, "-F", "uid_map").stdout == "0 1900000000 65536\n")
+        expectRefusal(try CLI.partctl("define", second, "--profile", "\(directory)/second.yaml"), status: 2,
+                      mentioning: ["overlap", first])
+        #expect(try CLI.partctl("query", second).status == 1)
+    }
+
     /// A memory hog is OOM-killed inside its WPAR; partctl and the host are untouched.
     @Test func memoryHogIsKilledInsideItsWpar() throws {
         let hog = try CLI.partctl("run", "--profile", "wpar-app", "-i", "memory_max=32MiB", "--",

@@ -38,6 +38,44 @@ import Testing
         #expect(try CLI.partctl("remove", tools).status == 0)
     }
 
+    /// Two user-namespaced system WPARs in one LPAR: the agent allocates each its own range inside
+    /// the guest, and root inside writes its own root (issue 8).
+    @Test func nestedUserNamespacedSystemWpars() throws {
+        let lpar = "ptest-nest-uns"
+        CLI.removeDomain(lpar)
+        defer { CLI.removeDomain(lpar) }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ptest-nested-uns-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let profile = directory.appendingPathComponent("uns.yaml")
+        try "extends: wpar-system\nuser_namespace: true\nshared: [/usr]\n".write(to: profile, atomically: true, encoding: .utf8)
+        try #require(CLI.partctl("define", lpar, "--profile", "lpar-minimal").status == 0)
+        let activate = try CLI.partctl("activate", lpar, timeout: 180)
+        try #require(activate.status == 0, "\(activate.stderr)")
+
+        var ranges: [[String]] = []
+        for name in ["a", "b"] {
+            let path = "\(lpar)/\(name)"
+            try #require(CLI.partctl("define", path, "--profile", profile.path).status == 0)
+            let start = try CLI.partctl("activate", path)
+            try #require(start.status == 0, "\(start.stderr)")
+            let map = try CLI.partctl("login", path, "--", "sh", "-c", "id -u; cat /proc/1/uid_map")
+            #expect(map.status == 0, "\(map.stderr)")
+            let lines = map.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            #expect(lines.first == ["0"], "\(map.stdout)")
+            ranges.append(lines.dropFirst().first ?? [])
+            let write = try CLI.partctl("login", path, "--", "sh", "-c", "echo ptest > /ptest-own-root && cat /ptest-own-root")
+            #expect(write.status == 0 && write.stdout == "ptest\n", "root cannot write its root: \(write.stderr)")
+        }
+        #expect(ranges.allSatisfy { $0.count == 3 && $0[0] == "0" && $0[2] == "65536" }, "\(ranges)")
+        if ranges.allSatisfy({ $0.count == 3 }), let a = UInt64(ranges[0][1]), let b = UInt64(ranges[1][1]) {
+            #expect(a + 65536 <= b || b + 65536 <= a, "the ranges overlap: \(ranges)")
+        }
+        for name in ["a", "b"] {
+            #expect(try CLI.partctl("remove", "\(lpar)/\(name)", "--force", timeout: 60).status == 0)
+        }
+    }
+
     @Test func nestedApplicationWparScenario() throws {
         let lpar = "ptest-nest-cli"
         CLI.removeDomain(lpar)

@@ -69,6 +69,8 @@ import Testing
         #expect(wpar.resources.processes.max == 256)
         #expect(wpar.resources.cpu == WparCpuLimits(weight: 100, max: nil))
         #expect(wpar.capabilities == WparProfile.defaultApplicationCapabilities)
+        #expect(wpar.userNamespace && wpar.userNamespaceBase == nil, "the shipped application profile runs in a user namespace of its own range")
+        #expect(try #require(try store.resolve("wpar-app-web").wpar).userNamespace)
     }
 
     @Test func systemWparRunsBusyboxInit() throws {

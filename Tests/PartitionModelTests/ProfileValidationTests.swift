@@ -152,6 +152,10 @@ import Testing
         (validWpar + "environment: [A=b]\n", "environment", "expected a mapping of names to values"),
         (validWpar + "workdir: tmp\n", "workdir", "not an absolute path"),
         (validWpar + "user_namespace: sometimes\n", "user_namespace", "expected true or false"),
+        (validWpar + "user_namespace: {base: 4294967295}\n", "user_namespace.base", "must lie between 1 and"),
+        (validWpar + "user_namespace: {base: 0}\n", "user_namespace.base", "must lie between 1 and"),
+        (validWpar + "user_namespace: {first: 100000}\n", "user_namespace.first", "unknown key"),
+        (validWpar + "user_namespace: {}\n", "user_namespace.base", "is required"),
         (validWpar + "memory: {desired: 1GiB}\n", "memory", "belongs in a profile of kind lpar"),
     ]
 

@@ -32,6 +32,13 @@ enum cspawn_op_kind {
     CSPAWN_OP_READONLY = 7,
     /* The mount on target gets attrs set (e.g. /dev made read-only once populated). */
     CSPAWN_OP_SET_ATTRS = 8,
+    /* Passed mounts (see cspawn_plan.passed_count): the host's parent opened them and sent them with
+     * the release, idmapped to the child's user namespace where the file system allows. */
+    /* Passed mount `passed` is attached at `target`, a name on a scratch tmpfs mounted on the stage
+     * (the first LAYER mounts it): where overlay layers hang while the overlay root is made. */
+    CSPAWN_OP_LAYER = 9,
+    /* Passed mount `passed` is attached on target (created when missing). */
+    CSPAWN_OP_BIND_PASSED = 10,
 };
 
 enum cspawn_op_flags {
@@ -106,6 +113,8 @@ struct cspawn_op {
     const char *name;
     /* What the parent checked the host source (ROOT_TREE, BIND) to be. */
     struct cspawn_identity source_identity;
+    /* For LAYER and BIND_PASSED: index of the passed mount. */
+    int32_t passed;
 };
 
 /* One classic BPF instruction, laid out as the kernel's struct sock_filter (linux/filter.h). */
@@ -115,6 +124,9 @@ struct cspawn_seccomp_insn {
     uint8_t jf;
     uint32_t k;
 };
+
+/* At most this many mounts are passed with a release. */
+enum { CSPAWN_MAX_PASSED = 64 };
 
 /* Everything about the process itself, shared by a new WPAR's init and a process joining one. */
 struct cspawn_exec {
@@ -158,6 +170,8 @@ struct cspawn_plan {
     /* With a user namespace: become uid/gid 0 inside once the parent has written the maps. */
     int become_root;
     struct cspawn_exec exec;
+    /* How many mounts the parent passes with the release (cspawn_release_passing); 0: none. */
+    size_t passed_count;
 };
 
 #pragma clang assume_nonnull end

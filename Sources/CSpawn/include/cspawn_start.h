@@ -62,6 +62,18 @@ int cspawn_start(const struct cspawn_plan *plan, const struct cspawn_supervisor 
  * is its parent). */
 int cspawn_release(struct cspawn_child *child, struct cspawn_failure *failure);
 
+/* cspawn_release, sending `fds` (detached mounts, see cspawn_open_passed_tree) along with the
+ * release; the plan's passed_count must equal `count`. The caller still closes its copies. */
+int cspawn_release_passing(struct cspawn_child *child, const int *_Nullable fds, size_t count,
+                           struct cspawn_failure *failure);
+
+/* The parent's side of a passed mount: `path` on the host, opened without following any symlink,
+ * cloned as a detached mount (with its submounts when `recursive`), idmapped to the user namespace
+ * `userns_fd` (when >= 0 and the file system can be idmapped: *idmapped says whether it was), then
+ * given `attrs` (MOUNT_ATTR_*). Returns the mount's descriptor, or -1 with `failure` filled in. */
+int cspawn_open_passed_tree(const char *path, int recursive, int userns_fd, uint64_t attrs, int *idmapped,
+                            struct cspawn_failure *failure);
+
 /* Closes the sync descriptor without releasing: the child exits at once without running its plan.
  * Returns once it has (end-of-file on the report descriptor), then closes that too. */
 void cspawn_abandon(struct cspawn_child *child);

@@ -122,6 +122,7 @@ public struct PartitionRecord: Sendable, Equatable {
         ("cpu_weight", "WPAR CPU weight"), ("cpu_max", "WPAR CPU cap in CPUs"), ("memory_high", "WPAR soft memory limit"),
         ("memory_max", "WPAR hard memory limit"), ("memory_current", "WPAR memory in use"), ("pids_max", "WPAR task limit"),
         ("pids_current", "WPAR tasks now"), ("pid", "WPAR init's host PID"), ("exit_status", "WPAR init's last exit status"),
+        ("uid_map", "WPAR user namespace: inside, host, count"),
         ("agent", "LPAR agent channel/state"), ("note", "why a partition is in error or unavailable"),
         ("cpus", "managed system: host CPUs"), ("hypervisor", "managed system: hypervisor and version"),
     ]

@@ -8,9 +8,6 @@ import WorkloadEngine
 enum WorkloadSpecMapping {
     static let profileAnnotation = "org.partctl.profile"
     static let profileNameAnnotation = "org.partctl.profile-name"
-    /// Where root inside a user namespace lands on the host: above the IDs Debian hands out, a 64k range.
-    static let userNamespaceBase: UInt32 = 100_000
-    static let userNamespaceSize: UInt32 = 65_536
 
     /// `annotate: false` for transient runs, which store nothing (and must not pay for encoding it).
     static func spec(name: PartitionName, resolved: ResolvedProfile, command override: [String] = [],
@@ -34,7 +31,7 @@ enum WorkloadSpecMapping {
             command: override.isEmpty ? profile.command : override,
             environment: environment, workingDirectory: profile.workdir, hostname: profile.hostname,
             capabilities: profile.capabilities.map(\.rawValue),
-            userNamespace: profile.userNamespace ? mapping() : nil,
+            userNamespace: profile.userNamespace ? mapping(pinnedAt: profile.userNamespaceBase) : nil,
             network: network(profile.network), limits: limits(profile.resources), console: console)
         spec.diskLimit = profile.resources.disk.max?.bytes
         spec.privileged = profile.privileged
@@ -87,9 +84,10 @@ enum WorkloadSpecMapping {
         }
     }
 
-    static func mapping() -> UserNamespaceMapping {
-        let range = UserNamespaceMapping.Range(inside: 0, outside: userNamespaceBase, count: userNamespaceSize)
-        return UserNamespaceMapping(uids: [range], gids: [range])
+    /// A range the engine allocates, or the profile's pinned one (validated to fit below 2^32).
+    static func mapping(pinnedAt base: Int?) -> UserNamespaceMapping {
+        guard let base else { return .allocate }
+        return .shifted(by: UInt32(base), count: UInt32(WparProfile.userNamespaceSize))
     }
 
     /// The resolved profile stored with a definition, if partctl made it.

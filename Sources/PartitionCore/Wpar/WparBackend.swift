@@ -143,6 +143,9 @@ final class WparBackend {
         fields.append(("exit_status", status.lastExit.map { exit in
             exit.code.map { FieldValue.int(Int($0)) } ?? exit.signal.map { FieldValue.string("signal \($0)") } ?? .none
         } ?? .none))
+        fields.append(("uid_map", status.userNamespace.map { mapping in
+            .string(mapping.uids.map { "\($0.inside) \($0.outside) \($0.count)" }.joined(separator: ","))
+        } ?? .none))
         fields.append(("autostart", resolved?.wpar.map { .bool($0.autostart) } ?? .none))
         fields.append(("profile", status.annotations?[WorkloadSpecMapping.profileNameAnnotation].map(FieldValue.string) ?? .none))
         return PartitionRecord(name: status.name.rawValue, path: status.name.rawValue, kind: .wpar, state: status.state,
