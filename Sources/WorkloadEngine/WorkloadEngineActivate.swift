@@ -40,6 +40,11 @@ extension WorkloadEngine {
         var plan = plan
         let console = spec.console ? try PseudoTerminal() : nil
         if let console { plan.addConsole(slavePath: console.slavePath) }
+        // A user-namespaced WPAR's root must own its console, as it would own a terminal it opened
+        // itself: else reopening it (/proc/1/fd/1, /dev/console) is refused inside.
+        if let console, let owner = spec.userNamespace?.hostRoot, fchown(console.slave, owner.uid, owner.gid) != 0 {
+            throw HostSystem.failure("give the console to the WPAR's root")
+        }
         let channel = try SupervisorChannel()
         let null = open("/dev/null", O_RDWR | O_CLOEXEC)
         guard null >= 0 else { throw HostSystem.failure("open /dev/null") }

@@ -32,7 +32,7 @@ import Testing
     @Test func rootEquivalentCapabilitiesNeedAUserNamespace() throws {
         let profiles = try ProfileDirectory()
         for capability in ["sys_admin", "dac_read_search", "bpf", "perfmon", "syslog"] {
-            let file = try profiles.write(capability, "extends: wpar-app\ncapabilities: [kill, \(capability)]\n")
+            let file = try profiles.write(capability, "extends: wpar-app\nuser_namespace: false\ncapabilities: [kill, \(capability)]\n")
             let name = "ptest-caps-\(capability.replacingOccurrences(of: "_", with: "-"))"
             defer { _ = try? CLI.partctl("remove", name, "--force") }
             expectRefusal(try CLI.partctl("define", name, "--profile", file), status: 2, mentioning: [capability, "user namespace"])
