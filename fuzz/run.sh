@@ -26,8 +26,8 @@ for target in profiles agent-frames; do
         grep -E '^#[0-9]+ *DONE|stat::number_of_executed_units|stat::average_exec_per_sec' "$log" | sed "s/^/fuzz: $target: /"
     else
         status=1
-        echo "fuzz: $target FAILED; the input is in $build/artifacts/$target/; the end of $log:" >&2
-        tail -n 40 "$log" >&2
+        echo "fuzz: $target FAILED (whole report in $log):" >&2
+        grep -E 'ERROR: |Fatal error|SUMMARY: |Test unit written|FuzzProfiles: |FuzzAgentFrames: ' "$log" | head -n 20 >&2
     fi
 done
 exit $status

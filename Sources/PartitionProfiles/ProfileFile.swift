@@ -85,6 +85,9 @@ struct ProfileFile: Sendable {
 
     /// Parses YAML text into a profile tree; the top level must be a mapping.
     static func parse(yaml: String, name: String, file: String) throws(PartitionError) -> ProfileNode {
+        if let line = ProfileKeyScan.firstComplexKeyLine(in: yaml) {
+            throw PartitionError(.invalidProfile, "\(file):\(line): a key must be a plain name like 'memory', not an alias, a list or a mapping.")
+        }
         let node: Node?
         do {
             // Startup cost: scalars are read as text (null is recognised in Converter), so Yams' tag rules
