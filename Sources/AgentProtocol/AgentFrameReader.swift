@@ -15,7 +15,10 @@ public struct AgentFrameReader: Sendable {
     private var buffer: [UInt8] = []
     /// Bytes of the current line still being dropped after it went over the limit.
     private var discarding = false
+    /// Events not yet taken, from `taken` on: taking one moves nothing, so a read holding thousands
+    /// of tiny frames costs linear time, not quadratic (`removeFirst` shifted all the rest).
     private var pending: [Event] = []
+    private var taken = 0
 
     public init(limit: Int = AgentWire.frameLimit) {
         precondition(limit > 0)
@@ -46,7 +49,14 @@ public struct AgentFrameReader: Sendable {
 
     /// The oldest complete frame (or oversize report), or nil until more bytes arrive.
     public mutating func next() -> Event? {
-        pending.isEmpty ? nil : pending.removeFirst()
+        guard taken < pending.count else { return nil }
+        let event = pending[taken]
+        taken += 1
+        if taken == pending.count {
+            pending.removeAll(keepingCapacity: true)
+            taken = 0
+        }
+        return event
     }
 
     /// Bytes of an unfinished frame held now (for tests and diagnostics).
