@@ -34,7 +34,10 @@ public struct AgentFrameReader: Sendable {
                 } else if !buffer.isEmpty {
                     pending.append(.frame(buffer))
                 }
-                buffer.removeAll(keepingCapacity: true)
+                // A fresh buffer, not `removeAll(keepingCapacity:)`: the frame just queued shares the
+                // old storage, so keeping capacity gave every later frame, even of one byte, a
+                // storage as large as the largest frame so far (up to the limit, 1 MiB).
+                buffer = []
             } else if !discarding {
                 if buffer.count == limit {
                     buffer.removeAll()

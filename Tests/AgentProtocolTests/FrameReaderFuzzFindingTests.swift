@@ -22,6 +22,22 @@ import Testing
         }
         #expect(count == frames)
     }
+
+    /// Each frame used to keep the reader's whole buffer: after one frame of 1 MiB, every later frame,
+    /// even of one byte, held 1 MiB of its own, so 1 MiB of "a\n" after it asked for 512 GiB
+    /// (the fuzz harness took 77 s and 1.5 GB of memory for a 1 MiB input).
+    @Test func aFrameAfterAHugeOneHoldsOnlyItsOwnBytes() {
+        var reader = AgentFrameReader()
+        reader.append([UInt8](repeating: UInt8(ascii: "x"), count: AgentWire.frameLimit) + [10])
+        reader.append(Array("a\nbc\n".utf8))
+        guard case .frame(let huge)? = reader.next(), case .frame(let small)? = reader.next(), case .frame(let other)? = reader.next() else {
+            Issue.record("three frames expected")
+            return
+        }
+        #expect(huge.count == AgentWire.frameLimit)
+        #expect(small == [UInt8(ascii: "a")] && other == Array("bc".utf8))
+        #expect(small.capacity < 4096 && other.capacity < 4096, "capacities \(small.capacity), \(other.capacity)")
+    }
 }
 
 /// `body`'s result, or a recorded issue (and nil) when it did not return within `seconds`: a test of
