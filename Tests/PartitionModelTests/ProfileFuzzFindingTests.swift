@@ -30,6 +30,28 @@ struct ProfileFuzzFindingTests {
         #expect(error != nil, "the profile resolved or hung")
         expectProfileError(error, place: "\(file):13:", keyPath: "", "a key must be a plain name")
     }
+
+    /// `extends` (or the profile argument) may name any path; partctl runs as root, and opening a
+    /// device can act by itself (opening /dev/watchdog arms it; opening a FIFO wakes its writer).
+    /// Such a file used to be opened and only then refused; it must be refused without ever being
+    /// opened for reading. Found while making FuzzProfiles safe to run as root: its inputs reach
+    /// `extends: PATH` with any path. inotify reports every open of the FIFO.
+    @Test func aSpecialFileIsRefusedWithoutBeingOpened() throws {
+        let fixture = try ProfileFixture()
+        let fifo = fixture.path("ptest-fifo")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        try fixture.write("ptest-extends-fifo", "kind: wpar\nextends: \(fifo)\ntype: application\ncommand: [/bin/sh]\n")
+        let watch = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        #expect(watch >= 0)
+        defer { close(watch) }
+        #expect(inotify_add_watch(watch, fifo, UInt32(IN_OPEN)) >= 0)
+
+        expectProfileError(fixture.failure("ptest-extends-fifo"), place: fifo, keyPath: "", "is not a regular file")
+        expectProfileError(fixture.failure(fifo), place: fifo, keyPath: "", "is not a regular file")
+        var events = [UInt8](repeating: 0, count: 4096)
+        let got = read(watch, &events, events.count)
+        #expect(got < 0 && errno == EAGAIN, "the FIFO was opened (\(got) bytes of inotify events)")
+    }
 }
 
 /// `body`'s result, or a recorded issue (and nil) when it did not return within `seconds`: a test of
