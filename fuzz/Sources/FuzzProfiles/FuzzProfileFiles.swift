@@ -12,7 +12,8 @@ final class FuzzProfileFiles {
 
     private init() {
         let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
-        var template = Array("\(base)/partctl-fuzz-profiles-XXXXXX".utf8CString)
+        FuzzProfileFiles.removeLeftovers(in: base)
+        var template = Array("\(base)/\(FuzzProfileFiles.prefix)\(getpid())-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { fatalError("FuzzProfiles: cannot make a temporary directory") }
         directory = String(cString: made)
         atexit { FuzzProfileFiles.removeAll(FuzzProfileFiles.shared.directory) }
@@ -37,6 +38,18 @@ final class FuzzProfileFiles {
             guard done == file.bytes.count else { fatalError("FuzzProfiles: short write to \(path)") }
         }
         body(ProfileStore(searchPath: [directory]), first!)
+    }
+
+    static let prefix = "partctl-fuzz-profiles-"
+
+    /// A fuzzer stopped by a crash or a hang never reaches its atexit: its directory (named with its
+    /// pid) is removed by the next one, once no process of that pid runs.
+    static func removeLeftovers(in base: String) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] where name.hasPrefix(prefix) {
+            guard let pid = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }),
+                  kill(pid, 0) != 0, errno == ESRCH else { continue }
+            removeAll("\(base)/\(name)")
+        }
     }
 
     static func removeAll(_ directory: String) {
