@@ -5,7 +5,7 @@
 # runs. With a second argument `smoke`, the working corpus starts empty, so the run only depends on
 # the repository.
 # Exits non-zero when any target crashed, hung, leaked past its memory limit or broke an
-# invariant; the input that did so is written to .build-fuzz/artifacts/TARGET/.
+# invariant; the input that did so is written to .build-fuzz/findings/TARGET/.
 set -u
 seconds=${1:?seconds per target}
 mode=${2:-long}
@@ -20,12 +20,12 @@ for target in profiles agent-frames; do
     esac
     work=$build/corpus/$target
     [ "$mode" = smoke ] && work=$build/smoke/$target && rm -rf "$work"
-    mkdir -p "$work" "$build/artifacts/$target"
+    mkdir -p "$work" "$build/findings/$target"
     log=$build/fuzz-$target.log
     # nice: the fuzzers use a whole core each; -timeout catches hangs, -rss_limit_mb runaway memory.
     limits="-timeout=10 -rss_limit_mb=2048"
     echo "fuzz: $target: replaying fuzz/corpus/$target (log $log.replay)"
-    if ! nice -n 10 "$binary" $limits -artifact_prefix="$build/artifacts/$target/" "fuzz/corpus/$target"/* >"$log.replay" 2>&1; then
+    if ! nice -n 10 "$binary" $limits -artifact_prefix="$build/findings/$target/" "fuzz/corpus/$target"/* >"$log.replay" 2>&1; then
         status=1
         echo "fuzz: $target FAILED on an input of fuzz/corpus/$target (whole report in $log.replay):" >&2
         grep -E 'ERROR: |Fatal error|SUMMARY: |Running: |FuzzProfiles: |FuzzAgentFrames: ' "$log.replay" | tail -n 20 >&2
@@ -33,7 +33,7 @@ for target in profiles agent-frames; do
     fi
     echo "fuzz: $target for ${seconds}s (log $log)"
     if nice -n 10 "$binary" -dict="fuzz/$target.dict" -max_total_time="$seconds" -max_len=$max_len $limits \
-        -print_final_stats=1 -artifact_prefix="$build/artifacts/$target/" "$work" "fuzz/corpus/$target" >"$log" 2>&1; then
+        -print_final_stats=1 -artifact_prefix="$build/findings/$target/" "$work" "fuzz/corpus/$target" >"$log" 2>&1; then
         grep -E '^#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::average_exec_per_sec' "$log" | sed "s/^/fuzz: $target: /"
     else
         status=1
