@@ -16,7 +16,7 @@ RELEASE_FLAGS = -c release --static-swift-stdlib \
 DEBUG_BIN = .build/debug/partctl
 RELEASE_BIN = .build/release/partctl
 
-.PHONY: all setup build release guest-image run test unit-test integration-test bench install clean
+.PHONY: all setup build release guest-image run test unit-test integration-test bench install clean fuzz fuzz-build fuzz-smoke
 
 all: release
 
@@ -47,8 +47,29 @@ guest-image: setup
 run: setup guest-image release
 	PARTCTL=$(RELEASE_BIN) sh scripts/main-job.sh
 
-test: setup guest-image build
+test: setup guest-image build fuzz-smoke
 	PARTCTL_BIN=$(CURDIR)/$(DEBUG_BIN) $(SWIFT) test --no-parallel
+
+# libFuzzer on the profile reader and the agent protocol's decoders (docs/security.md, Fuzzing). The
+# fuzz targets exist only when PARTCTL_FUZZ is set (Package.swift), in their own scratch path, built
+# with the fuzzer and address sanitizers (Yams' C parser too); lld links them (gold fails on them).
+FUZZ_BUILD = .build-fuzz
+FUZZ_SWIFT = PARTCTL_FUZZ=1 $(SWIFT) build -c release --scratch-path $(FUZZ_BUILD) \
+	-Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address -Xswiftc -use-ld=lld
+# Seconds per target: minutes for `make fuzz`, seconds for the smoke run in `make test`.
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 15
+
+fuzz-build:
+	$(FUZZ_SWIFT) --product FuzzProfiles
+	$(FUZZ_SWIFT) --product FuzzAgentFrames
+
+fuzz: fuzz-build
+	sh fuzz/run.sh $(FUZZ_SECONDS)
+
+# Every input of fuzz/corpus (seeds and past crashes) and a few seconds of new ones; a crash fails it.
+fuzz-smoke: fuzz-build
+	sh fuzz/run.sh $(FUZZ_SMOKE_SECONDS) smoke
 
 bench: setup guest-image release
 	PARTCTL=$(CURDIR)/$(RELEASE_BIN) sh bench/run.sh
@@ -58,4 +79,4 @@ install: release
 	install -D -m 0755 .build/release/partctl-supervisor /usr/local/libexec/partctl/partctl-supervisor
 
 clean:
-	rm -rf .build .build-guest guest/build
+	rm -rf .build .build-guest .build-fuzz guest/build

@@ -93,3 +93,15 @@ let package = Package(
         .testTarget(name: "NestedTests", dependencies: ["PartitionCore", "AgentProtocol", "WorkloadEngine"]),
     ]
 )
+
+// libFuzzer targets (`make fuzz`, docs/security.md "Fuzzing"): only in the package when PARTCTL_FUZZ is
+// set, so ordinary builds neither compile them nor need libFuzzer. `make fuzz` sets it and builds them
+// in their own scratch path (.build-fuzz) with -sanitize=fuzzer,address; each main runs libFuzzer's driver.
+if Context.environment["PARTCTL_FUZZ"] != nil {
+    package.targets += [
+        .executableTarget(name: "FuzzProfiles", dependencies: ["PartitionProfiles", "PartitionModel"],
+                          path: "fuzz/Sources/FuzzProfiles"),
+        .executableTarget(name: "FuzzAgentFrames", dependencies: ["AgentProtocol", "PartitionModel"],
+                          path: "fuzz/Sources/FuzzAgentFrames"),
+    ]
+}

@@ -15,7 +15,10 @@ public struct AgentFrameReader: Sendable {
     private var buffer: [UInt8] = []
     /// Bytes of the current line still being dropped after it went over the limit.
     private var discarding = false
+    /// Events not yet taken, from `taken` on: taking one moves nothing, so a read holding thousands
+    /// of tiny frames costs linear time, not quadratic (`removeFirst` shifted all the rest).
     private var pending: [Event] = []
+    private var taken = 0
 
     public init(limit: Int = AgentWire.frameLimit) {
         precondition(limit > 0)
@@ -31,7 +34,10 @@ public struct AgentFrameReader: Sendable {
                 } else if !buffer.isEmpty {
                     pending.append(.frame(buffer))
                 }
-                buffer.removeAll(keepingCapacity: true)
+                // A fresh buffer, not `removeAll(keepingCapacity:)`: the frame just queued shares the
+                // old storage, so keeping capacity gave every later frame, even of one byte, a
+                // storage as large as the largest frame so far (up to the limit, 1 MiB).
+                buffer = []
             } else if !discarding {
                 if buffer.count == limit {
                     buffer.removeAll()
@@ -46,7 +52,14 @@ public struct AgentFrameReader: Sendable {
 
     /// The oldest complete frame (or oversize report), or nil until more bytes arrive.
     public mutating func next() -> Event? {
-        pending.isEmpty ? nil : pending.removeFirst()
+        guard taken < pending.count else { return nil }
+        let event = pending[taken]
+        taken += 1
+        if taken == pending.count {
+            pending.removeAll(keepingCapacity: true)
+            taken = 0
+        }
+        return event
     }
 
     /// Bytes of an unfinished frame held now (for tests and diagnostics).

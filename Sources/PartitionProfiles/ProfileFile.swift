@@ -41,20 +41,26 @@ struct ProfileFile: Sendable {
         return String(cString: resolved)
     }
 
-    /// Reads a regular file of bounded size. Opened non-blocking so that a FIFO cannot hang partctl,
-    /// and checked with fstat on the open descriptor, so what is checked is what is read.
+    /// Linux's O_PATH (the same on every architecture partctl builds for), which Glibc's module
+    /// leaves out without _GNU_SOURCE.
+    static let openPathOnly: Int32 = 0o10_000_000
+
+    /// Reads a regular file of bounded size. The path is opened with O_PATH, which opens nothing for
+    /// reading, checked with fstat, and only a regular file is then opened for reading, through its
+    /// descriptor: what is checked is what is read, and a device or FIFO named by a hostile profile
+    /// (`extends: /dev/watchdog`) is never opened, since opening one can act by itself.
     static func readText(_ path: String) throws(PartitionError) -> String {
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        if fd < 0 {
+        let pathFD = open(path, ProfileFile.openPathOnly | O_CLOEXEC)
+        if pathFD < 0 {
             let code = errno
             if code == ENOENT || code == ENOTDIR {
                 throw PartitionError(.notFound, "The profile file \(ProfileRules.quoted(path)) does not exist.")
             }
             throw PartitionError(.system, "\(path): cannot be opened: \(String(cString: strerror(code))).")
         }
-        defer { close(fd) }
+        defer { close(pathFD) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else {
+        guard fstat(pathFD, &info) == 0 else {
             throw PartitionError(.system, "\(path): cannot be examined: \(String(cString: strerror(errno))).")
         }
         guard info.st_mode & S_IFMT == S_IFREG else {
@@ -63,6 +69,12 @@ struct ProfileFile: Sendable {
         guard info.st_size <= maxBytes else {
             throw PartitionError(.invalidProfile, "\(path): is \(info.st_size) bytes long; a profile may have at most \(maxBytes).")
         }
+        // The magic link reopens the very file checked above, whatever its path now leads to.
+        let fd = open("/proc/self/fd/\(pathFD)", O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw PartitionError(.system, "\(path): cannot be opened: \(String(cString: strerror(errno))).")
+        }
+        defer { close(fd) }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size) + 1)
         var count = 0
         while count < bytes.count {
@@ -85,6 +97,9 @@ struct ProfileFile: Sendable {
 
     /// Parses YAML text into a profile tree; the top level must be a mapping.
     static func parse(yaml: String, name: String, file: String) throws(PartitionError) -> ProfileNode {
+        if let line = ProfileKeyScan.firstComplexKeyLine(in: yaml) {
+            throw PartitionError(.invalidProfile, "\(file):\(line): a key must be a plain name like 'memory', not an alias, a list or a mapping.")
+        }
         let node: Node?
         do {
             // Startup cost: scalars are read as text (null is recognised in Converter), so Yams' tag rules
