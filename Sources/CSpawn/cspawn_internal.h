@@ -112,6 +112,9 @@ _Noreturn void cs_child_main(const struct cspawn_plan *plan, int sync_fd, int re
 
 /* pipe2(O_CLOEXEC) with both ends above 2, so they never collide with stdio. */
 int cs_pipe(int fds[_Nonnull 2]);
+/* Moves either end of a fresh descriptor pair that landed on 0-2 above them (close-on-exec);
+ * closes both and returns -1 on failure. */
+int cs_move_above_stdio(int fds[_Nonnull 2]);
 
 /* The parent's side of starting a child: resets `child`, opens the sync and report pipes (0 or -1
  * with `failure` set), and after clone keeps the parent's ends in `child` or, when clone failed

@@ -119,18 +119,5 @@ long cs_receive_release(int fd, int *fds, size_t capacity, size_t *received) {
 
 int cs_socketpair(int fds[2]) {
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return -1;
-    for (int i = 0; i < 2; i++) {
-        if (fds[i] > 2) continue;
-        int moved = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
-        if (moved < 0) {
-            int saved = errno;
-            close(fds[0]);
-            close(fds[1]);
-            errno = saved;
-            return -1;
-        }
-        close(fds[i]);
-        fds[i] = moved;
-    }
-    return 0;
+    return cs_move_above_stdio(fds);
 }

@@ -50,8 +50,7 @@ void cs_unblock_signals(void) {
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-int cs_pipe(int fds[2]) {
-    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+int cs_move_above_stdio(int fds[2]) {
     for (int i = 0; i < 2; i++) {
         if (fds[i] > 2) continue;
         int moved = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
@@ -66,4 +65,9 @@ int cs_pipe(int fds[2]) {
         fds[i] = moved;
     }
     return 0;
+}
+
+int cs_pipe(int fds[2]) {
+    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+    return cs_move_above_stdio(fds);
 }
