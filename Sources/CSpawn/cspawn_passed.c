@@ -18,12 +18,13 @@
 
 #define CS_MOUNT_ATTR_IDMAP 0x00100000ULL
 
-int cspawn_open_passed_tree(const char *path, int recursive, int userns_fd, uint64_t attrs, int *idmapped,
+int cspawn_open_passed_tree(const char *path, const struct cspawn_identity *identity, int recursive, int userns_fd, uint64_t attrs, int *idmapped,
                             struct cspawn_failure *failure) {
     memset(failure, 0, sizeof *failure);
     *idmapped = 0;
-    /* No symlink at any component: the caller gives canonical host paths. */
-    int directory = cs_openat2(AT_FDCWD, path, O_PATH | O_CLOEXEC, CS_RESOLVE_NO_SYMLINKS | CS_RESOLVE_NO_MAGICLINKS);
+    /* No symlink at any component (the caller gives canonical host paths), and the object the
+     * host-path rules checked: the same pin as the sources the child opens (cspawn_sources.c). */
+    int directory = cs_open_host_path(path, identity);
     if (directory < 0) {
         cs_set_failure(failure, -1, "open a host tree to pass", path, errno);
         return -1;

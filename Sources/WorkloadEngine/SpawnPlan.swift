@@ -74,6 +74,9 @@ public struct SpawnPlan: Sendable, Hashable {
         public var idmap: Bool
         /// Set by the parent: the child cannot change a mount its user namespace does not own.
         public var attributes: MountAttributes
+        /// What the host-path rules saw at `source` (from `hostIdentities`); the parent refuses to
+        /// pass another object. Nil where nothing was checked (the upper layer's parent, made by partctl).
+        public var identity: Identity?
     }
 
     public struct Step: Sendable, Hashable {

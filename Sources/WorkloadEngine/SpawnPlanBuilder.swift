@@ -128,7 +128,11 @@ extension SpawnPlan {
                                    keyring: "_ses.\(spec.name.rawValue)", openFileLimit: spec.openFileLimit,
                                    seccomp: seccomp),
                   userNamespace: spec.userNamespace, stage: Self.stageDirectory, hostIdentities: identities)
-        passedTrees = idmapped.trees
+        passedTrees = idmapped.trees.map { tree in
+            var pinned = tree
+            pinned.identity = identities[tree.source]
+            return pinned
+        }
     }
 
     /// Where the child attaches the new root while assembling it (in its own mount namespace only).

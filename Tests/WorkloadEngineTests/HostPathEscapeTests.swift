@@ -104,6 +104,25 @@ import Testing
         #expect(message.contains("bind /mnt/share") && message.contains("it was replaced"), "\(message)")
     }
 
+    /// The same for a user-namespaced WPAR, whose host trees the parent opens, idmaps and passes
+    /// (PassedTreeOpener): a source replaced after the check is refused there too, before any mount.
+    @Test func passedTreeReplacedByAnotherDirectoryIsRefused() throws {
+        let sandbox = try EngineSandbox()
+        let root = try sandbox.busyboxRoot()
+        let scratch = try Scratch()
+        let share = scratch.path + "/data"
+        try HostSystem.makeDirectories(share, mode: 0o755)
+        try HostSystem.makeDirectories(scratch.path + "/other", mode: 0o755)
+        var spec = try Self.systemSpec("ptest-replpass", root: root, mounts: [WorkloadMount(source: share, target: "/mnt/share")])
+        spec.userNamespace = .shifted(by: 0x7ff0_0000)
+        let plan = try SpawnPlan(spec: spec, host: sandbox.engine.host)
+        #expect(plan.passedTrees.contains { $0.source == share && $0.identity != nil }, "the share is not passed pinned")
+        #expect(rename(share, share + ".moved") == 0)
+        #expect(rename(scratch.path + "/other", share) == 0)
+        let message = Self.releaseFailure(plan)
+        #expect(message.contains(share) && message.contains("it was replaced"), "\(message)")
+    }
+
     /// An overlay's lower layer swapped for a symlink after the check: refused too.
     @Test func overlayLayerSwappedForASymlinkIsRefused() throws {
         let sandbox = try EngineSandbox()
@@ -165,7 +184,7 @@ import Testing
         defer { close(null) }
         do {
             let pending = try PendingProcess.start(plan, cgroupFD: -1, stdio: .all(null, terminal: false), deathSignal: SIGKILL)
-            try pending.release()
+            try pending.release(passing: plan.passedTrees)
             kill(pending.pid, SIGKILL)
             _ = ProcessWait.exitCode(of: pending.pid)
             return ""

@@ -67,11 +67,12 @@ int cspawn_release(struct cspawn_child *child, struct cspawn_failure *failure);
 int cspawn_release_passing(struct cspawn_child *child, const int *_Nullable fds, size_t count,
                            struct cspawn_failure *failure);
 
-/* The parent's side of a passed mount: `path` on the host, opened without following any symlink,
+/* The parent's side of a passed mount: `path` on the host, opened without following any symlink
+ * and refused (ESTALE) unless it is still the object `identity` names (both 0: not checked),
  * cloned as a detached mount (with its submounts when `recursive`), idmapped to the user namespace
  * `userns_fd` (when >= 0 and the file system can be idmapped: *idmapped says whether it was), then
  * given `attrs` (MOUNT_ATTR_*). Returns the mount's descriptor, or -1 with `failure` filled in. */
-int cspawn_open_passed_tree(const char *path, int recursive, int userns_fd, uint64_t attrs, int *idmapped,
+int cspawn_open_passed_tree(const char *path, const struct cspawn_identity *identity, int recursive, int userns_fd, uint64_t attrs, int *idmapped,
                             struct cspawn_failure *failure);
 
 /* Closes the sync descriptor without releasing: the child exits at once without running its plan.
