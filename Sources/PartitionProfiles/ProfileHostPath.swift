@@ -66,8 +66,13 @@ enum ProfileHostPath {
     /// Checks the image's header against `format`. A qcow2 image may name a backing file anywhere on
     /// the host, which QEMU would open for the guest; such images are refused.
     static func imageFormatProblem(_ path: String, format: DiskFormat) -> String? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return "'\(path)' cannot be opened." }
-        defer { try? handle.close() }
+        // Non-blocking and checked again once open: a FIFO put in the file's place after the check
+        // would otherwise hold partctl forever.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        guard fd >= 0 else { return "'\(path)' cannot be opened." }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return "'\(path)' is not a regular file." }
         let header = [UInt8]((try? handle.read(upToCount: 24)) ?? Data())
         let isQcow2 = header.count >= 4 && Array(header[0..<4]) == qcow2Magic
         switch format {

@@ -86,6 +86,8 @@ import PartitionModel
         let disks = root.element(named: "devices")!.elements(named: "disk")
         #expect(disks.map { $0.element(named: "target")!.attribute("dev")! } == ["vda", "sda", "vdb"])
         #expect(disks[1].element(named: "readonly") != nil)
+        // An image's header never leads QEMU to another file of the host.
+        #expect(disks.allSatisfy { $0.element(named: "backingStore") != nil && $0.element(named: "backingStore")?.children.isEmpty == true })
     }
 
     /// Markup in a value stays a value: the document keeps its structure and the text comes back unchanged.

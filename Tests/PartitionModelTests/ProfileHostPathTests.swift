@@ -73,6 +73,14 @@ import Testing
         try resolved.validateHostPaths()
     }
 
+    /// A FIFO put where the image was, after the kind was checked: the header read must not block
+    /// (it did: FileHandle opened it for reading and waited for a writer).
+    @Test func imageHeaderReadDoesNotBlockOnAFifo() throws {
+        let fixture = try ProfileFixture()
+        #expect(mkfifo(fixture.path("swapped.img"), 0o600) == 0)
+        #expect(ProfileHostPath.imageFormatProblem(fixture.path("swapped.img"), format: .raw)?.contains("not a regular file") == true)
+    }
+
     @Test func checksWparSourcesAndRootfs() throws {
         let fixture = try ProfileFixture()
         try FileManager.default.createSymbolicLink(atPath: fixture.path("shadow"), withDestinationPath: "/etc/shadow")

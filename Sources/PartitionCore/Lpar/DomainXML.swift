@@ -143,6 +143,9 @@ public struct DomainXML: Sendable {
         var element = XMLNode("disk", [("type", "file"), ("device", disk.device.rawValue)])
         element.append(XMLNode("driver", [("name", "qemu"), ("type", disk.format.rawValue)]))
         element.append(XMLNode("source", [("file", disk.file)]))
+        // Self-contained: QEMU gets backing=null and never opens a backing file named in an image's
+        // header, even one written into the image after partctl checked it (profile check refuses them).
+        element.append(XMLNode("backingStore"))
         element.append(XMLNode("target", [("dev", target), ("bus", disk.bus.rawValue)]))
         if disk.readonly || disk.device == .cdrom { element.append(XMLNode("readonly")) }
         return element
