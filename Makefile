@@ -14,12 +14,12 @@ RELEASE_FLAGS = -c release --static-swift-stdlib \
 	-Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors \
 	-Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs
 # The supervisor (one idle process per running WPAR, host and guest) is linked as a static, non-PIE
-# executable instead (bench/wpar-density.sh, docs/bench.md). Position-independent, the loader's
-# relocations make the pages of Swift metadata (.data.rel.ro, .data) and those of libstdc++ and libc
-# private and dirty in every process: ~400 KiB each, of 636 KiB PSS with 50 supervisors. At a fixed
-# address, glibc included, those pages stay shared page cache: 222 KiB. Cost: its code and data are
-# not randomized (stack, heap and mmap still are); it parses nothing a WPAR sends (console bytes are
-# copied, not read), in memory-safe Swift. docs/bench.md says more.
+# executable instead (docs/bench.md). Position-independent, the loader's relocations make the pages
+# of Swift metadata (.data.rel.ro, .data) and those of libstdc++ and libc private and dirty in every
+# process: ~420 KiB of 654 KiB PSS per WPAR with 50 WPARs. At a fixed address, glibc included, those
+# pages stay shared page cache: 235 KiB (bench/wpar-density.sh). Cost: its code and data are not
+# randomized (stack, heap and mmap still are); it parses nothing a WPAR sends (console bytes are
+# copied, not read), in memory-safe Swift.
 SUPERVISOR_FLAGS = -c release --static-swift-stdlib -Xswiftc -static-executable \
 	-Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors \
 	-Xswiftc -use-ld=lld

@@ -53,6 +53,22 @@ for _ in range(20):
     pss, files = again
 found = len(names)
 per = (pss + (files if in_memory else 0)) / found
+# Where one supervisor's PSS goes, by mapping.
+pid = json.load(open(f"{runtime}/{names[len(names) // 2]}/supervisor.pid"))["pid"]
+exe, parts, current = os.readlink(f"/proc/{pid}/exe"), {}, None
+for line in open(f"/proc/{pid}/smaps"):
+    fields = line.split()
+    if "-" in fields[0] and len(fields) >= 5 and not fields[0].endswith(":"):
+        path = fields[5] if len(fields) > 5 else ""
+        if path == exe:
+            current = {"r-x": "its code", "rw-": "its writable data"}.get(fields[1][:3], "its read-only data (relocated: .data.rel.ro)")
+        elif path.startswith("/"):
+            current = "shared libraries"
+        else:
+            current = {"[heap]": "heap", "[stack]": "stack"}.get(path, "anonymous (.bss beyond the file, mmap)")
+    elif fields[0] == "Pss:":
+        parts[current] = parts.get(current, 0) + int(fields[1])
+print("  one supervisor's PSS: " + ", ".join(f"{k} {v} KiB" for k, v in sorted(parts.items(), key=lambda kv: -kv[1]) if v))
 print(f"  supervisors: {found}, PSS total {pss} KiB, {pss / found:.0f} KiB each")
 print(f"  runtime directories: {files} KiB on {'tmpfs, counted' if in_memory else 'disk, not counted as memory'}")
 print(f"  host memory per idle WPAR: {per:.0f} KiB (goal <= 307 KiB, 0.3 MiB)")
