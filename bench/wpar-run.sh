@@ -6,6 +6,8 @@
 # that filter is the ratio to the same run with `seccomp: unconfined` (goal, issue 8: <= 1.05),
 # and crun is also measured with a filter of the same deny-list (config-seccomp.json).
 set -eu
+cd "$(dirname "$0")"
+mkdir -p work
 runs=${RUNS:-60}
 missing=""
 for tool in crun runc bwrap; do command -v $tool >/dev/null || missing="$missing $tool"; done
@@ -90,3 +92,6 @@ PY
 python3 median-ratio.py work/run-crun.json work/run-partctl.json work/run-runc.json work/run-bwrap.json
 echo "wpar-run: with seccomp filters (partctl's default, crun's config-seccomp.json), ratios to partctl unconfined (goal <= 1.05):"
 python3 median-ratio.py work/run-partctl-unconfined.json work/run-partctl.json work/run-crun-seccomp.json work/run-crun.json
+python3 append-ratio.py "run /bin/true in a fresh WPAR: partctl / crun" "<= 1.0x" work/run-partctl.json work/run-crun.json
+python3 append-ratio.py "the same with partctl's default seccomp filter / unconfined" "<= 1.05x" \
+    work/run-partctl.json work/run-partctl-unconfined.json
