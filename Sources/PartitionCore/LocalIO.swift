@@ -38,7 +38,3 @@ public enum StandardStream {
         }
     }
 }
-
-func writeStderrLine(_ text: String) {
-    StandardStream.write(text + "\n", to: STDERR_FILENO)
-}

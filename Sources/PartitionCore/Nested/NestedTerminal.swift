@@ -4,6 +4,7 @@ import Glibc
 import AgentProtocol
 import LibvirtKit
 import PartitionModel
+import SystemKit
 
 /// The host's end of a nested session: this process's stdin to the agent as input frames, the
 /// agent's output frames to stdout/stderr, until the command exits, the console closes, or (for

@@ -23,3 +23,13 @@ public enum RawTerminal {
         return try body()
     }
 }
+
+extension RawTerminal {
+    /// The size of the terminal on `fd`, nil when it is none or reports no size.
+    public static func windowSize(fd: Int32 = STDIN_FILENO) -> (rows: UInt16, columns: UInt16)? {
+        guard isatty(fd) == 1 else { return nil }
+        var window = winsize()
+        guard ioctl(fd, UInt(TIOCGWINSZ), &window) == 0, window.ws_row > 0, window.ws_col > 0 else { return nil }
+        return (window.ws_row, window.ws_col)
+    }
+}
