@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "PartitionModelTests", dependencies: ["PartitionModel", "PartitionProfiles"]),
         .testTarget(name: "LibvirtKitTests", dependencies: ["LibvirtKit"]),
         .testTarget(name: "SystemKitTests", dependencies: ["SystemKit"]),
-        .testTarget(name: "WorkloadEngineTests", dependencies: ["WorkloadEngine"]),
+        .testTarget(name: "WorkloadEngineTests", dependencies: ["WorkloadEngine", "SystemKit"]),
         .testTarget(name: "PartitionCoreTests", dependencies: ["PartitionCore"]),
         .testTarget(name: "PartitionCommandsTests", dependencies: ["PartitionCommands"]),
         .testTarget(name: "IntegrationTests", dependencies: ["PartitionModel"]),

@@ -2,6 +2,7 @@ import LibvirtKit
 import PartitionModel
 import PartitionProfiles
 import WorkloadEngine
+import SystemKit
 
 /// The one entry point the CLI verbs call. Resolves a path to its backend (an LPAR on libvirt, a
 /// WPAR on the host engine), serialises commands on the same partition with a lock, and adds the
