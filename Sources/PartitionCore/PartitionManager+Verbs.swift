@@ -36,10 +36,13 @@ extension PartitionManager {
             return try context(path, operation) { () throws(PartitionError) -> T in try body(HostWparPartition(wpar: wpar, backend: wpars())) }
         }
         // Read inside the lock: what the verb acts on is what another command may have just changed.
+        var found = false
         let act = { () throws(PartitionError) -> T in
-            try body(LparPartition(lpar: try self.lpars().target(first), backend: try self.lpars(), manager: self))
+            let lpar = try self.lpars().target(first)
+            found = true
+            return try body(LparPartition(lpar: lpar, backend: try self.lpars(), manager: self))
         }
-        return locked ? try withLock(path, operation, act) : try context(path, operation, act)
+        return locked ? try withLock(path, operation, exists: { found }, act) : try context(path, operation, act)
     }
 
     // MARK: Verbs

@@ -65,8 +65,11 @@ public final class PartitionManager {
         }
         do {
             if locked {
-                return try withLock(PartitionPath(components: [lpar]), operation) { () throws(PartitionError) -> T in
-                    try body(try nested(), lpar, wpar)
+                let backend = try nested()
+                // The LPAR's lock file stays only when the LPAR was found.
+                return try withLock(PartitionPath(components: [lpar]), operation,
+                                    exists: { backend.lparTargets[lpar.rawValue] != nil }) { () throws(PartitionError) -> T in
+                    try body(backend, lpar, wpar)
                 }
             }
             return try body(try nested(), lpar, wpar)
@@ -103,8 +106,11 @@ public final class PartitionManager {
     ///
     /// The lock file goes when the partition does not exist afterwards (the name was not found, a
     /// `define` failed, a `remove` succeeded), so refused input and removed partitions leave none.
-    /// Unlinking it while held is safe: a waiter re-checks that the path still names what it locked.
-    func withLock<T>(_ path: PartitionPath, _ operation: String, _ body: () throws(PartitionError) -> T) throws(PartitionError) -> T {
+    /// After a failure, `exists` says whether the partition was found at all: when it was not (say
+    /// libvirtd was down), nothing shows that it exists, and its lock file goes too. Unlinking it
+    /// while held is safe: a waiter re-checks that the path still names what it locked.
+    func withLock<T>(_ path: PartitionPath, _ operation: String, exists: (() -> Bool)? = nil,
+                     _ body: () throws(PartitionError) -> T) throws(PartitionError) -> T {
         do throws(PartitionError) {
             let lock = try PartitionLock.acquire(path: lockPath(path), wait: true, timeout: 30)
             defer { withExtendedLifetime(lock) {} }
@@ -113,7 +119,7 @@ public final class PartitionManager {
                 if operation == "remove" { lock.removeFile() }
                 return result
             } catch {
-                if error.code == .notFound || operation == "define" { lock.removeFile() }
+                if error.code == .notFound || operation == "define" || exists?() == false { lock.removeFile() }
                 throw error
             }
         } catch {

@@ -33,3 +33,28 @@ extension RawTerminal {
         return (window.ws_row, window.ws_col)
     }
 }
+
+/// A terminal's mode before `RawTerminal.enter` changed it.
+public struct SavedTerminalMode {
+    let fd: Int32
+    let mode: termios
+}
+
+extension RawTerminal {
+    /// Puts `fd` into raw mode at once when it is a terminal; what to restore, nil when nothing changed.
+    /// For relays that restore the mode themselves (the engine's login relay); others use `withRawMode`.
+    public static func enter(fd: Int32) -> SavedTerminalMode? {
+        guard isatty(fd) == 1 else { return nil }
+        var saved = termios()
+        guard tcgetattr(fd, &saved) == 0 else { return nil }
+        var raw = saved
+        cfmakeraw(&raw)
+        guard tcsetattr(fd, TCSANOW, &raw) == 0 else { return nil }
+        return SavedTerminalMode(fd: fd, mode: saved)
+    }
+
+    public static func restore(_ saved: SavedTerminalMode?) {
+        guard var mode = saved?.mode, let fd = saved?.fd else { return }
+        tcsetattr(fd, TCSANOW, &mode)
+    }
+}

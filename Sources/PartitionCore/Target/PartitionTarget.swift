@@ -52,16 +52,10 @@ public struct HostWparTarget {
     public let definition: WorkloadSpec
 }
 
-/// A WPAR nested in an LPAR. Login, console and query reach the LPAR's agent straight at its socket
-/// when they can, without libvirt; `lparTarget` is filled when a verb has read the LPAR.
-public final class NestedTarget {
+/// A WPAR nested in an LPAR. Its LPAR is read by the nested backend when a verb needs it, once per
+/// command (`NestedBackend.lparTarget`): login, console and query reach the LPAR's agent straight at
+/// its socket when they can, without libvirt and without reading the LPAR at all.
+public struct NestedTarget {
     public let lpar: PartitionName
     public let name: PartitionName
-    public internal(set) var lparTarget: LparTarget?
-
-    init(lpar: PartitionName, name: PartitionName, lparTarget: LparTarget? = nil) {
-        self.lpar = lpar
-        self.name = name
-        self.lparTarget = lparTarget
-    }
 }
