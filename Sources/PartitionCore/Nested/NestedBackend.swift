@@ -349,7 +349,7 @@ final class NestedBackend {
             Self.fill(&record, status: status, usage: report.usage)
             return record
         }
-        let (domain, _) = try lpars.managedDomain(lpar)
+        let domain = try lparTarget(lpar).domain
         let definitions = try definitions(of: domain)
         guard let entry = definitions.entry(name) else {
             throw PartitionError(.notFound, "No partition has this path.")
