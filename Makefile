@@ -64,7 +64,7 @@ run: setup guest-image release
 	PARTCTL=$(RELEASE_BIN) sh scripts/main-job.sh
 
 # The hermetic tests: no root, no libvirtd, no namespaces; seconds once built.
-UNIT_TESTS = PartitionModelTests|AgentProtocolTests|PartitionCommandsTests|PartitionCoreTests|LibvirtKitTests\.(ConsoleEscape|Domain|Error)|WorkloadEngineTests\.(CgroupLayout|CgroupV2Writer|CgroupLimit|NetworkAddress|RuntimeStateProcessIdentity|SeccompFilter)
+UNIT_TESTS = PartitionModelTests|AgentProtocolTests|PartitionCommandsTests|PartitionCoreTests|SystemKitTests|LibvirtKitTests\.(Domain|Error)|WorkloadEngineTests\.(CgroupLayout|CgroupV2Writer|CgroupLimit|NetworkAddress|RuntimeStateProcessIdentity|SeccompFilter)
 unit-test:
 	$(SWIFT) test --filter '$(UNIT_TESTS)'
 

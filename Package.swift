@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Targets follow DESIGN §8; imports point downward only:
-// partctl -> PartitionCommands -> PartitionCore -> {PartitionProfiles, LibvirtKit, WorkloadEngine, AgentProtocol} -> PartitionModel
+// partctl -> PartitionCommands -> PartitionCore -> {PartitionProfiles, LibvirtKit, WorkloadEngine, AgentProtocol} -> SystemKit -> PartitionModel
+// (docs/architecture.md).
 // partagent -> {WorkloadEngine, AgentProtocol} -> PartitionModel: no Yams, no full Foundation (at most
 // FoundationEssentials), so the agent and the guest's initramfs stay small.
 let package = Package(
@@ -35,6 +36,10 @@ let package = Package(
         // The values every layer shares (names, paths, states, profiles as decoded, the error type).
         // No Yams and no Foundation: the in-guest agent links it.
         .target(name: "PartitionModel"),
+        // What several targets did at the OS level each in their own copy: file locks, atomic files,
+        // the boot id, errno as PartitionError, write-all and bounded reads, raw terminals, the `~.`
+        // escape. Glibc only (no Foundation, no swift-system); it throws PartitionModel's error type.
+        .target(name: "SystemKit", dependencies: ["PartitionModel"]),
         // Profiles read from YAML (Yams), resolved along `extends`, checked against the host, with the
         // origin of every value: host-side only, the agent never links it.
         .target(
@@ -47,14 +52,14 @@ let package = Package(
         .target(name: "CLibvirtLoader", dependencies: ["CLibvirt"], linkerSettings: [.linkedLibrary("dl")]),
         .target(
             name: "LibvirtKit",
-            dependencies: ["CLibvirt", "CLibvirtLoader", "PartitionModel"]
+            dependencies: ["CLibvirt", "CLibvirtLoader", "PartitionModel", "SystemKit"]
         ),
         // The fork-to-exec child path and nothing else (DESIGN §5).
         .target(name: "CSpawn"),
         .target(
             name: "WorkloadEngine",
             dependencies: [
-                "CSpawn", "CSeccomp", "PartitionModel",
+                "CSpawn", "CSeccomp", "PartitionModel", "SystemKit",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             linkerSettings: [.linkedLibrary(":libseccomp.a")]
@@ -66,15 +71,15 @@ let package = Package(
         // The host <-> guest agent wire contract: frames, operations, strict decoding. No engine, no libvirt.
         .target(name: "AgentProtocol", dependencies: ["PartitionModel"]),
         // The in-guest agent: the engine behind the agent protocol. Never links libvirt.
-        .executableTarget(name: "partagent", dependencies: ["WorkloadEngine", "AgentProtocol"]),
+        .executableTarget(name: "partagent", dependencies: ["WorkloadEngine", "AgentProtocol", "SystemKit"]),
         .target(
             name: "PartitionCore",
-            dependencies: ["PartitionModel", "PartitionProfiles", "LibvirtKit", "WorkloadEngine", "AgentProtocol"]
+            dependencies: ["PartitionModel", "PartitionProfiles", "LibvirtKit", "WorkloadEngine", "AgentProtocol", "SystemKit"]
         ),
         .target(
             name: "PartitionCommands",
             dependencies: [
-                "PartitionCore", "PartitionProfiles",
+                "PartitionCore", "PartitionProfiles", "SystemKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -84,7 +89,8 @@ let package = Package(
         ),
         .testTarget(name: "PartitionModelTests", dependencies: ["PartitionModel", "PartitionProfiles"]),
         .testTarget(name: "LibvirtKitTests", dependencies: ["LibvirtKit"]),
-        .testTarget(name: "WorkloadEngineTests", dependencies: ["WorkloadEngine"]),
+        .testTarget(name: "SystemKitTests", dependencies: ["SystemKit"]),
+        .testTarget(name: "WorkloadEngineTests", dependencies: ["WorkloadEngine", "SystemKit"]),
         .testTarget(name: "PartitionCoreTests", dependencies: ["PartitionCore"]),
         .testTarget(name: "PartitionCommandsTests", dependencies: ["PartitionCommands"]),
         .testTarget(name: "IntegrationTests", dependencies: ["PartitionModel"]),

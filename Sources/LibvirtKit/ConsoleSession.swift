@@ -1,6 +1,7 @@
 import CLibvirt
 import Glibc
 import PartitionModel
+import SystemKit
 import Synchronization
 
 /// Connects a console stream to two file descriptors, both ways at once: bytes read from `input` go

@@ -8,6 +8,7 @@ extension LibvirtDomain {
     /// (virDomainGetMetadata with VIR_DOMAIN_METADATA_ELEMENT).
     public func metadata(uri: String, _ scope: LibvirtScope = .current) throws(PartitionError) -> String? {
         let kind = Int32(bitPattern: VIR_DOMAIN_METADATA_ELEMENT.rawValue)
+        MetadataReadCount.record()
         let result = LibvirtCall.result("virDomainGetMetadata") {
             virDomainGetMetadata(pointer, kind, uri, scope.flags)
         }

@@ -12,7 +12,9 @@ struct ConnectionOptions: ParsableArguments {
     var uri: String?
 
     func manager() -> PartitionManager {
-        PartitionManager(configuration: .fromEnvironment(connectURI: uri))
+        let manager = PartitionManager(configuration: .fromEnvironment(connectURI: uri))
+        manager.warn = printWarning
+        return manager
     }
 }
 

@@ -2,6 +2,7 @@ import LibvirtKit
 import PartitionModel
 import PartitionProfiles
 import WorkloadEngine
+import SystemKit
 
 /// The one entry point the CLI verbs call. Resolves a path to its backend (an LPAR on libvirt, a
 /// WPAR on the host engine), serialises commands on the same partition with a lock, and adds the
@@ -9,6 +10,8 @@ import WorkloadEngine
 public final class PartitionManager {
     public let configuration: PartctlConfiguration
     private var openedConnection: LibvirtConnection?
+    /// Where warnings go while a verb runs (a privileged WPAR); the command layer prints them.
+    public var warn: (PartitionWarning) -> Void = { _ in }
 
     public init(configuration: PartctlConfiguration) {
         self.configuration = configuration
@@ -42,6 +45,13 @@ public final class PartitionManager {
         NestedBackend(configuration: configuration, lpars: { () throws(PartitionError) -> LparBackend in try self.lpars() })
     }
 
+    /// The nested backend of an LPAR this command has already read: it does not read it again.
+    func nested(knowing lpar: LparTarget) throws(PartitionError) -> NestedBackend {
+        let backend = try nested()
+        backend.remember(lpar)
+        return backend
+    }
+
     /// `lp1/web` as (lp1, web); nil for any other depth.
     func nestedNames(_ path: PartitionPath) -> (lpar: PartitionName, wpar: PartitionName)? {
         path.depth == 2 ? (path.components[0], path.components[1]) : nil
@@ -55,8 +65,11 @@ public final class PartitionManager {
         }
         do {
             if locked {
-                return try withLock(PartitionPath(components: [lpar]), operation) { () throws(PartitionError) -> T in
-                    try body(try nested(), lpar, wpar)
+                let backend = try nested()
+                // The LPAR's lock file stays only when the LPAR was found.
+                return try withLock(PartitionPath(components: [lpar]), operation,
+                                    exists: { backend.lparTargets[lpar.rawValue] != nil }) { () throws(PartitionError) -> T in
+                    try body(backend, lpar, wpar)
                 }
             }
             return try body(try nested(), lpar, wpar)
@@ -93,8 +106,11 @@ public final class PartitionManager {
     ///
     /// The lock file goes when the partition does not exist afterwards (the name was not found, a
     /// `define` failed, a `remove` succeeded), so refused input and removed partitions leave none.
-    /// Unlinking it while held is safe: a waiter re-checks that the path still names what it locked.
-    func withLock<T>(_ path: PartitionPath, _ operation: String, _ body: () throws(PartitionError) -> T) throws(PartitionError) -> T {
+    /// After a failure, `exists` says whether the partition was found at all: when it was not (say
+    /// libvirtd was down), nothing shows that it exists, and its lock file goes too. Unlinking it
+    /// while held is safe: a waiter re-checks that the path still names what it locked.
+    func withLock<T>(_ path: PartitionPath, _ operation: String, exists: (() -> Bool)? = nil,
+                     _ body: () throws(PartitionError) -> T) throws(PartitionError) -> T {
         do throws(PartitionError) {
             let lock = try PartitionLock.acquire(path: lockPath(path), wait: true, timeout: 30)
             defer { withExtendedLifetime(lock) {} }
@@ -103,7 +119,7 @@ public final class PartitionManager {
                 if operation == "remove" { lock.removeFile() }
                 return result
             } catch {
-                if error.code == .notFound || operation == "define" { lock.removeFile() }
+                if error.code == .notFound || operation == "define" || exists?() == false { lock.removeFile() }
                 throw error
             }
         } catch {
@@ -178,174 +194,7 @@ public final class PartitionManager {
     /// A privileged WPAR is said out loud, on one line naming what it allows (docs/security.md).
     private func warnIfPrivileged(_ resolved: ResolvedProfile, _ path: PartitionPath?, _ verb: String) {
         guard let warning = resolved.wpar?.privilegeWarning else { return }
-        writeStderrLine("partctl: \(path.map { "\($0): " } ?? "")\(verb): warning: \(warning)")
-    }
-
-    public func activate(_ path: PartitionPath, profile: String?) throws(PartitionError) {
-        if nestedNames(path) != nil {
-            return try withNested(path, "activate") { (backend, lpar, wpar) throws(PartitionError) in try backend.activate(lpar, wpar) }
-        }
-        let name = try topLevelName(path, "activate")
-        if isHostWpar(name) {
-            return try context(path, "activate") { () throws(PartitionError) in
-                try wpars().activate(name, reprofile: try profile.map { reference throws(PartitionError) in try profiles.resolve(reference) })
-            }
-        }
-        try withLock(path, "activate") { () throws(PartitionError) in
-            var reprofile: ResolvedProfile?
-            var accelerator: Acceleration?
-            if let profile {
-                let resolved = try profiles.resolve(profile)
-                reprofile = resolved
-                accelerator = try AccelerationProbe(configuration: configuration).resolve(resolved.lpar?.accel ?? .auto)
-            }
-            try lpars().activate(name, reprofile: reprofile, accelerator: accelerator)
-            try bringBackNestedWpars(name)
-        }
-    }
-
-    /// An LPAR with an agent is up when its agent answers; then its autostart WPARs start.
-    func bringBackNestedWpars(_ name: PartitionName) throws(PartitionError) {
-        let backend = try nested()
-        guard backend.nestedCount(name) != nil else { return }
-        do {
-            try backend.afterActivation(name, timeout: Self.agentStartTimeout)
-        } catch {
-            throw PartitionError(error.code, "The LPAR is running, but its WPARs could not be brought back: \(error.message)")
-        }
-    }
-
-    public func shutdown(_ path: PartitionPath, within: Int, force: Bool) throws(PartitionError) {
-        if nestedNames(path) != nil {
-            return try withNested(path, "shutdown") { (backend, lpar, wpar) throws(PartitionError) in
-                try backend.shutdown(lpar, wpar, within: within, force: force)
-            }
-        }
-        let name = try topLevelName(path, "shutdown")
-        if isHostWpar(name) {
-            return try context(path, "shutdown") { () throws(PartitionError) in try wpars().shutdown(name, within: within, force: force) }
-        }
-        try withLock(path, "shutdown") { () throws(PartitionError) in
-            // Its WPARs stop first, then the guest.
-            if let backend = try? nested(), let count = backend.nestedCount(name), count > 0 { backend.beforeShutdown(name) }
-            try lpars().shutdown(name, within: within, force: force)
-        }
-    }
-
-    public func force(_ path: PartitionPath) throws(PartitionError) {
-        if nestedNames(path) != nil {
-            return try withNested(path, "force") { (backend, lpar, wpar) throws(PartitionError) in try backend.force(lpar, wpar) }
-        }
-        let name = try topLevelName(path, "force")
-        if isHostWpar(name) {
-            return try context(path, "force") { () throws(PartitionError) in try wpars().force(name) }
-        }
-        try withLock(path, "force") { () throws(PartitionError) in
-            try lpars().force(name)
-        }
-    }
-
-    public func restart(_ path: PartitionPath, immediate: Bool, within: Int) throws(PartitionError) {
-        let name = try topLevelName(path, "restart")
-        if isHostWpar(name) {
-            return try context(path, "restart") { () throws(PartitionError) in
-                let backend = wpars()
-                if immediate { try backend.force(name) } else { try backend.shutdown(name, within: within, force: false) }
-                try backend.activate(name, reprofile: nil)
-            }
-        }
-        try withLock(path, "restart") { () throws(PartitionError) in
-            let backend = try lpars()
-            if immediate {
-                try backend.force(name)
-            } else {
-                try backend.shutdown(name, within: within, force: false)
-            }
-            try backend.activate(name, reprofile: nil, accelerator: nil)
-            try bringBackNestedWpars(name)
-        }
-    }
-
-    public func remove(_ path: PartitionPath, force: Bool) throws(PartitionError) {
-        if nestedNames(path) != nil {
-            return try withNested(path, "remove") { (backend, lpar, wpar) throws(PartitionError) in
-                try backend.remove(lpar, wpar, force: force)
-            }
-        }
-        let name = try topLevelName(path, "remove")
-        if isHostWpar(name) {
-            return try context(path, "remove") { () throws(PartitionError) in
-                try withNamesLock { () throws(PartitionError) in try wpars().remove(name, force: force) }
-            }
-        }
-        try withLock(path, "remove") { () throws(PartitionError) in
-            try lpars().remove(name, force: force)
-        }
-    }
-
-    public func modify(_ path: PartitionPath, attributes: String, live: Bool, config: Bool) throws(PartitionError) {
-        if nestedNames(path) != nil {
-            let overrides = try context(path, "modify") { () throws(PartitionError) in try ProfileOverrides.parse(attributes) }
-            return try withNested(path, "modify") { (backend, lpar, wpar) throws(PartitionError) in
-                try backend.modify(lpar, wpar, overrides: overrides, live: live, config: config)
-            }
-        }
-        let name = try topLevelName(path, "modify")
-        if isHostWpar(name) {
-            return try context(path, "modify") { () throws(PartitionError) in
-                try wpars().modify(name, overrides: try ProfileOverrides.parse(attributes), live: live, config: config)
-            }
-        }
-        try withLock(path, "modify") { () throws(PartitionError) in
-            let overrides = try ProfileOverrides.parse(attributes)
-            try lpars().modify(name, overrides: overrides, live: live, config: config)
-        }
-    }
-
-    public func consoleLog(_ path: PartitionPath) throws(PartitionError) -> String {
-        if nestedNames(path) != nil {
-            throw PartitionError(.unsupported,
-                "A WPAR keeps no console log; 'partctl console \(path)' replays its last output when it attaches.",
-                partition: path.description, operation: "console")
-        }
-        let name = try topLevelName(path, "console")
-        if isHostWpar(name) {
-            throw PartitionError(.unsupported,
-                "A WPAR keeps no console log; 'partctl console \(name)' replays its last output when it attaches.",
-                partition: path.description, operation: "console")
-        }
-        return try context(path, "console") { () throws(PartitionError) in try lpars().consoleLog(name) }
-    }
-
-    public func attachConsole(_ path: PartitionPath) throws(PartitionError) {
-        if nestedNames(path) != nil {
-            return try withNested(path, "console", locked: false) { (backend, lpar, wpar) throws(PartitionError) in
-                try backend.console(lpar, wpar)
-            }
-        }
-        let name = try topLevelName(path, "console")
-        if isHostWpar(name) {
-            return try context(path, "console") { () throws(PartitionError) in try wpars().attachConsole(name) }
-        }
-        try context(path, "console") { () throws(PartitionError) in try lpars().attachConsole(name) }
-    }
-
-    public func login(_ path: PartitionPath, command: [String]) throws(PartitionError) -> Int32 {
-        if nestedNames(path) != nil {
-            return try withNested(path, "login", locked: false) { (backend, lpar, wpar) throws(PartitionError) -> Int32 in
-                try backend.login(lpar, wpar, command: command)
-            }
-        }
-        let name = try topLevelName(path, "login")
-        return try context(path, "login") { () throws(PartitionError) -> Int32 in
-            guard isHostWpar(name) else {
-                if try lpars().exists(name) {
-                    throw PartitionError(.unsupported, "login runs commands in WPARs; reach an LPAR's shell with 'partctl console \(name)'.")
-                }
-                throw PartitionError(.notFound, "No partition named '\(name)' is defined.")
-            }
-            return try wpars().login(name, command: command)
-        }
+        warn(PartitionWarning(path: path, operation: verb, message: warning))
     }
 
     public func run(profile: String, overrides: String?, command: [String]) throws(PartitionError) -> Int32 {

@@ -1,6 +1,7 @@
 import Glibc
 import PartitionModel
 import Synchronization
+import SystemKit
 
 /// State files decoded once per version instead of on every command: a long-lived engine (partagent)
 /// reads the same WPAR's definition and runtime record for every login, and decoding JSON is a good

@@ -1,12 +1,13 @@
 import Glibc
 import PartitionModel
+import SystemKit
 
 /// The few POSIX calls the engine's Swift side makes, each returning Swift values; failures become
 /// `PartitionError(.system)` naming the step and errno.
 enum HostSystem {
     /// "create the cgroup: No such file or directory (errno 2)."
     static func failure(_ step: String, errno code: Int32 = errno) -> PartitionError {
-        PartitionError(.system, "Could not \(step): \(String(cString: strerror(code))) (errno \(code)).")
+        POSIX.failure(step, errno: code)
     }
 
     enum FileType: Equatable {
@@ -37,17 +38,9 @@ enum HostSystem {
         return String(cString: resolved)
     }
 
-    static func monotonicSeconds() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-    }
+    static func monotonicSeconds() -> Double { POSIX.monotonicSeconds() }
 
-    static func sleep(seconds: Double) {
-        var pause = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
-        var remaining = timespec()
-        while nanosleep(&pause, &remaining) != 0 && errno == EINTR { pause = remaining }
-    }
+    static func sleep(seconds: Double) { POSIX.sleep(seconds: seconds) }
 
     /// Creates `path` with `mode` (parents 0755); an existing directory is fine.
     static func makeDirectories(_ path: String, mode: mode_t) throws(PartitionError) {
@@ -73,14 +66,5 @@ enum HostSystem {
     }
 
     /// Writes all of `bytes`, retrying short writes and interruptions.
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { return false }
-            offset += written
-        }
-        return true
-    }
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool { FileIO.writeAll(fd, bytes) }
 }

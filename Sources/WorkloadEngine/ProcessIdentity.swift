@@ -1,5 +1,6 @@
 import Glibc
 import PartitionModel
+import SystemKit
 
 /// A process named so that a reused PID never passes for it: the PID, the start time the kernel
 /// recorded for it (clock ticks after boot, field 22 of /proc/PID/stat) and the boot it ran in.

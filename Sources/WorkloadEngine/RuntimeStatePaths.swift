@@ -1,5 +1,6 @@
 import Glibc
 import PartitionModel
+import SystemKit
 
 /// Where partctl keeps its state (DESIGN §5):
 /// - `root` (default `/run/partctl`, env `PARTCTL_RUNTIME_ROOT`): runtime state of running partitions,

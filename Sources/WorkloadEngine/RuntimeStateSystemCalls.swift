@@ -1,6 +1,7 @@
 import Glibc
 import PartitionModel
 import SystemPackage
+import SystemKit
 
 // System-call helpers shared by the engine's state, cgroup and network code. Plain open/read/write/close
 // on purpose: cgroup and /proc files are small pseudo-files on the hot path of every activation.
@@ -9,46 +10,27 @@ enum SystemCall {
     /// Calls `body` again for as long as it fails with EINTR.
     @inline(__always)
     static func retryingInterrupts<R: FixedWidthInteger>(_ body: () -> R) -> R {
-        while true {
-            let result = body()
-            if result == -1 && errno == EINTR { continue }
-            return result
-        }
+        POSIX.retryingInterrupts(body)
     }
 
-    /// The error for a failed step: "Could not <step>: <cause> (errno N)."
+    /// The error for a failed step: "Could not <step>: <cause> (errno N)." (SystemKit's one mapping).
     static func failure(_ step: String, errno code: Int32 = errno) -> PartitionError {
-        let kind: PartitionError.Code = (code == EPERM || code == EACCES) ? .permissionDenied : .system
-        return PartitionError(kind, "Could not \(step): \(Errno(rawValue: code)) (errno \(code)).")
+        POSIX.failure(step, errno: code)
     }
 
     /// Reads a whole (small) file. Fails with EFBIG when it is larger than `limit` bytes.
     static func readFile(_ path: String, limit: Int) -> Result<[UInt8], Errno> {
-        let fd = retryingInterrupts { open(path, O_RDONLY | O_CLOEXEC) }
-        if fd < 0 { return .failure(Errno(rawValue: errno)) }
-        defer { close(fd) }
-        return readAll(fd, limit: limit)
+        FileIO.readFile(path, limit: limit).mapError { Errno(rawValue: $0.rawValue) }
     }
 
     /// Reads what is left of an open file, as `readFile`.
     static func readAll(_ fd: Int32, limit: Int) -> Result<[UInt8], Errno> {
-        let chunk = 16_384
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: chunk) { buffer in
-            var bytes: [UInt8] = []
-            while true {
-                let count = retryingInterrupts { read(fd, buffer.baseAddress, chunk) }
-                if count < 0 { return .failure(Errno(rawValue: errno)) }
-                if count == 0 { return .success(bytes) }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<count]))
-                if bytes.count > limit { return .failure(.fileTooLarge) }
-            }
-        }
+        FileIO.readAll(fd, limit: limit).mapError { Errno(rawValue: $0.rawValue) }
     }
 
     /// Reads a small text file, nil when it cannot be read.
     static func readText(_ path: String, limit: Int = 1 << 16) -> String? {
-        guard case .success(let bytes) = readFile(path, limit: limit) else { return nil }
-        return String(decoding: bytes, as: UTF8.self)
+        FileIO.readText(path, limit: limit)
     }
 
     /// Writes `text` to an existing file in one write(2), as cgroup and /proc files require.
@@ -77,19 +59,9 @@ enum SystemCall {
         return names
     }
 
-    /// Sleeps for `seconds` (sub-second resolution), restarting after signals.
-    static func sleep(seconds: Double) {
-        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
-        var remaining = timespec()
-        while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
-    }
+    static func sleep(seconds: Double) { POSIX.sleep(seconds: seconds) }
 
-    /// Seconds on the monotonic clock, for deadlines.
-    static func monotonicSeconds() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-    }
+    static func monotonicSeconds() -> Double { POSIX.monotonicSeconds() }
 
     /// A libc function that Swift's Glibc module does not import (it needs _GNU_SOURCE or a newer
     /// header), looked up once in the already loaded C library; nil when this libc lacks it.

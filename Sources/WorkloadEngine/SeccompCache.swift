@@ -1,6 +1,7 @@
 import CSeccomp
 import Glibc
 import PartitionModel
+import SystemKit
 
 /// Compiled filters kept under the runtime root (`/run/partctl/seccomp`), so that a start reads a
 /// finished program instead of compiling it: libseccomp takes about 1-2 ms for the default filter

@@ -1,5 +1,6 @@
 import Glibc
 import PartitionModel
+import SystemKit
 
 /// The stdio a workload gets instead of its caller's descriptors: three pipes whose other ends only
 /// this process holds. It relays its own input and outputs through them while the command runs and
@@ -150,19 +151,7 @@ final class StdioPipes {
 
     /// Writes everything, waiting when `fd` is non-blocking and full; false when it cannot take more.
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Bool {
-        var offset = 0
-        while offset < count {
-            let written = write(fd, bytes + offset, count - offset)
-            if written > 0 {
-                offset += written
-            } else if written < 0 && errno == EAGAIN {
-                var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&entry, 1, -1)
-            } else if !(written < 0 && errno == EINTR) {
-                return false
-            }
-        }
-        return true
+        FileIO.writeAll(fd, bytes, count)
     }
 }
 

@@ -1,4 +1,5 @@
 import Glibc
+import SystemKit
 
 /// Relays a local terminal (stdin/stdout) to a remote end: a WPAR's console socket or the master
 /// of a login's pseudo-terminal. The local terminal is raw while relaying and restored after.
@@ -91,19 +92,12 @@ struct TerminalRelay {
         }
     }
 
-    private func makeRaw() -> termios? {
-        guard isatty(input) == 1 else { return nil }
-        var saved = termios()
-        guard tcgetattr(input, &saved) == 0 else { return nil }
-        var raw = saved
-        cfmakeraw(&raw)
-        tcsetattr(input, TCSANOW, &raw)
-        return saved
+    private func makeRaw() -> SavedTerminalMode? {
+        RawTerminal.enter(fd: input)
     }
 
-    private func restore(_ saved: termios?) {
-        guard var saved else { return }
-        tcsetattr(input, TCSANOW, &saved)
+    private func restore(_ saved: SavedTerminalMode?) {
+        RawTerminal.restore(saved)
     }
 
     private func followWindowSize(_ master: Int32, _ last: inout winsize) {

@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import SystemKit
 
 /// "run-<pid>-<start time>-<n>": the cgroup name of a transient run, naming the partctl process
 /// that owns it so that a later run can tell an abandoned one from a live one.

@@ -1,5 +1,6 @@
 import Glibc
 import PartitionModel
+import SystemKit
 
 /// The host ID ranges that user-namespaced WPARs hold, so that no two of them ever share an ID.
 ///

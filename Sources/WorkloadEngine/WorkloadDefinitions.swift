@@ -5,6 +5,7 @@ import Foundation
 #endif
 import Glibc
 import PartitionModel
+import SystemKit
 
 /// WPAR definitions under `$PARTCTL_ROOT/wpars/<name>/`: `spec.json` (the WorkloadSpec), the
 /// overlay upper layer when the root is an overlay, and `last-exit.json` from the supervisor.

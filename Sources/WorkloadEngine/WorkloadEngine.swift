@@ -5,6 +5,7 @@ import Foundation
 #endif
 import Glibc
 import PartitionModel
+import SystemKit
 
 /// The WPAR engine on one host (or inside one LPAR, run by its agent): definitions, lifecycle,
 /// processes inside, and transient runs.

@@ -5,6 +5,7 @@ import Foundation
 #endif
 import Glibc
 import PartitionModel
+import SystemKit
 
 /// `<runtime>/wpar/<name>/state.json`: what partctl knows about a WPAR while it is active. Written
 /// atomically by partctl; removed by the supervisor when the WPAR ends, or by the next command's

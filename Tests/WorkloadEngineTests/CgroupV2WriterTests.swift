@@ -2,6 +2,7 @@ import Glibc
 import Testing
 import PartitionModel
 @testable import WorkloadEngine
+import SystemKit
 
 /// The cgroup2 writer against a fake cgroup2 tree: a directory with the interface files a v2 cgroup
 /// has (this host's own cgroup2 mount has no controllers, so cpu.max and the rest exist nowhere here).

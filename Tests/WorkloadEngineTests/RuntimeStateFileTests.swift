@@ -2,6 +2,7 @@ import Glibc
 import PartitionModel
 import Testing
 @testable import WorkloadEngine
+import SystemKit
 
 /// A temporary directory named ptest-…, removed with everything in it when the test ends.
 final class ScratchDirectory {

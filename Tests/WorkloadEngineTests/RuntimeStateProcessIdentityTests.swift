@@ -2,6 +2,7 @@ import Glibc
 import PartitionModel
 import Testing
 @testable import WorkloadEngine
+import SystemKit
 
 /// A child process for tests, started with posix_spawn (the engine's own spawn path is not under
 /// test here). With `held`, its stdin is a pipe and `release()` writes the line that lets it go on;

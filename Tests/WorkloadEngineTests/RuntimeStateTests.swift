@@ -3,6 +3,7 @@ import Glibc
 import PartitionModel
 import Testing
 @testable import WorkloadEngine
+import SystemKit
 
 /// Runtime state that lies: records from another boot, PIDs that now belong to someone else; and
 /// the terminal paths of login and console.

@@ -2,6 +2,7 @@ import Glibc
 import PartitionModel
 import Testing
 @testable import WorkloadEngine
+import SystemKit
 
 /// What a long-lived engine (partagent) keeps between commands: the parsed mount table while it
 /// stays unchanged, and decoded state files while they stay the same version.

@@ -18,7 +18,8 @@ struct Console: ParsableCommand {
             let text = try manager.consoleLog(target)
             writeStdout(text)
         } else {
-            try manager.attachConsole(target)
+            let terminal = CommandTerminal()
+            terminal.consoleEnded(target, try manager.attachConsole(target, terminal: terminal))
         }
     }
 }

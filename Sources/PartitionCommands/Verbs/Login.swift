@@ -13,7 +13,7 @@ struct Login: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        let status = try connection.manager().login(try partitionPath(path, "login"), command: command)
+        let status = try connection.manager().login(try partitionPath(path, "login"), command: command, terminal: CommandTerminal())
         throw ExitCode(status)
     }
 }

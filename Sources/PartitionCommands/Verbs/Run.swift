@@ -16,6 +16,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let manager = PartitionManager(configuration: .fromEnvironment())
+        manager.warn = printWarning
         throw ExitCode(try manager.run(profile: profile, overrides: attributes, command: command))
     }
 }

@@ -2,6 +2,7 @@ import PartitionModel
 import WorkloadEngine
 #if canImport(Glibc)
 import Glibc
+import SystemKit
 #endif
 
 /// Decides between KVM and TCG for `accel: auto`.

@@ -23,7 +23,8 @@ final class LparBackend {
 
     // MARK: Lookup
 
-    /// A managed domain by name; refuses missing and unmanaged ones with a clear message.
+    /// A managed domain by name; refuses missing and unmanaged ones with a clear message. The one
+    /// place an LPAR's metadata is read for a verb: the manager resolves it into an `LparTarget`.
     func managedDomain(_ name: PartitionName) throws(PartitionError) -> (LibvirtDomain, PartitionMetadata) {
         guard let domain = try connection.lookupDomain(name: name.rawValue) else {
             throw PartitionError(.notFound, "No partition named '\(name)' is defined on \(configuration.connectURI).")
@@ -33,6 +34,11 @@ final class LparBackend {
                 "The domain '\(name)' was not created by partctl; partctl lists it but leaves it alone.")
         }
         return (domain, try PartitionMetadata(xml: xml, domain: name.rawValue))
+    }
+
+    func target(_ name: PartitionName) throws(PartitionError) -> LparTarget {
+        let (domain, metadata) = try managedDomain(name)
+        return LparTarget(name: name, domain: domain, metadata: metadata)
     }
 
     func exists(_ name: PartitionName) throws(PartitionError) -> Bool {
@@ -62,6 +68,12 @@ final class LparBackend {
 
     func domainXML(_ name: PartitionName, resolved: ResolvedProfile, accelerator: Acceleration, uuid: String?,
                    nested: NestedDefinitions = NestedDefinitions()) throws(PartitionError) -> String {
+        try domainDefinition(name, resolved: resolved, accelerator: accelerator, uuid: uuid, nested: nested).xml
+    }
+
+    /// The domain's XML and the metadata it carries, so that a redefinition need not read it back.
+    func domainDefinition(_ name: PartitionName, resolved: ResolvedProfile, accelerator: Acceleration, uuid: String?,
+                          nested: NestedDefinitions) throws(PartitionError) -> (xml: String, metadata: PartitionMetadata) {
         guard let profile = resolved.lpar else {
             throw PartitionError(.invalidProfile, "The profile '\(resolved.name)' does not describe an LPAR.")
         }
@@ -71,7 +83,7 @@ final class LparBackend {
         var builder = DomainXML(name: name, profile: profile, accelerator: accelerator, metadata: metadata,
                                 consoleLogPath: DomainXML.defaultConsoleLogPath(for: name))
         builder.uuid = uuid
-        return builder.serialized()
+        return (builder.serialized(), metadata)
     }
 
     /// Refuses what the managed system cannot give, before libvirt sees it.
@@ -90,8 +102,9 @@ final class LparBackend {
 
     // MARK: Lifecycle
 
-    func activate(_ name: PartitionName, reprofile: ResolvedProfile?, accelerator: Acceleration?) throws(PartitionError) {
-        var (domain, metadata) = try managedDomain(name)
+    func activate(_ target: LparTarget, reprofile: ResolvedProfile?, accelerator: Acceleration?) throws(PartitionError) {
+        let name = target.name
+        var (domain, metadata) = (target.domain, target.metadata)
         if try domain.isActive() {
             throw PartitionError(.invalidState, "The partition is already running.")
         }
@@ -101,19 +114,20 @@ final class LparBackend {
             }
             try checkHostFits(profile)
             try HostPaths.check(profile)
-            let xml = try domainXML(name, resolved: reprofile, accelerator: accelerator, uuid: domain.uuidString,
-                                    nested: metadata.nested)
-            domain = try connection.defineDomain(xml: xml)
+            let definition = try domainDefinition(name, resolved: reprofile, accelerator: accelerator, uuid: domain.uuidString,
+                                                  nested: metadata.nested)
+            domain = try connection.defineDomain(xml: definition.xml)
             try domain.setAutostart(profile.autostart)
-            metadata = try managedDomain(name).1
+            metadata = definition.metadata
+            (target.domain, target.metadata) = (domain, metadata)
         }
         let resolved = try ResolvedProfile.decode(json: metadata.resolvedProfileJSON, domain: name.rawValue)
         if let profile = resolved.lpar { try HostPaths.check(profile) }
         try domain.create()
     }
 
-    func shutdown(_ name: PartitionName, within seconds: Int, force: Bool) throws(PartitionError) {
-        let (domain, _) = try managedDomain(name)
+    func shutdown(_ target: LparTarget, within seconds: Int, force: Bool) throws(PartitionError) {
+        let (name, domain) = (target.name, target.domain)
         guard try domain.isActive() else {
             throw PartitionError(.invalidState, "The partition is not running.")
         }
@@ -137,8 +151,8 @@ final class LparBackend {
         try destroyIfActive(domain)
     }
 
-    func force(_ name: PartitionName) throws(PartitionError) {
-        let (domain, _) = try managedDomain(name)
+    func force(_ target: LparTarget) throws(PartitionError) {
+        let domain = target.domain
         guard try domain.isActive() else {
             throw PartitionError(.invalidState, "The partition is not running.")
         }
@@ -154,8 +168,8 @@ final class LparBackend {
         }
     }
 
-    func remove(_ name: PartitionName, force: Bool) throws(PartitionError) {
-        let (domain, _) = try managedDomain(name)
+    func remove(_ target: LparTarget, force: Bool) throws(PartitionError) {
+        let (name, domain) = (target.name, target.domain)
         if try domain.isActive() {
             guard force else {
                 throw PartitionError(.invalidState,
@@ -173,8 +187,8 @@ final class LparBackend {
     // MARK: Modify
 
     /// Applies `overrides` to the definition (`config`) and/or the running domain (`live`).
-    func modify(_ name: PartitionName, overrides: ProfileOverrides, live: Bool, config: Bool) throws(PartitionError) {
-        let (domain, metadata) = try managedDomain(name)
+    func modify(_ target: LparTarget, overrides: ProfileOverrides, live: Bool, config: Bool) throws(PartitionError) {
+        let (name, domain, metadata) = (target.name, target.domain, target.metadata)
         let current = try ResolvedProfile.decode(json: metadata.resolvedProfileJSON, domain: name.rawValue)
         let updated = try current.applying(overrides)
         guard let old = current.lpar, let new = updated.lpar else {
@@ -197,36 +211,36 @@ final class LparBackend {
         }
         if applyConfig {
             try checkHostFits(new)
-            let xml = try domainXML(name, resolved: updated, accelerator: metadata.accelerator, uuid: domain.uuidString,
-                                    nested: metadata.nested)
-            let redefined = try connection.defineDomain(xml: xml)
+            let definition = try domainDefinition(name, resolved: updated, accelerator: metadata.accelerator, uuid: domain.uuidString,
+                                                  nested: metadata.nested)
+            let redefined = try connection.defineDomain(xml: definition.xml)
             if new.autostart != old.autostart { try redefined.setAutostart(new.autostart) }
+            (target.domain, target.metadata) = (redefined, definition.metadata)
         }
     }
 
     // MARK: Console
 
-    func consoleLog(_ name: PartitionName) throws(PartitionError) -> String {
-        _ = try managedDomain(name)
+    func consoleLog(_ target: LparTarget) throws(PartitionError) -> String {
         guard configuration.isLocal else {
             throw PartitionError(.unsupported,
                 "console --log reads the log file on the managed system, which is remote here (\(configuration.connectURI)); attach with 'partctl console' instead.")
         }
-        let path = DomainXML.defaultConsoleLogPath(for: name)
+        let path = DomainXML.defaultConsoleLogPath(for: target.name)
         return try LocalFile.read(path, limit: 16 << 20, missingIsEmpty: true)
     }
 
-    func attachConsole(_ name: PartitionName) throws(PartitionError) {
-        let (domain, _) = try managedDomain(name)
-        guard try domain.isActive() else {
-            throw PartitionError(.invalidState, "The partition is not running; its console output so far is in 'partctl console \(name) --log'.")
+    /// Attaches `terminal` to the running LPAR's serial console until `~.` or until it closes.
+    func attachConsole(_ target: LparTarget, terminal: any UserTerminal) throws(PartitionError) -> ConsoleEnding {
+        guard try target.domain.isActive() else {
+            throw PartitionError(.invalidState, "The partition is not running; its console output so far is in 'partctl console \(target.name) --log'.")
         }
-        let stream = try domain.openConsole()
-        writeStderrLine("partctl: connected to \(name)'s console; type ~. at the start of a line to leave.")
-        let ending = try RawTerminal.withRawMode { () throws(PartitionError) in try ConsoleSession(stream: stream).run() }
+        let stream = try target.domain.openConsole()
+        terminal.consoleAttached(PartitionPath(components: [target.name]))
+        let ending = try terminal.withRawMode { () throws(PartitionError) in try ConsoleSession(stream: stream).run() }
         switch ending {
-        case .streamClosed: writeStderrLine("\npartctl: the console of \(name) closed.")
-        case .escaped, .inputClosed, .stopped: writeStderrLine("")
+        case .streamClosed: return .closed(nil)
+        case .escaped, .inputClosed, .stopped: return .left
         }
     }
 }

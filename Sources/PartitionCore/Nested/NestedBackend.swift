@@ -1,6 +1,7 @@
 import AgentProtocol
 import LibvirtKit
 import PartitionModel
+import SystemKit
 import PartitionProfiles
 import WorkloadEngine
 #if canImport(Glibc)
@@ -14,6 +15,8 @@ final class NestedBackend {
     /// libvirt, connected on first use: a command that reaches the agent directly never loads it.
     private let connectLpars: () throws(PartitionError) -> LparBackend
     private var connectedLpars: LparBackend?
+    /// The LPARs this command has read (domain and metadata), by name: read once, kept current.
+    var lparTargets: [String: LparTarget] = [:]
     /// How long a command waits for an agent that should already be up.
     static let agentTimeout: Duration = .seconds(10)
 
@@ -34,6 +37,7 @@ final class NestedBackend {
     // MARK: Desired state
 
     func definitions(of domain: LibvirtDomain) throws(PartitionError) -> NestedDefinitions {
+        if let known = lparTargets[domain.name] { return known.metadata.nested }
         guard let xml = try domain.metadata(uri: PartitionMetadata.namespaceURI) else { return NestedDefinitions() }
         return try PartitionMetadata(xml: xml, domain: domain.name).nested
     }
@@ -41,19 +45,25 @@ final class NestedBackend {
     /// Rewrites partctl's metadata of the LPAR with new nested definitions, in its definition and,
     /// while it runs, in its live state too.
     func store(_ definitions: NestedDefinitions, in domain: LibvirtDomain) throws(PartitionError) {
-        guard let xml = try domain.metadata(uri: PartitionMetadata.namespaceURI) else {
-            throw PartitionError(.unmanaged, "The domain '\(domain.name)' has no partctl metadata.")
+        let known = lparTargets[domain.name]
+        var metadata: PartitionMetadata
+        if let known { metadata = known.metadata } else {
+            guard let xml = try domain.metadata(uri: PartitionMetadata.namespaceURI) else {
+                throw PartitionError(.unmanaged, "The domain '\(domain.name)' has no partctl metadata.")
+            }
+            metadata = try PartitionMetadata(xml: xml, domain: domain.name)
         }
-        var metadata = try PartitionMetadata(xml: xml, domain: domain.name)
         metadata.nested = definitions
         let running = try domain.isActive()
         try domain.setMetadata(metadata.elementForSetMetadata().serialized(), key: PartitionMetadata.prefix,
                                uri: PartitionMetadata.namespaceURI, live: running, config: true)
+        known?.metadata = metadata
     }
 
     /// The LPAR's own profile: nested WPARs need its agent channel and must fit in its resources.
     func lparProfile(_ lpar: PartitionName) throws(PartitionError) -> (LibvirtDomain, LparProfile) {
-        let (domain, metadata) = try lpars.managedDomain(lpar)
+        let target = try lparTarget(lpar)
+        let (domain, metadata) = (target.domain, target.metadata)
         guard let profile = StoredLparValues.decode(json: metadata.resolvedProfileJSON) else {
             throw PartitionError(.invalidProfile, "The stored definition of '\(lpar)' is not readable.")
         }
@@ -164,18 +174,14 @@ final class NestedBackend {
     }
 
     /// Attaches this terminal to the nested WPAR's console until `~.`; the WPAR runs on.
-    func console(_ lpar: PartitionName, _ name: PartitionName) throws(PartitionError) {
+    func console(_ lpar: PartitionName, _ name: PartitionName, terminal: any UserTerminal) throws(PartitionError) -> ConsoleEnding {
         let client = try commandAgent(lpar)
-        let path = "\(lpar)/\(name)"
-        try client.session(.init(name: name, mode: .console)) { (session) throws(PartitionError) in
-            writeStderrLine("partctl: connected to \(path)'s console; type ~. at the start of a line to leave.")
+        return try client.session(.init(name: name, mode: .console)) { (session) throws(PartitionError) -> ConsoleEnding in
+            terminal.consoleAttached(PartitionPath(components: [lpar, name]))
             let relay = NestedTerminal(session: session, escape: ConsoleEscape(), terminal: true)
-            let ending = try RawTerminal.withRawMode { () throws(PartitionError) in try relay.run() }
-            if case .closed(let reason) = ending {
-                writeStderrLine("\npartctl: the console of \(path) closed: \(reason)")
-            } else {
-                writeStderrLine("")
-            }
+            let ending = try terminal.withRawMode { () throws(PartitionError) in try relay.run() }
+            if case .closed(let reason) = ending { return .closed(reason) }
+            return .left
         }
     }
 
@@ -244,19 +250,18 @@ final class NestedBackend {
 
     /// A command in the nested WPAR, its output and exit status passed on. The agent knows which
     /// WPARs run; the LPAR's metadata is read only when the direct path does not apply.
-    func login(_ lpar: PartitionName, _ name: PartitionName, command: [String]) throws(PartitionError) -> Int32 {
+    func login(_ lpar: PartitionName, _ name: PartitionName, command: [String], terminal: any UserTerminal) throws(PartitionError) -> Int32 {
         let client = try commandAgent(lpar)
-        let interactive = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
+        let interactive = terminal.isInteractive
         if command.isEmpty || interactive {
             // A shell, or a command on this terminal: stdin and output streamed as the session runs.
-            var window = winsize()
-            let sized = interactive && ioctl(STDIN_FILENO, UInt(TIOCGWINSZ), &window) == 0 && window.ws_row > 0 && window.ws_col > 0
+            let window = interactive ? terminal.windowSize : nil
             let arguments = Agent.Attach.Arguments(name: name, mode: .login, argv: command.isEmpty ? ["/bin/sh", "-l"] : command,
-                                                   terminal: interactive, rows: sized ? window.ws_row : nil,
-                                                   columns: sized ? window.ws_col : nil)
+                                                   terminal: interactive, rows: window?.rows,
+                                                   columns: window?.columns)
             let ending = try client.session(arguments) { (session) throws(PartitionError) -> NestedTerminal.Ending in
                 let relay = NestedTerminal(session: session, escape: nil, terminal: interactive)
-                return interactive ? try RawTerminal.withRawMode { () throws(PartitionError) in try relay.run() } : try relay.run()
+                return interactive ? try terminal.withRawMode { () throws(PartitionError) in try relay.run() } : try relay.run()
             }
             guard case .exited(let status) = ending else {
                 throw PartitionError(.agent, "The agent ended the login session without an exit status.")
@@ -269,8 +274,7 @@ final class NestedBackend {
         } catch where error.code == .unavailable && lparStops(lpar) {
             throw PartitionError(.unavailable, "Its LPAR '\(lpar)' stopped while the command ran; what the command did is unknown.")
         }
-        StandardStream.write(result.stdout, to: 1)
-        StandardStream.write(result.stderr, to: 2)
+        terminal.passOn(stdout: result.stdout, stderr: result.stderr)
         return result.exitStatus
     }
 
@@ -345,7 +349,7 @@ final class NestedBackend {
             Self.fill(&record, status: status, usage: report.usage)
             return record
         }
-        let (domain, _) = try lpars.managedDomain(lpar)
+        let domain = try lparTarget(lpar).domain
         let definitions = try definitions(of: domain)
         guard let entry = definitions.entry(name) else {
             throw PartitionError(.notFound, "No partition has this path.")

@@ -4,6 +4,7 @@ import Glibc
 import AgentProtocol
 import LibvirtKit
 import PartitionModel
+import SystemKit
 
 /// The host's end of a nested session: this process's stdin to the agent as input frames, the
 /// agent's output frames to stdout/stderr, until the command exits, the console closes, or (for
@@ -68,12 +69,6 @@ struct NestedTerminal {
     }
 
     private static func write(_ bytes: [UInt8], to fd: Int32) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { return }
-            offset += written
-        }
+        _ = FileIO.writeAll(fd, bytes)
     }
 }

@@ -18,7 +18,12 @@ final class WparBackend {
     }
 
     func exists(_ name: PartitionName) -> Bool {
-        (try? engine.definition(of: name)) != nil
+        target(name) != nil
+    }
+
+    /// The host WPAR of this name with its stored definition, or nil when none is defined.
+    func target(_ name: PartitionName) -> HostWparTarget? {
+        (try? engine.definition(of: name)).map { HostWparTarget(name: name, definition: $0) }
     }
 
     func define(_ name: PartitionName, resolved: ResolvedProfile) throws(PartitionError) {
@@ -96,19 +101,19 @@ final class WparBackend {
         }
     }
 
-    func attachConsole(_ name: PartitionName) throws(PartitionError) {
-        writeStderrLine("partctl: connected to \(name)'s console; type ~. at the start of a line to leave.")
-        try RawTerminal.withRawMode { () throws(PartitionError) in try engine.attachConsole(name) }
-        writeStderrLine("")
+    func attachConsole(_ name: PartitionName, terminal: any UserTerminal) throws(PartitionError) -> ConsoleEnding {
+        terminal.consoleAttached(PartitionPath(components: [name]))
+        try terminal.withRawMode { () throws(PartitionError) in try engine.attachConsole(name) }
+        return .left
     }
 
-    func login(_ name: PartitionName, command: [String]) throws(PartitionError) -> Int32 {
-        let interactive = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
+    func login(_ name: PartitionName, command: [String], terminal: any UserTerminal) throws(PartitionError) -> Int32 {
+        let interactive = terminal.isInteractive
         let arguments = command.isEmpty ? ["/bin/sh", "-l"] : command
         let run = { () throws(PartitionError) -> Int32 in
             try self.engine.exec(name, WorkloadCommand(arguments: arguments, terminal: interactive))
         }
-        return interactive ? try RawTerminal.withRawMode(run) : try run()
+        return interactive ? try terminal.withRawMode(run) : try run()
     }
 
     /// A transient application WPAR: its name is for messages and the cgroup; nothing is stored.

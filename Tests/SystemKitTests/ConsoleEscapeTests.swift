@@ -1,5 +1,5 @@
 import Testing
-@testable import LibvirtKit
+@testable import SystemKit
 
 @Suite("Console escape")
 struct ConsoleEscapeTests {

@@ -5,7 +5,7 @@ import Glibc
 /// `/run` is no evidence of one.
 public enum BootID {
     private static let cached: String = {
-        let text = SystemCall.readText("/proc/sys/kernel/random/boot_id", limit: 128) ?? ""
+        let text = FileIO.readText("/proc/sys/kernel/random/boot_id", limit: 128) ?? ""
         return String(text.filter { !$0.isWhitespace })
     }()
 

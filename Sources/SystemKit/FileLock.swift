@@ -25,12 +25,12 @@ public final class PartitionLock: Sendable {
     /// Without `wait`, a lock held by another command fails at once with `.busy`; with `wait`, it
     /// waits up to `timeout` seconds (forever when nil) and then fails with `.busy`.
     public static func acquire(path: String, wait: Bool, timeout: Double?) throws(PartitionError) -> PartitionLock {
-        let deadline = timeout.map { SystemCall.monotonicSeconds() + $0 }
+        let deadline = timeout.map { POSIX.monotonicSeconds() + $0 }
         var pause = 0.001
         while true {
             let fd = try openLockFile(path)
             let blocking = wait && deadline == nil
-            let locked = SystemCall.retryingInterrupts { flock(fd, blocking ? LOCK_EX : LOCK_EX | LOCK_NB) } == 0
+            let locked = POSIX.retryingInterrupts { flock(fd, blocking ? LOCK_EX : LOCK_EX | LOCK_NB) } == 0
             if locked {
                 if stillNamedBy(path, fd) { return PartitionLock(path: path, fd: fd) }
                 close(fd)  // the file was removed while we waited for it: lock the new one
@@ -38,11 +38,11 @@ public final class PartitionLock: Sendable {
             }
             let cause = errno
             close(fd)
-            guard cause == EWOULDBLOCK else { throw SystemCall.failure("lock \(path)", errno: cause) }
-            guard wait, let deadline, SystemCall.monotonicSeconds() < deadline else {
+            guard cause == EWOULDBLOCK else { throw POSIX.failure("lock \(path)", errno: cause) }
+            guard wait, let deadline, POSIX.monotonicSeconds() < deadline else {
                 throw PartitionError(.busy, "\(subject(of: path)) is busy: another partctl command is working on it.")
             }
-            SystemCall.sleep(seconds: min(pause, max(0, deadline - SystemCall.monotonicSeconds())))
+            POSIX.sleep(seconds: min(pause, max(0, deadline - POSIX.monotonicSeconds())))
             pause = min(pause * 2, 0.05)
         }
     }
@@ -53,15 +53,15 @@ public final class PartitionLock: Sendable {
     }
 
     private static func openLockFile(_ path: String) throws(PartitionError) -> Int32 {
-        var fd = SystemCall.retryingInterrupts { open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600) }
+        var fd = POSIX.retryingInterrupts { open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600) }
         if fd < 0 && errno == ENOENT, let slash = path.lastIndex(of: "/"), slash != path.startIndex {
             let directory = String(path[..<slash])
             if mkdir(directory, 0o700) != 0 && errno != EEXIST {
-                throw SystemCall.failure("create the lock directory \(directory)")
+                throw POSIX.failure("create the lock directory \(directory)")
             }
-            fd = SystemCall.retryingInterrupts { open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600) }
+            fd = POSIX.retryingInterrupts { open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600) }
         }
-        if fd < 0 { throw SystemCall.failure("open the lock file \(path)") }
+        if fd < 0 { throw POSIX.failure("open the lock file \(path)") }
         return fd
     }
 
