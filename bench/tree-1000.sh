@@ -1,7 +1,10 @@
 #!/bin/sh
 # `partctl tree --json` over 1000 domains against `virsh list --all` on the same test-driver file.
-# Goal (issue 2): ratio <= 1.5.
+# Goal (issue 9): ratio <= 0.7. Appends the figure to $BENCH_RATIOS (label, measured, goal).
 set -eu
+cd "$(dirname "$0")"
+mkdir -p work
+ratios=${BENCH_RATIOS:-work/ratios.tsv}
 node="$(pwd)/work/node-1000.xml"
 # partctl's metadata as it really is: define one domain, read it back, remove the domain.
 meta=ptest-bench-meta
@@ -15,3 +18,9 @@ hyperfine -N -w 3 -r 30 --export-json work/tree.json \
     "virsh -c $uri list --all" \
     "$PARTCTL --connect $uri tree --json" >/dev/null
 python3 median-ratio.py work/tree.json
+python3 - work/tree.json "$ratios" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+with open(sys.argv[2], "a") as out:
+    out.write("tree --json, 1000 domains / virsh list --all\t%.2fx\t<= 0.7x\n" % (results[1]["median"] / results[0]["median"]))
+PY

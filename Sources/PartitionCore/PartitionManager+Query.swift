@@ -12,7 +12,10 @@ extension PartitionManager {
         }
         if nestedNames(path) != nil {
             return [try withNested(path, "query", locked: false) { (backend, lpar, wpar) throws(PartitionError) in
-                try backend.record(lpar, wpar)
+                let record = try backend.record(lpar, wpar)
+                // What only the definition knows (profile, autostart, configured limits), as the tree shows it.
+                guard let (_, metadata) = try? backend.lpars.managedDomain(lpar) else { return record }
+                return NestedRecords.completed([record], definitions: metadata.nested)[0]
             }]
         }
         return [try context(path, "query") { () throws(PartitionError) -> PartitionRecord in try record(topLevel: path) }]
