@@ -6,7 +6,7 @@ import PartitionProfiles
 
 /// The output contract of docs/output.md: one field set for every kind, `-F` pairs that `-i`
 /// reads back, filters on the JSON value, one shape per answer, one exit status per kind of error.
-@Suite struct OutputContractTests {
+@Suite struct OutputContractUnitTests {
     static let system = PartitionRecord(name: "host", path: "/", kind: .system, state: .running, fields: [
         ("procs", .int(2)), ("assigned_procs", .int(1)), ("free_procs", .int(1)),
         ("mem", .bytes(8 << 30)), ("assigned_mem", .bytes(1 << 30)), ("free_mem", .bytes(7 << 30)),
