@@ -5,6 +5,8 @@
 # container, the nearest thing another tool does. Appends the figure to $BENCH_RATIOS.
 set -eu
 cd "$(dirname "$0")"
+# The shipped profiles, also when run alone.
+export PARTCTL_PROFILES="${PARTCTL_PROFILES:+$PARTCTL_PROFILES:}$(cd .. && pwd)/profiles"
 mkdir -p work
 ratios=${BENCH_RATIOS:-work/ratios.tsv}
 name=ptest-bench-query

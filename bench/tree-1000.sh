@@ -3,6 +3,8 @@
 # Goal (issue 9): ratio <= 0.7. Appends the figure to $BENCH_RATIOS (label, measured, goal).
 set -eu
 cd "$(dirname "$0")"
+# The shipped profiles, also when run alone.
+export PARTCTL_PROFILES="${PARTCTL_PROFILES:+$PARTCTL_PROFILES:}$(cd .. && pwd)/profiles"
 mkdir -p work
 ratios=${BENCH_RATIOS:-work/ratios.tsv}
 node="$(pwd)/work/node-1000.xml"

@@ -70,12 +70,12 @@ struct TreeBuilder {
             return record
         }
         record.state = PartitionState(libvirt: info.state)
-        var profile: LparProfile?
+        var profile: ListedLparValues?
         var metadata: PartitionMetadata?
         do {
             if let xml = try domain.metadata(uri: PartitionMetadata.namespaceURI) {
                 metadata = try PartitionMetadata(xml: xml, domain: name)
-                profile = StoredLparValues.decode(json: metadata!.resolvedProfileJSON)
+                profile = ListedLparValues(json: metadata!.resolvedProfileJSON)
             }
         } catch {
             record.note = error.message
@@ -83,19 +83,20 @@ struct TreeBuilder {
         record.managed = metadata != nil
         let active = record.state.isActive
         var fields: [(String, FieldValue)] = []
+        fields.reserveCapacity(20)
         fields.append(("profile", metadata.map { .string($0.profileName) } ?? .none))
-        fields.append(("autostart", profile.map { .bool($0.autostart) } ?? .none))
+        fields.append(("autostart", profile?.autostart.map(FieldValue.bool) ?? .none))
         fields.append(("uuid", .string(domain.uuidString)))
         fields.append(("procs", .int(Int(info.virtualCPUs))))
-        fields.append(("min_procs", profile.map { .int($0.processors.min) } ?? .none))
-        fields.append(("desired_procs", profile.map { .int($0.processors.desired) } ?? .none))
-        fields.append(("max_procs", profile.map { .int($0.processors.max) } ?? .none))
+        fields.append(("min_procs", profile?.minProcs.map(FieldValue.int) ?? .none))
+        fields.append(("desired_procs", profile?.desiredProcs.map(FieldValue.int) ?? .none))
+        fields.append(("max_procs", profile?.maxProcs.map(FieldValue.int) ?? .none))
         fields.append(("mem", .bytes(info.memoryKiB << 10)))
-        fields.append(("min_mem", profile.map { .bytes($0.memory.min.bytes) } ?? .none))
-        fields.append(("desired_mem", profile.map { .bytes($0.memory.desired.bytes) } ?? .none))
-        fields.append(("max_mem", profile.map { .bytes($0.memory.max.bytes) } ?? .bytes(info.maxMemoryKiB << 10)))
-        fields.append(("weight", profile.map { .int($0.weight) } ?? .none))
-        fields.append(("cap", profile?.cap.map { .number($0) } ?? .none))
+        fields.append(("min_mem", profile?.minMemory.map(FieldValue.bytes) ?? .none))
+        fields.append(("desired_mem", profile?.desiredMemory.map(FieldValue.bytes) ?? .none))
+        fields.append(("max_mem", profile?.maxMemory.map(FieldValue.bytes) ?? .bytes(info.maxMemoryKiB << 10)))
+        fields.append(("weight", profile?.weight.map(FieldValue.int) ?? .none))
+        fields.append(("cap", profile?.cap.map(FieldValue.number) ?? .none))
         fields.append(("accel", metadata.map { .string($0.accelerator.rawValue) } ?? .none))
         fields.append(("cpu_time", active ? .number(Double(info.cpuTimeNanoseconds) / 1e9) : .none))
         fields.append(("id", active ? domain.id.map { .int(Int($0)) } ?? .none : .none))
