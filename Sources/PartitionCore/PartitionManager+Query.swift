@@ -26,8 +26,8 @@ extension PartitionManager {
         guard path.depth == 1, let name = path.name else {
             throw PartitionError(.notFound, "No partition has this path.")
         }
-        let backend = wpars()
-        if backend.exists(name) { return try HostWparRecords.one(backend, name) }
+        // A defined host WPAR wins (as for every verb); its state files are all that is read.
+        do { return try HostWparRecords.one(wpars(), name) } catch where error.code != .notFound { throw error } catch {}
         guard let domain = try libvirt().lookupDomain(name: name.rawValue) else {
             throw PartitionError(.notFound, "No partition named '\(name)' is defined.")
         }

@@ -1,3 +1,4 @@
+import AgentProtocol
 import PartitionModel
 import PartitionProfiles
 import WorkloadEngine
@@ -13,17 +14,22 @@ enum HostWparRecords {
         record(backend, try backend.engine.status(name))
     }
 
+    /// The engine's record plus `hostname`, which `-i` takes and so must round-trip through `-F`.
     static func record(_ backend: WparBackend, _ status: WorkloadStatus) -> PartitionRecord {
-        completed(backend.record(status), resolved: WorkloadSpecMapping.resolvedProfile(annotations: status.annotations, name: status.name))
-    }
-
-    /// Adds `hostname`, which `-i` takes and so must round-trip through `-F`.
-    static func completed(_ record: PartitionRecord, resolved: ResolvedProfile?) -> PartitionRecord {
-        var record = record
-        if record.fields.first(where: { $0.0 == "hostname" }) == nil {
-            record.fields.append(("hostname", resolved?.wpar?.hostname.map(FieldValue.string) ?? .none))
+        var record = backend.record(status)
+        if !record.fields.contains(where: { $0.0 == "hostname" }) {
+            record.fields.append(("hostname", hostname(annotations: status.annotations).map(FieldValue.string) ?? .none))
         }
         return record
+    }
+
+    /// `wpar.hostname` of the stored profile, read with partctl's own JSON parser: re-resolving
+    /// the whole profile for one string cost more than the rest of `query`.
+    static func hostname(annotations: [String: String]?) -> String? {
+        guard let json = annotations?[WorkloadSpecMapping.profileAnnotation],
+              case .object(let root)? = try? JSONText.parse(Array(json.utf8)),
+              case .object(let wpar)? = root["wpar"], case .string(let name)? = wpar["hostname"] else { return nil }
+        return name
     }
 }
 
