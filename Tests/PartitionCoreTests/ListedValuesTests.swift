@@ -33,6 +33,15 @@ import PartitionProfiles
         #expect(ListedLparValues(json: "not json") == nil)
     }
 
+    @Test(arguments: [
+        (#"{"kind":"lpar","lpar":{"a":[1,{"b":"}"}]},"x":2}"#, #"{"a":[1,{"b":"}"}]}"#),
+        (#"{"x":{"lpar":1},"lpar" : 7}"#, " 7"), (#"{"s":"\"lpar\":","lpar":"v"}"#, #""v""#),
+        (#"{"lpar":[1,2],"y":0}"#, "[1,2]"), (#"{"kind":"lpar"}"#, nil), (#"[{"lpar":1}]"#, nil),
+    ] as [(String, String?)])
+    func topLevelMemberIsFoundByScanning(_ json: String, _ member: String?) {
+        #expect(ListedLparValues.topLevelMember("lpar", of: Array(json.utf8)).map { String(decoding: $0, as: UTF8.self) } == member)
+    }
+
     @Test func memTotalIsReadInBytes() {
         #expect(SystemCapacity.memTotalBytes("MemTotal:       24683568 kB\nMemFree: 1 kB\n") == 24683568 * 1024)
         #expect(SystemCapacity.memTotalBytes("MemFree: 1 kB\n") == nil)

@@ -13,8 +13,10 @@ struct ListedLparValues: Equatable {
     var autostart: Bool?
 
     init?(json: String) {
-        guard case .object(let root)? = try? JSONText.parse(Array(json.utf8)),
-              case .object(let lpar)? = root["lpar"] else { return nil }
+        // Only the top-level "lpar" member is parsed; the provenance and settings around it are
+        // most of the text and are skipped without building values.
+        guard let member = Self.topLevelMember("lpar", of: Array(json.utf8)),
+              case .object(let lpar)? = try? JSONText.parse(member) else { return nil }
         let memory = lpar["memory"]?.objectValue
         minMemory = Self.bytes(memory?["min"])
         desiredMemory = Self.bytes(memory?["desired"])
@@ -48,5 +50,44 @@ struct ListedLparValues: Equatable {
         case .unsigned(let number)?: return Double(number)
         default: return nil
         }
+    }
+
+    /// The bytes of the value of `key` in a JSON object's top level, found by scanning (strings
+    /// and nesting respected, nothing decoded); nil if absent. The slice is then parsed strictly.
+    static func topLevelMember(_ key: String, of bytes: [UInt8]) -> [UInt8]? {
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+        let wanted = Array(key.utf8)
+        var depth = 0
+        var index = 0
+        var valueStart: Int?
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == quote {
+                let start = index + 1
+                index += 1
+                while index < bytes.count && bytes[index] != quote {
+                    index += bytes[index] == backslash ? 2 : 1
+                }
+                guard index < bytes.count else { return nil }
+                if depth == 1, valueStart == nil, bytes[start..<index].elementsEqual(wanted) {
+                    var colon = index + 1
+                    while colon < bytes.count, bytes[colon] == UInt8(ascii: " ") { colon += 1 }
+                    if colon < bytes.count, bytes[colon] == UInt8(ascii: ":") {
+                        valueStart = colon + 1
+                        index = colon
+                    }
+                }
+            } else if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
+                depth += 1
+            } else if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
+                depth -= 1
+                if let start = valueStart, depth == 1 { return Array(bytes[start...index]) }
+                if depth == 0 { return valueStart.map { Array(bytes[$0..<index]) } }
+            } else if depth == 1, let start = valueStart, byte == UInt8(ascii: ",") {
+                return Array(bytes[start..<index])
+            }
+            index += 1
+        }
+        return nil
     }
 }
