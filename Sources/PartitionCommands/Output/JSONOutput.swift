@@ -93,6 +93,13 @@ enum JSONOutput {
     }
 
     static func string(_ text: String, into out: inout String) {
+        // Most names, paths and values need no escaping: append them whole.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += "\""
+            out += text
+            out += "\""
+            return
+        }
         out += "\""
         for scalar in text.unicodeScalars {
             switch scalar {
