@@ -16,13 +16,18 @@ virsh -q dumpxml --inactive $meta | sed -n '/<metadata>/,/<\/metadata>/p' | sed 
 python3 make-test-node.py "$node" 1000 work/metadata.xml
 uri="test://$node"
 echo "tree-1000: partctl tree --json vs virsh list --all, 1000 domains on $uri"
+# `virsh uri` only connects: the test driver reads and parses the whole node file then, which
+# every client pays; it is the floor under both.
 hyperfine -N -w 3 -r 30 --export-json work/tree.json \
     "virsh -c $uri list --all" \
-    "$PARTCTL --connect $uri tree --json" >/dev/null
+    "$PARTCTL --connect $uri tree --json" \
+    "virsh -c $uri uri" >/dev/null
 python3 median-ratio.py work/tree.json
 python3 - work/tree.json "$ratios" <<'PY'
 import json, sys
 results = json.load(open(sys.argv[1]))["results"]
+base = results[0]["median"]
 with open(sys.argv[2], "a") as out:
-    out.write("tree --json, 1000 domains / virsh list --all\t%.2fx\t<= 0.7x\n" % (results[1]["median"] / results[0]["median"]))
+    out.write("tree --json, 1000 domains / virsh list --all (connecting alone %.2fx)\t%.2fx\t<= 0.7x\n"
+              % (results[2]["median"] / base, results[1]["median"] / base))
 PY
