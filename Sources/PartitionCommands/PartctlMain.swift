@@ -29,10 +29,25 @@ public enum PartctlVersion {
     public static let string = "0.1.0"
 }
 
-/// Exit statuses: 0 success, 1 the operation failed, 2 the input was refused (usage, names, values, profiles).
+/// Exit statuses: 0 success, 1 the operation failed, 2 the input was refused (docs/output.md).
+///
+/// This is the one place that maps errors to statuses. Refused input means that what the command
+/// names or asks for is wrong as given, and nothing was created or changed: a malformed value or
+/// profile, a value out of its range (including a nested WPAR that does not fit its LPAR), a
+/// partition or profile that does not exist, a name already taken, a partition partctl does not
+/// manage, an operation that does not apply to that kind of partition. Everything else is an
+/// operation that was tried and failed: wrong state, busy, timeout, libvirt, the system, an agent.
 enum ExitStatus {
     static let failure: Int32 = 1
     static let refused: Int32 = 2
+
+    static let refusedCodes: Set<PartitionError.Code> = [
+        .invalidArgument, .invalidProfile, .outOfRange, .notFound, .alreadyExists, .unmanaged, .unsupported,
+    ]
+
+    static func of(_ error: PartitionError) -> Int32 {
+        refusedCodes.contains(error.code) ? refused : failure
+    }
 }
 
 /// Set by commands that take `--json`, so that errors come out in the same format.
@@ -44,6 +59,10 @@ public enum PartctlMain {
     public static func run(arguments: [String]? = nil) -> Never {
         let argv = hoistGlobalOptions(arguments ?? Array(CommandLine.arguments.dropFirst()))
         errorsAsJSON = argv.contains("--json")
+        if let refusal = VerbCheck.refusal(argv) {
+            report(refusal)
+            exit(ExitStatus.refused)
+        }
         let command: ParsableCommand
         do {
             if var run = Run.plainForm(argv) {
@@ -61,7 +80,7 @@ public enum PartctlMain {
             exit(0)
         } catch let error as PartitionError {
             report(error)
-            exit(error.code == .invalidArgument || error.code == .invalidProfile ? ExitStatus.refused : ExitStatus.failure)
+            exit(ExitStatus.of(error))
         } catch let exitCode as ExitCode {
             exit(exitCode.rawValue)
         } catch {

@@ -135,7 +135,7 @@ import Testing
         #expect(try CLI.partctl("query", web, "-F", "state").stdout == "running\n")
 
         #expect(try CLI.partctl("remove", web, "--force").status == 0)
-        #expect(try CLI.partctl("query", web).status == 1)
+        #expect(try CLI.partctl("query", web).status == 2)
         #expect(try CLI.partctl("remove", lpar, "--force").status == 0)
     }
 }

@@ -11,7 +11,7 @@ import PartitionModel
     static let foreign = PartitionRecord(name: "win \"x\"", path: "win \"x\"", kind: .lpar, state: .defined, managed: false,
                                          fields: [("procs", .int(1)), ("mem", .bytes(1 << 30)), ("cap", .none)])
     static let root = PartitionRecord(name: "host", path: "/", kind: .system, state: .running,
-                                      fields: [("cpus", .int(2)), ("mem", .bytes(8 << 30))], children: [lpar, foreign])
+                                      fields: [("procs", .int(2)), ("mem", .bytes(8 << 30))], children: [lpar, foreign])
 
     @Test func fieldListKeepsItsDelimiter() throws {
         let comma = try TextOutput.fieldList("name,state,mem")
@@ -39,7 +39,7 @@ import PartitionModel
     @Test func jsonHasTheStableFieldsFirstAndEscapes() {
         var out = ""
         JSONOutput.record(Self.foreign, children: false, into: &out)
-        #expect(out.hasPrefix(#"{"name":"win \"x\"","path":"win \"x\"","kind":"lpar","state":"defined","managed":false"#))
+        #expect(out.hasPrefix(#"{"name":"win \"x\"","path":"win \"x\"","kind":"lpar","state":"defined","type":null,"managed":false"#))
         #expect(out.contains(#""mem":1073741824"#))
         #expect(out.contains(#""cap":null"#))
         #expect(JSONOutput.records([]) == "[]")

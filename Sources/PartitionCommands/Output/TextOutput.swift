@@ -4,7 +4,8 @@ import PartitionModel
 /// Text forms of partition listings: an aligned table, `-F` value lines, and the tree.
 enum TextOutput {
     /// The columns `query` shows when no `-F` is given.
-    static let defaultColumns = ["name", "kind", "state", "procs", "mem", "accel", "profile"]
+    /// Paths, not names: `lp1/tools` and `lp2/tools` are different partitions.
+    static let defaultColumns = ["path", "kind", "state", "procs", "mem", "accel", "profile"]
 
     /// Parses `-F name,state` or `-F name:state`: the first of `,:;|` or a space found is the delimiter.
     static func fieldList(_ spec: String) throws(PartitionError) -> (fields: [String], delimiter: String) {
@@ -23,13 +24,24 @@ enum TextOutput {
         return lines.joined(separator: "\n")
     }
 
+    /// `-F a,b --pairs`: `a=1,b=2` per partition, which `-i` takes as it is. Absent values are
+    /// left out (`-i` has no way to say "none"); pairs are always separated by commas, as `-i` reads them.
+    static func pairs(_ records: [PartitionRecord], fields: [String]) -> String {
+        records.map { record in
+            fields.compactMap { key in
+                guard let value = record.field(key), value != .none else { return nil }
+                return "\(key)=\(value.text)"
+            }.joined(separator: ",")
+        }.joined(separator: "\n")
+    }
+
     static func table(_ records: [PartitionRecord], columns: [String], header: Bool) -> String {
         var rows: [[String]] = []
         if header { rows.append(columns.map { $0.uppercased() }) }
         for record in records {
             rows.append(columns.map { column in
                 let text = record.field(column)?.humanText ?? "-"
-                return column == "name" && !record.managed ? text + " (unmanaged)" : text
+                return (column == "name" || column == "path") && !record.managed ? text + " (unmanaged)" : text
             })
         }
         return align(rows)
@@ -66,18 +78,23 @@ enum TextOutput {
         var parts: [String] = []
         switch record.kind {
         case .system:
-            if let cpus = record.field("cpus") { parts.append("\(cpus.text) CPU") }
-            if let memory = record.field("mem") { parts.append(memory.humanText) }
-            if let hypervisor = record.field("hypervisor") { parts.append(hypervisor.text) }
+            if let cpus = record.field("procs"), cpus != .none { parts.append("\(cpus.text) CPU") }
+            if let memory = record.field("mem"), memory != .none { parts.append(memory.humanText) }
+            if let cpus = record.field("free_procs"), cpus != .none, let memory = record.field("free_mem"), memory != .none {
+                parts.append("free \(cpus.text) CPU \(memory.humanText)")
+            }
+            if let hypervisor = record.field("hypervisor"), hypervisor != .none, hypervisor != .string("unavailable") {
+                parts.append(hypervisor.text)
+            }
         case .lpar:
-            if let procs = record.field("procs"), let max = record.field("max_procs"), max != .none {
+            if let procs = record.field("procs"), procs != .none, let max = record.field("max_procs"), max != .none {
                 parts.append("\(procs.text)/\(max.text) vCPU")
-            } else if let procs = record.field("procs") {
+            } else if let procs = record.field("procs"), procs != .none {
                 parts.append("\(procs.text) vCPU")
             }
-            if let memory = record.field("mem"), let max = record.field("max_mem"), max != .none {
+            if let memory = record.field("mem"), memory != .none, let max = record.field("max_mem"), max != .none {
                 parts.append("\(memory.text)/\(max.text)")
-            } else if let memory = record.field("mem") {
+            } else if let memory = record.field("mem"), memory != .none {
                 parts.append(memory.text)
             }
             if let accel = record.field("accel"), accel != .none { parts.append(accel.text) }

@@ -7,9 +7,12 @@ struct Query: ParsableCommand {
         commandName: "query",
         abstract: "List partitions, or show one.",
         discussion: """
-            -F prints values only, separated by the delimiter used in the field list (-F name,state or -F name:state). \
+            -F prints values only, separated by the delimiter used in the field list (-F name,state or -F name:state); \
+            with --pairs it prints field=value pairs that 'modify -i' takes unchanged; with --json it restricts the objects \
+            to those fields. --filter compares case-insensitively with the JSON value or the text form. \
             Fields: \(fieldNames).
-            Example: partctl query -F name,state,procs,mem --header
+            Example: partctl query -F path,state,procs,mem --header
+            Example: partctl modify lp1 -i "$(partctl query lp1 -F desired_mem,max_mem --pairs)"
             """)
 
     /// "name, path, ...". Built on every start with the command tree, so by a plain loop:
@@ -24,6 +27,8 @@ struct Query: ParsableCommand {
 
     @Argument(help: "A partition's path; all partitions when omitted.") var path: String?
     @Option(name: .customShort("F"), help: ArgumentHelp("Fields to print, values only.", valueName: "fields")) var fields: String?
+    @Flag(name: .long, help: "With -F: print field=value pairs, as 'modify -i' takes them (absent values are left out).")
+    var pairs = false
     @Flag(name: .long, help: "Print a header line.") var header = false
     @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("Only partitions whose field has this value (repeatable).", valueName: "k=v"))
     var filter: [String] = []
@@ -34,44 +39,29 @@ struct Query: ParsableCommand {
         let target = try path.map { text throws(PartitionError) in try partitionPath(text, "query") }
         let filters = try Filters.parse(filter)
         let format = try fields.map { spec throws(PartitionError) in try TextOutput.fieldList(spec) }
-        var records = try connection.manager().query(target)
-        records = records.filter(filters.matches)
+        if pairs && format == nil {
+            throw PartitionError(.invalidArgument, "--pairs needs -F naming the fields to print.", operation: "query")
+        }
+        if target != nil && !filters.isEmpty {
+            throw PartitionError(.invalidArgument,
+                "--filter selects among partitions; with a PATH there is one. Use 'partctl query --filter' or 'partctl tree PATH --filter'.",
+                operation: "query")
+        }
+        let records = try connection.manager().query(target).filter(filters.matches)
         if output.json {
-            if target != nil, let record = records.first, records.count == 1 {
-                var out = ""
-                JSONOutput.record(record, children: false, into: &out)
-                printLine(out)
+            // One partition is an object, a list is an array (also an empty one).
+            if target != nil, let record = records.first {
+                printLine(JSONOutput.object(record, only: format?.fields))
             } else {
-                printLine(JSONOutput.records(records))
+                printLine(JSONOutput.records(records, only: format?.fields))
             }
         } else if let format {
-            let text = TextOutput.values(records, fields: format.fields, delimiter: format.delimiter, header: header)
+            let text = pairs ? TextOutput.pairs(records, fields: format.fields)
+                : TextOutput.values(records, fields: format.fields, delimiter: format.delimiter, header: header)
             if !text.isEmpty { printLine(text) }
         } else {
             let text = TextOutput.table(records, columns: TextOutput.defaultColumns, header: header || target == nil)
             if !text.isEmpty { printLine(text) }
         }
-    }
-}
-
-/// `--filter state=running --filter kind=lpar`: all must match.
-struct Filters {
-    var conditions: [(String, String)]
-
-    static func parse(_ specs: [String]) throws(PartitionError) -> Filters {
-        var conditions: [(String, String)] = []
-        for spec in specs {
-            guard let equals = spec.firstIndex(of: "="), equals != spec.startIndex else {
-                throw PartitionError(.invalidArgument, "--filter '\(spec)' is not of the form field=value.")
-            }
-            let key = String(spec[..<equals])
-            try PartitionRecord.checkField(key, option: "--filter")
-            conditions.append((key, String(spec[spec.index(after: equals)...])))
-        }
-        return Filters(conditions: conditions)
-    }
-
-    func matches(_ record: PartitionRecord) -> Bool {
-        conditions.allSatisfy { key, value in record.field(key)?.text == value }
     }
 }

@@ -5,15 +5,29 @@ import PartitionModel
 struct Tree: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tree",
-        abstract: "Show the partition tree: the managed system, its LPARs and WPARs, with states and resources.")
+        abstract: "Show the partition tree: the managed system, its LPARs and WPARs, with states and resources.",
+        discussion: """
+            --filter keeps the partitions that match and their ancestors (the tree's root always stays). \
+            With libvirtd unreachable the host WPARs are still shown; the system's line says why its LPARs are not.
+            Example: partctl tree --filter state=running
+            """)
 
     @Argument(help: "Show only the subtree at this path.") var path: String?
+    @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("Only partitions whose field has this value, and their ancestors (repeatable).", valueName: "k=v"))
+    var filter: [String] = []
+    @Option(name: .customShort("F"), help: ArgumentHelp("With --json: only these fields in each object.", valueName: "fields")) var fields: String?
     @OptionGroup var output: JSONOption
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
         let target = try path.map { text throws(PartitionError) in try partitionPath(text, "tree") }
-        let root = try connection.manager().tree(target)
-        printLine(output.json ? JSONOutput.tree(root) : TextOutput.tree(root))
+        let filters = try Filters.parse(filter)
+        let format = try fields.map { spec throws(PartitionError) in try TextOutput.fieldList(spec) }
+        if format != nil && !output.json {
+            throw PartitionError(.invalidArgument, "-F restricts the JSON objects of 'tree --json'; for text use 'partctl query -F'.", operation: "tree")
+        }
+        var root = try connection.manager().tree(target)
+        if !filters.isEmpty { root = filters.pruned(root) }
+        printLine(output.json ? JSONOutput.tree(root, only: format?.fields) : TextOutput.tree(root))
     }
 }

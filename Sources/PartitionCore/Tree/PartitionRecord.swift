@@ -82,7 +82,8 @@ public struct PartitionRecord: Sendable, Equatable {
         case "state": return .string(state.rawValue)
         case "type": return type.map(FieldValue.string) ?? FieldValue.none
         case "managed": return .bool(managed)
-        default: return fields.first { $0.0 == key }?.1
+        case "note": return note.map(FieldValue.string) ?? FieldValue.none
+        default: return fields.first { $0.0 == key }?.1 ?? (Self.attributeKeys.contains(key) ? FieldValue.none : nil)
         }
     }
 
@@ -109,21 +110,39 @@ public struct PartitionRecord: Sendable, Equatable {
             "\(option): '\(name)' is not a field; the fields are \(knownFields.map(\.0).joined(separator: ", ")).")
     }
 
-    /// Every field name `-F` and `--filter` accept, with what it means.
+    /// The fields every record carries beyond name, path, kind, state, type and managed, in the
+    /// order JSON prints them. One list for every kind: a field that does not apply is null.
+    public static let attributeKeys: [String] = knownFields.map(\.0).filter { !identityKeys.contains($0) }
+
+    /// Printed by JSON before the attributes, from the record's own properties.
+    static let identityKeys: Set<String> = ["name", "path", "kind", "state", "type", "managed", "note"]
+
+    /// This record's value for each of `attributeKeys`, `.none` where the backend had nothing.
+    public var attributeValues: [(String, FieldValue)] {
+        Self.attributeKeys.map { key in (key, fields.first { $0.0 == key }?.1 ?? .none) }
+    }
+
+    /// Every field name `-F` and `--filter` accept, with what it means (docs/output.md has the long form).
     public static let knownFields: [(String, String)] = [
-        ("name", "the partition's name"), ("path", "its path in the tree (lp1, lp1/web)"),
+        ("name", "the partition's name"), ("path", "its path in the tree (/, lp1, lp1/web)"),
         ("kind", "system, lpar or wpar"), ("state", "defined, starting, running, paused, stopping, error, unavailable"),
         ("type", "WPAR type: system or application"), ("managed", "whether partctl created it"),
-        ("procs", "vCPUs now"), ("min_procs", "vCPU floor"), ("desired_procs", "vCPUs at activation"), ("max_procs", "vCPU ceiling"),
-        ("mem", "memory now"), ("min_mem", "memory floor"), ("desired_mem", "memory at activation"), ("max_mem", "memory ceiling"),
-        ("weight", "share of spare CPU"), ("cap", "hard CPU ceiling in CPUs"), ("accel", "kvm or tcg"),
-        ("autostart", "starts with the host"), ("profile", "the profile it was defined from"),
-        ("uuid", "libvirt's UUID"), ("id", "libvirt's domain id while running"), ("cpu_time", "CPU time used, seconds"),
+        ("profile", "the profile it was defined from"), ("autostart", "starts with the host (or with its LPAR)"),
+        ("uuid", "LPAR: libvirt's UUID"),
+        ("procs", "CPUs it has now: an LPAR's vCPUs, the system's online CPUs"),
+        ("min_procs", "LPAR vCPU floor"), ("desired_procs", "LPAR vCPUs at activation"), ("max_procs", "LPAR vCPU ceiling"),
+        ("assigned_procs", "system: vCPUs of running LPARs"), ("free_procs", "system: procs - assigned_procs, at least 0"),
+        ("mem", "memory it has now: an LPAR's current memory, the system's MemTotal"),
+        ("min_mem", "LPAR memory floor"), ("desired_mem", "LPAR memory at activation"), ("max_mem", "LPAR memory ceiling"),
+        ("assigned_mem", "system: memory of running LPARs plus memory_max of running host WPARs"),
+        ("free_mem", "system: mem - assigned_mem, at least 0"),
+        ("weight", "LPAR share of spare CPU"), ("cap", "LPAR hard CPU ceiling in CPUs"), ("accel", "LPAR: kvm or tcg"),
         ("cpu_weight", "WPAR CPU weight"), ("cpu_max", "WPAR CPU cap in CPUs"), ("memory_high", "WPAR soft memory limit"),
-        ("memory_max", "WPAR hard memory limit"), ("memory_current", "WPAR memory in use"), ("pids_max", "WPAR task limit"),
-        ("pids_current", "WPAR tasks now"), ("pid", "WPAR init's host PID"), ("exit_status", "WPAR init's last exit status"),
-        ("uid_map", "WPAR user namespace: inside, host, count"),
-        ("agent", "LPAR agent channel/state"), ("note", "why a partition is in error or unavailable"),
-        ("cpus", "managed system: host CPUs"), ("hypervisor", "managed system: hypervisor and version"),
+        ("memory_max", "WPAR hard memory limit"), ("pids_max", "WPAR task limit"), ("hostname", "WPAR host name"),
+        ("cpu_time", "CPU time used, seconds"), ("memory_current", "WPAR memory in use"), ("pids_current", "WPAR tasks now"),
+        ("id", "LPAR: libvirt's domain id while running"), ("pid", "WPAR init's PID (in its LPAR for nested WPARs)"),
+        ("exit_status", "WPAR init's last exit status"), ("uid_map", "WPAR user namespace: inside, host, count"),
+        ("agent", "LPAR: its agent (version ok, down, unavailable)"), ("hypervisor", "system: libvirt's version, or unavailable"),
+        ("note", "why a partition is in error or unavailable"),
     ]
 }

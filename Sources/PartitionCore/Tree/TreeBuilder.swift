@@ -1,37 +1,63 @@
 import LibvirtKit
 import PartitionModel
+import PartitionProfiles
 
-/// Builds the partition tree: the managed system at the root, its LPARs (managed and not) below.
+/// Builds the partition tree: the managed system at the root, its LPARs (managed and not) and host
+/// WPARs below, nested WPARs below their LPAR.
+///
+/// libvirt unreachable is not fatal: the host WPARs are still listed, and the system's record says
+/// in `hypervisor` (unavailable) and `note` (why) that its LPARs cannot be shown.
 struct TreeBuilder {
     let manager: PartitionManager
 
-    func build() throws(PartitionError) -> PartitionRecord {
-        // The agents of LPARs with nested WPARs are asked for their live state (over streams).
-        let connection = try manager.libvirt()
-        var root = try systemRecord(connection)
-        var children: [PartitionRecord] = []
-        for domain in try connection.listAllDomains() {
+    func build() -> PartitionRecord {
+        var children = HostWparRecords.all(manager.wpars())
+        let connection: LibvirtConnection
+        let domains: [LibvirtDomain]
+        do {
+            connection = try manager.libvirt()
+            domains = try connection.listAllDomains()
+        } catch {
+            children.sort { $0.name < $1.name }
+            return degradedSystemRecord(reason: error.message, children: children)
+        }
+        for domain in domains {
             children.append(lparRecord(domain))
         }
-        children += manager.wpars().records()
         children.sort { $0.name < $1.name }
+        var root = systemRecord(connection, children: children)
         root.children = children
         return root
     }
 
-    func systemRecord(_ connection: LibvirtConnection) throws(PartitionError) -> PartitionRecord {
-        let node = try connection.nodeInfo()
-        var fields: [(String, FieldValue)] = [
-            ("cpus", .int(Int(node.cpus))),
-            ("mem", .bytes(node.memoryKiB << 10)),
-        ]
+    func systemRecord(_ connection: LibvirtConnection, children: [PartitionRecord]) -> PartitionRecord {
+        var record = PartitionRecord(name: (try? connection.hostname()) ?? Self.localHostName(), path: "/", kind: .system, state: .running)
+        let capacity: SystemCapacity?
+        if SystemCapacity.isLocal(manager.configuration.connectURI), !manager.configuration.connectURI.hasPrefix("test:") {
+            capacity = SystemCapacity.local()
+        } else {
+            capacity = try? SystemCapacity.remote(connection)
+        }
+        if let capacity { record.fields = SystemAllocation(children: children).fields(total: capacity) }
         // virConnectGetLibVersion is the daemon's version and cheap; virConnectGetVersion can make
         // libvirtd probe QEMU's capabilities for seconds, too slow for every tree.
-        if let version = try? connection.libVersion() {
-            fields.append(("hypervisor", .string("libvirt \(version)")))
+        record.fields.append(("hypervisor", (try? connection.libVersion()).map { .string("libvirt \($0)") } ?? .none))
+        return record
+    }
+
+    /// The host without libvirt: its own figures, the host WPARs, nothing assigned that can be counted.
+    func degradedSystemRecord(reason: String, children: [PartitionRecord]) -> PartitionRecord {
+        var record = PartitionRecord(name: Self.localHostName(), path: "/", kind: .system, state: .running, children: children)
+        if SystemCapacity.isLocal(manager.configuration.connectURI), let capacity = SystemCapacity.local() {
+            record.fields = [("procs", .int(capacity.cpus)), ("mem", .bytes(capacity.memoryBytes))]
         }
-        return PartitionRecord(name: (try? connection.hostname()) ?? "localhost", path: "/", kind: .system,
-                               state: .running, fields: fields)
+        record.fields.append(("hypervisor", .string("unavailable")))
+        record.note = "LPARs unavailable: \(reason)"
+        return record
+    }
+
+    static func localHostName() -> String {
+        (try? LocalFile.read("/proc/sys/kernel/hostname", limit: 256))?.split(separator: "\n").first.map(String.init) ?? "localhost"
     }
 
     /// One LPAR. A domain that vanishes or breaks while we look is shown as unavailable, never fatal.
@@ -44,37 +70,40 @@ struct TreeBuilder {
             return record
         }
         record.state = PartitionState(libvirt: info.state)
-        var profile: LparProfile?
+        var profile: ListedLparValues?
         var metadata: PartitionMetadata?
         do {
             if let xml = try domain.metadata(uri: PartitionMetadata.namespaceURI) {
                 metadata = try PartitionMetadata(xml: xml, domain: name)
-                profile = StoredLparValues.decode(json: metadata!.resolvedProfileJSON)
+                profile = ListedLparValues(json: metadata!.resolvedProfileJSON)
             }
         } catch {
             record.note = error.message
         }
         record.managed = metadata != nil
         let active = record.state.isActive
-        var fields: [(String, FieldValue)] = [("procs", .int(Int(info.virtualCPUs)))]
-        fields.append(("min_procs", profile.map { .int($0.processors.min) } ?? .none))
-        fields.append(("desired_procs", profile.map { .int($0.processors.desired) } ?? .none))
-        fields.append(("max_procs", profile.map { .int($0.processors.max) } ?? .none))
-        fields.append(("mem", .bytes(info.memoryKiB << 10)))
-        fields.append(("min_mem", profile.map { .bytes($0.memory.min.bytes) } ?? .none))
-        fields.append(("desired_mem", profile.map { .bytes($0.memory.desired.bytes) } ?? .none))
-        fields.append(("max_mem", profile.map { .bytes($0.memory.max.bytes) } ?? .bytes(info.maxMemoryKiB << 10)))
-        fields.append(("weight", profile.map { .int($0.weight) } ?? .none))
-        fields.append(("cap", profile?.cap.map { .number($0) } ?? .none))
-        fields.append(("accel", metadata.map { .string($0.accelerator.rawValue) } ?? .none))
-        fields.append(("autostart", profile.map { .bool($0.autostart) } ?? .none))
+        var fields: [(String, FieldValue)] = []
+        fields.reserveCapacity(20)
         fields.append(("profile", metadata.map { .string($0.profileName) } ?? .none))
-        fields.append(("id", active ? domain.id.map { .int(Int($0)) } ?? .none : .none))
+        fields.append(("autostart", profile?.autostart.map(FieldValue.bool) ?? .none))
+        fields.append(("uuid", .string(domain.uuidString)))
+        fields.append(("procs", .int(Int(info.virtualCPUs))))
+        fields.append(("min_procs", profile?.minProcs.map(FieldValue.int) ?? .none))
+        fields.append(("desired_procs", profile?.desiredProcs.map(FieldValue.int) ?? .none))
+        fields.append(("max_procs", profile?.maxProcs.map(FieldValue.int) ?? .none))
+        fields.append(("mem", .bytes(info.memoryKiB << 10)))
+        fields.append(("min_mem", profile?.minMemory.map(FieldValue.bytes) ?? .none))
+        fields.append(("desired_mem", profile?.desiredMemory.map(FieldValue.bytes) ?? .none))
+        fields.append(("max_mem", profile?.maxMemory.map(FieldValue.bytes) ?? .bytes(info.maxMemoryKiB << 10)))
+        fields.append(("weight", profile?.weight.map(FieldValue.int) ?? .none))
+        fields.append(("cap", profile?.cap.map(FieldValue.number) ?? .none))
+        fields.append(("accel", metadata.map { .string($0.accelerator.rawValue) } ?? .none))
         fields.append(("cpu_time", active ? .number(Double(info.cpuTimeNanoseconds) / 1e9) : .none))
+        fields.append(("id", active ? domain.id.map { .int(Int($0)) } ?? .none : .none))
         if let metadata, !metadata.nested.entries.isEmpty, let backend = try? manager.nested() {
             let (agent, children) = backend.records(of: domain, definitions: metadata.nested, lparRunning: active)
             fields.append(("agent", agent))
-            record.children = children.sorted { $0.name < $1.name }
+            record.children = NestedRecords.completed(children, definitions: metadata.nested).sorted { $0.name < $1.name }
         }
         record.fields = fields
         return record
