@@ -101,7 +101,7 @@ public final class WorkloadCgroup: Sendable {
             let file = "\(directory(in: hierarchy))/cgroup.procs"
             if let cause = SystemCall.writeText(String(pid), to: file) {
                 if cause == .noSuchProcess {
-                    throw PartitionError(.notFound, "The process \(pid) exited before it could be put into the cgroup of \(name).")
+                    throw PartitionError(.system, "The process \(pid) exited before it could be put into the cgroup of \(name).")
                 }
                 throw SystemCall.failure("move process \(pid) into \(file)", errno: cause.rawValue)
             }

@@ -16,7 +16,7 @@ enum NetworkNamespaceSocket {
         let path = "/proc/\(pid)/ns/net"
         let namespace = SystemCall.retryingInterrupts { Glibc.open(path, O_RDONLY | O_CLOEXEC) }
         if namespace < 0 {
-            if errno == ENOENT { throw PartitionError(.notFound, "The process \(pid) does not exist, so its network namespace cannot be set up.") }
+            if errno == ENOENT { throw PartitionError(.system, "The process \(pid) does not exist, so its network namespace cannot be set up.") }
             throw SystemCall.failure("open the network namespace of process \(pid)")
         }
         defer { close(namespace) }
