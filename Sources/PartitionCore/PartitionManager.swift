@@ -9,6 +9,8 @@ import WorkloadEngine
 public final class PartitionManager {
     public let configuration: PartctlConfiguration
     private var openedConnection: LibvirtConnection?
+    /// Told what long operations wait for; silent unless the command layer sets it.
+    public var progress: OperationProgress = SilentProgress()
 
     public init(configuration: PartctlConfiguration) {
         self.configuration = configuration
@@ -181,7 +183,9 @@ public final class PartitionManager {
         writeStderrLine("partctl: \(path.map { "\($0): " } ?? "")\(verb): warning: \(warning)")
     }
 
-    public func activate(_ path: PartitionPath, profile: String?) throws(PartitionError) {
+    /// `wait` false returns an LPAR's activation once the domain runs (its state is then `starting`
+    /// until its agent's port opens); WPARs are running when their activation returns either way.
+    public func activate(_ path: PartitionPath, profile: String?, wait: Bool = true) throws(PartitionError) {
         if nestedNames(path) != nil {
             return try withNested(path, "activate") { (backend, lpar, wpar) throws(PartitionError) in try backend.activate(lpar, wpar) }
         }
@@ -199,15 +203,37 @@ public final class PartitionManager {
                 reprofile = resolved
                 accelerator = try AccelerationProbe(configuration: configuration).resolve(resolved.lpar?.accel ?? .auto)
             }
-            try lpars().activate(name, reprofile: reprofile, accelerator: accelerator)
-            try bringBackNestedWpars(name)
+            try activateLpar(name, reprofile: reprofile, accelerator: accelerator, wait: wait)
         }
+    }
+
+    /// Starts the domain and, when waiting, its agent and autostart WPARs. Without waiting, an LPAR
+    /// with autostart WPARs is refused: only a waiting activation brings them back.
+    func activateLpar(_ name: PartitionName, reprofile: ResolvedProfile?, accelerator: Acceleration?, wait: Bool) throws(PartitionError) {
+        let path = PartitionPath(components: [name])
+        if !wait, let backend = try? nested(), backend.hasAutostartWpars(name) {
+            throw PartitionError(.invalidArgument,
+                "The LPAR has WPARs marked autostart, which only a waiting activation brings back; drop --no-wait.")
+        }
+        let transitions = LparTransition(runtimeRoot: configuration.runtimeRoot)
+        progress.waiting(path, "starting the domain")
+        transitions.note(name, .starting, for: Self.agentStartTimeout)
+        do {
+            try lpars().activate(name, reprofile: reprofile, accelerator: accelerator)
+        } catch {
+            transitions.clear(name)
+            throw error
+        }
+        guard wait else { return }
+        defer { transitions.clear(name) }
+        try bringBackNestedWpars(name)
     }
 
     /// An LPAR with an agent is up when its agent answers; then its autostart WPARs start.
     func bringBackNestedWpars(_ name: PartitionName) throws(PartitionError) {
         let backend = try nested()
         guard backend.nestedCount(name) != nil else { return }
+        progress.waiting(PartitionPath(components: [name]), "waiting for the agent")
         do {
             try backend.afterActivation(name, timeout: Self.agentStartTimeout)
         } catch {
@@ -215,21 +241,44 @@ public final class PartitionManager {
         }
     }
 
-    public func shutdown(_ path: PartitionPath, within: Int, force: Bool) throws(PartitionError) {
+    /// `wait` false returns once the stop is asked for: the partition then shows as `stopping`
+    /// for up to `within` seconds. Not for nested WPARs (the agent has no such request).
+    public func shutdown(_ path: PartitionPath, within: Int, force: Bool, wait: Bool = true) throws(PartitionError) {
         if nestedNames(path) != nil {
             return try withNested(path, "shutdown") { (backend, lpar, wpar) throws(PartitionError) in
+                guard wait else {
+                    throw PartitionError(.invalidArgument, "--no-wait is not available for a WPAR nested in an LPAR.")
+                }
+                progress.waiting(path, "waiting for it to stop")
                 try backend.shutdown(lpar, wpar, within: within, force: force)
             }
         }
         let name = try topLevelName(path, "shutdown")
         if isHostWpar(name) {
-            return try context(path, "shutdown") { () throws(PartitionError) in try wpars().shutdown(name, within: within, force: force) }
+            return try context(path, "shutdown") { () throws(PartitionError) in
+                guard wait else { return try wpars().requestShutdown(name, within: within) }
+                progress.waiting(path, "waiting for it to stop")
+                try wpars().shutdown(name, within: within, force: force)
+            }
         }
         try withLock(path, "shutdown") { () throws(PartitionError) in
-            // Its WPARs stop first, then the guest.
-            if let backend = try? nested(), let count = backend.nestedCount(name), count > 0 { backend.beforeShutdown(name) }
-            try lpars().shutdown(name, within: within, force: force)
+            try shutdownLpar(name, within: within, force: force, wait: wait)
         }
+    }
+
+    func shutdownLpar(_ name: PartitionName, within: Int, force: Bool, wait: Bool) throws(PartitionError) {
+        let path = PartitionPath(components: [name])
+        let transitions = LparTransition(runtimeRoot: configuration.runtimeRoot)
+        // Its WPARs stop first, then the guest.
+        if let backend = try? nested(), let count = backend.nestedCount(name), count > 0 {
+            progress.waiting(path, "stopping its WPARs")
+            backend.beforeShutdown(name)
+        }
+        progress.waiting(path, "guest is shutting down")
+        transitions.note(name, .stopping, for: .seconds(max(within, 1)))
+        guard wait else { return try lpars().requestShutdown(name) }
+        defer { transitions.clear(name) }
+        try lpars().shutdown(name, within: within, force: force)
     }
 
     public func force(_ path: PartitionPath) throws(PartitionError) {
@@ -245,24 +294,50 @@ public final class PartitionManager {
         }
     }
 
-    public func restart(_ path: PartitionPath, immediate: Bool, within: Int) throws(PartitionError) {
+    /// Stops (gracefully, for up to `within` seconds; with `force` killed when that runs out;
+    /// with `immediate` at once) and activates again. A graceful stop that times out without
+    /// `force` leaves the partition running and says so.
+    public func restart(_ path: PartitionPath, immediate: Bool, within: Int, force: Bool = false) throws(PartitionError) {
+        if nestedNames(path) != nil {
+            return try withNested(path, "restart") { (backend, lpar, wpar) throws(PartitionError) in
+                progress.waiting(path, "waiting for it to stop")
+                try Self.restartTimeout(within) { () throws(PartitionError) in
+                    if immediate { try backend.force(lpar, wpar) } else { try backend.shutdown(lpar, wpar, within: within, force: force) }
+                }
+                progress.waiting(path, "starting it")
+                try backend.activate(lpar, wpar)
+            }
+        }
         let name = try topLevelName(path, "restart")
         if isHostWpar(name) {
             return try context(path, "restart") { () throws(PartitionError) in
                 let backend = wpars()
-                if immediate { try backend.force(name) } else { try backend.shutdown(name, within: within, force: false) }
+                progress.waiting(path, "waiting for it to stop")
+                try Self.restartTimeout(within) { () throws(PartitionError) in
+                    if immediate { try backend.force(name) } else { try backend.shutdown(name, within: within, force: force) }
+                }
+                progress.waiting(path, "starting it")
                 try backend.activate(name, reprofile: nil)
             }
         }
         try withLock(path, "restart") { () throws(PartitionError) in
-            let backend = try lpars()
-            if immediate {
-                try backend.force(name)
-            } else {
-                try backend.shutdown(name, within: within, force: false)
+            try Self.restartTimeout(within) { () throws(PartitionError) in
+                if immediate {
+                    progress.waiting(path, "stopping the domain")
+                    try lpars().force(name)
+                } else {
+                    try shutdownLpar(name, within: within, force: force, wait: true)
+                }
             }
-            try backend.activate(name, reprofile: nil, accelerator: nil)
-            try bringBackNestedWpars(name)
+            try activateLpar(name, reprofile: nil, accelerator: nil, wait: true)
+        }
+    }
+
+    /// A graceful stop that timed out in `restart`: one line naming `restart --force`.
+    static func restartTimeout(_ within: Int, _ body: () throws(PartitionError) -> Void) throws(PartitionError) {
+        do { try body() } catch where error.code == .timeout {
+            throw PartitionError(.timeout,
+                "It did not stop within \(within) seconds and keeps running, so it was not restarted; add --force to kill it then.")
         }
     }
 

@@ -137,6 +137,15 @@ final class LparBackend {
         try destroyIfActive(domain)
     }
 
+    /// `shutdown --no-wait`: the power button pressed once.
+    func requestShutdown(_ name: PartitionName) throws(PartitionError) {
+        let (domain, _) = try managedDomain(name)
+        guard try domain.isActive() else {
+            throw PartitionError(.invalidState, "The partition is not running.")
+        }
+        try domain.shutdown()
+    }
+
     func force(_ name: PartitionName) throws(PartitionError) {
         let (domain, _) = try managedDomain(name)
         guard try domain.isActive() else {

@@ -56,6 +56,14 @@ final class WparBackend {
         }
     }
 
+    /// `shutdown --no-wait`: the stop signal sent, the WPAR `stopping` for up to `within` seconds.
+    func requestShutdown(_ name: PartitionName, within seconds: Int) throws(PartitionError) {
+        guard try isStoppable(name) else {
+            throw PartitionError(.invalidState, "The WPAR is not running.")
+        }
+        try engine.requestShutdown(name, within: Double(seconds))
+    }
+
     func force(_ name: PartitionName) throws(PartitionError) {
         guard try isStoppable(name) else {
             throw PartitionError(.invalidState, "The WPAR is not running.")
