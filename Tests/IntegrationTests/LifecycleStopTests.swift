@@ -141,7 +141,7 @@ import Testing
             func isCommand(_ child: String) -> Bool {
                 ((try? String(contentsOfFile: "/proc/\(child)/cmdline", encoding: .utf8)) ?? "") == "/bin/sleep\u{0}100000\u{0}"
             }
-            _ = CLI.waitFor(10) { Self.children(of: pid).contains(where: isCommand) }
+            if reaped { _ = CLI.waitFor(10) { Self.children(of: pid).contains(where: isCommand) } }
             let command = try #require(reaped ? Self.children(of: pid).first(where: isCommand) : pid, "\(name): the init's child")
             // First the orphan appears below PID 1 (alive, or already a zombie)...
             let orphaned = CLI.waitFor(10) { Self.children(of: pid).contains { $0 != command } }

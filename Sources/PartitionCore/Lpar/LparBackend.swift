@@ -132,7 +132,7 @@ final class LparBackend {
         if try !domain.isActive() { return }
         guard force else {
             throw PartitionError(.timeout,
-                "The partition did not stop within \(seconds) seconds; add --force to stop it immediately, or use 'partctl force \(name)'.")
+                "The partition did not stop within \(seconds) seconds and keeps running; add --force to stop it immediately, or use 'partctl force \(name)'.")
         }
         try destroyIfActive(domain)
     }

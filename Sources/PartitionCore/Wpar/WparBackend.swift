@@ -52,7 +52,7 @@ final class WparBackend {
             try engine.shutdown(name, within: Double(seconds), force: force)
         } catch where error.code == .timeout {
             throw PartitionError(.timeout,
-                "The WPAR did not stop within \(seconds) seconds; add --force to kill it then, or use 'partctl force \(name)'.")
+                "The WPAR did not stop within \(seconds) seconds and keeps running; add --force to kill it then, or use 'partctl force \(name)'.")
         }
     }
 
