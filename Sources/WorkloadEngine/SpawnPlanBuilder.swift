@@ -130,7 +130,7 @@ extension SpawnPlan {
             guard spec.kind == .application else {
                 throw PartitionError(.invalidArgument, "Only an application WPAR runs under the minimal init; a system WPAR's command is its init.")
             }
-            process = try WorkloadInit.wrap(process)
+            process = try WorkloadInit.wrap(process, ownPaths: spec.mounts.map(\.target))
         }
         self.init(namespaces: namespaces, steps: steps, hostname: spec.hostname ?? spec.name.rawValue,
                   process: process,

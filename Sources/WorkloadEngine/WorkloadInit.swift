@@ -1,3 +1,4 @@
+import Glibc
 import PartitionModel
 
 /// The minimal init an application WPAR's command runs under, as `docker --init` does: tini,
@@ -14,8 +15,9 @@ import PartitionModel
 public enum WorkloadInit {
     public static let hostPath = "/usr/bin/tini-static"
 
-    /// `process` with tini in front of its command.
-    static func wrap(_ process: SpawnPlan.Process) throws(PartitionError) -> SpawnPlan.Process {
+    /// `process` with tini in front of its command. `ownPaths` are the WPAR's own mount targets.
+    static func wrap(_ process: SpawnPlan.Process, ownPaths: [String]) throws(PartitionError) -> SpawnPlan.Process {
+        try checkCommandExists(process.arguments.first ?? "", ownPaths: ownPaths)
         let binary: HostObject
         do throws(PartitionError) {
             binary = try HostPathRules.open(hostPath, "minimal init")
@@ -30,5 +32,15 @@ public enum WorkloadInit {
         wrapped.arguments = ["tini", "-g", "--"] + process.arguments
         wrapped.hostProgram = SpawnPlan.HostProgram(path: binary.path, identity: binary.identity)
         return wrapped
+    }
+
+    /// tini would find a missing command only inside the running WPAR (exit 127): an application
+    /// WPAR's root is the host's, read-only, so an absolute command outside its own mounts that
+    /// the host lacks is reported now, as execve's failure is without the init.
+    static func checkCommandExists(_ program: String, ownPaths: [String]) throws(PartitionError) {
+        guard program.hasPrefix("/"),
+              !(["/tmp", "/run", "/dev", "/proc", "/sys"] + ownPaths).contains(where: { HostPathRules.path(program, isWithin: $0) }),
+              access(program, F_OK) != 0, errno == ENOENT else { return }
+        throw PartitionError(.notFound, "execve \(QuotedText.of(program)) failed: No such file or directory. The command was not found inside the WPAR.")
     }
 }

@@ -51,6 +51,12 @@ import Testing
         #expect(forced.status == 0, "\(forced.stderr)")
         #expect(try CLI.partctl("query", plain, "-F", "state").stdout == "defined\n")
 
+        // On a terminal the LPAR's shutdown says what it waits for, then what it did.
+        let shown = try CLI.run("/usr/bin/script", ["-qefc", "\(CLI.binary) shutdown \(lpar) --within 60", "/dev/null"], timeout: 120)
+        #expect(shown.status == 0, "\(shown.stdout)")
+        #expect(shown.stdout.contains("\r\u{1B}[K\(lpar): guest is shutting down… "), "\(shown.stdout.debugDescription)")
+        #expect(shown.stdout.range(of: "\(lpar): stopped \\(defined\\) in [0-9]+\\.[0-9]s", options: .regularExpression) != nil,
+                "\(shown.stdout.debugDescription)")
         #expect(try CLI.partctl("remove", lpar, "--force", timeout: 120).status == 0)
     }
 }

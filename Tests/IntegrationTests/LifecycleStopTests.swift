@@ -171,6 +171,10 @@ import Testing
     @Test func runKeepsTheExitStatus() throws {
         #expect(try CLI.partctl("run", "--profile", "wpar-app", "--", "/bin/sh", "-c", "exit 7").status == 7)
         #expect(try CLI.partctl("run", "--profile", "wpar-app", "--", "/bin/sh", "-c", "kill -TERM $$").status == 143)
+        // A missing command is still reported by partctl, in one line, not by tini from inside.
+        let missing = try CLI.partctl("run", "--profile", "wpar-app", "--", "/ptest-no-such-program")
+        #expect(missing.status == 1)
+        #expect(Self.lines(missing.stderr).count == 1 && missing.stderr.contains("not found inside the WPAR"), "\(missing.stderr)")
     }
 
     /// `shutdown --no-wait` returns once SIGTERM is sent: the WPAR shows `stopping`, and when it
