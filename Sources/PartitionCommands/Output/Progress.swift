@@ -7,7 +7,8 @@ import Glibc
 /// Progress of a long operation on a terminal: one line on stderr, redrawn in place with the
 /// elapsed time ("lp1: waiting for the agent… 4s"), erased when the operation ends.
 final class TerminalProgress: OperationProgress, @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
+    /// Allocated, so its address never moves (a stored property's `&` is not guaranteed to).
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var text: String?
     private var stopped = false
     private var thread: pthread_t?
@@ -17,34 +18,38 @@ final class TerminalProgress: OperationProgress, @unchecked Sendable {
     init(started: ContinuousClock.Instant, fd: Int32 = STDERR_FILENO) {
         self.started = started
         self.fd = fd
-        pthread_mutex_init(&mutex, nil)
+        mutex.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(mutex, nil)
     }
 
-    deinit { pthread_mutex_destroy(&mutex) }
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
 
     func waiting(_ path: PartitionPath, _ what: String) {
-        pthread_mutex_lock(&mutex)
+        pthread_mutex_lock(mutex)
         text = "\(path): \(what)…"
         let start = thread == nil && !stopped
-        pthread_mutex_unlock(&mutex)
+        pthread_mutex_unlock(mutex)
         draw()
         if start { startThread() }
     }
 
     /// Stops redrawing and erases the line.
     func finish() {
-        pthread_mutex_lock(&mutex)
+        pthread_mutex_lock(mutex)
         stopped = true
         let running = thread
         let shown = text != nil
-        pthread_mutex_unlock(&mutex)
+        pthread_mutex_unlock(mutex)
         if let running { pthread_join(running, nil) }
         if shown { StandardStream.write("\r\u{1B}[K", to: fd) }
     }
 
     private func draw() {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
         guard let text, !stopped else { return }
         let seconds = (ContinuousClock.now - started).components.seconds
         StandardStream.write("\r\u{1B}[K\(text) \(seconds)s", to: fd)
@@ -61,17 +66,17 @@ final class TerminalProgress: OperationProgress, @unchecked Sendable {
             Unmanaged<TerminalProgress>.fromOpaque(box).release()
             return
         }
-        pthread_mutex_lock(&mutex)
+        pthread_mutex_lock(mutex)
         thread = created
-        pthread_mutex_unlock(&mutex)
+        pthread_mutex_unlock(mutex)
     }
 
     private func redrawUntilStopped() {
         while true {
             usleep(250_000)
-            pthread_mutex_lock(&mutex)
+            pthread_mutex_lock(mutex)
             let done = stopped
-            pthread_mutex_unlock(&mutex)
+            pthread_mutex_unlock(mutex)
             if done { return }
             draw()
         }
