@@ -57,6 +57,12 @@ import Testing
         #expect(shown.stdout.contains("\r\u{1B}[K\(lpar): guest is shutting down… "), "\(shown.stdout.debugDescription)")
         #expect(shown.stdout.range(of: "\(lpar): stopped \\(defined\\) in [0-9]+\\.[0-9]s", options: .regularExpression) != nil,
                 "\(shown.stdout.debugDescription)")
+        // And its activation, what it waits for: the agent.
+        let boot = try CLI.run("/usr/bin/script", ["-qefc", "\(CLI.binary) activate \(lpar)", "/dev/null"], timeout: 180)
+        #expect(boot.status == 0, "\(boot.stdout)")
+        #expect(boot.stdout.contains("\r\u{1B}[K\(lpar): waiting for the agent… "), "\(boot.stdout.debugDescription)")
+        #expect(boot.stdout.range(of: "\(lpar): activated \\(running\\) in [0-9]+\\.[0-9]s", options: .regularExpression) != nil,
+                "\(boot.stdout.debugDescription)")
         #expect(try CLI.partctl("remove", lpar, "--force", timeout: 120).status == 0)
     }
 }
