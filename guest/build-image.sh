@@ -18,6 +18,8 @@ build=$here/build
 dest=${PARTCTL_ROOT:-/var/lib/partctl}/images/partctl-guest
 kernel_meta=${GUEST_KERNEL_PACKAGE:-linux-image-cloud-amd64}
 busybox=/bin/busybox
+# The minimal init of application WPARs nested in the guest (init: true), as on the host.
+tini=/usr/bin/tini-static
 agent=${PARTAGENT:-}
 supervisor=${PARTCTL_SUPERVISOR:-}
 
@@ -54,6 +56,7 @@ for tool in apt-get apt-cache dpkg-deb depmod cpio sha256sum flock; do
     command -v "$tool" >/dev/null || die "$tool is missing; run scripts/setup.sh"
 done
 [ -x "$busybox" ] || die "$busybox is missing; install busybox-static (scripts/setup.sh)"
+[ -x "$tini" ] || die "$tini is missing; install tini (scripts/setup.sh)"
 if ldd "$busybox" >/dev/null 2>&1; then
     die "$busybox is linked dynamically; install busybox-static instead of busybox"
 fi
@@ -147,6 +150,7 @@ inputs=$(
     {
         echo "kernel $deb_sha"
         echo "busybox $busybox_sha"
+        echo "tini $(sha "$tini")"
         echo "build-image.sh $(sha "$here/build-image.sh")"
         echo "init $(sha "$here/init")"
         echo "build-rootfs.sh $(sha "$here/../scripts/build-rootfs.sh")"
@@ -242,6 +246,7 @@ else
     chmod 1777 tmp
     chmod 0700 root
     install -m 0755 "$busybox" bin/busybox
+    install -m 0755 "$tini" usr/bin/tini-static
     set -f # applet names such as [ and [[ are no patterns
     for applet in $("$busybox" --list-full); do
         case "$applet" in */*) [ -e "$applet" ] || ln -s /bin/busybox "$applet" ;; esac

@@ -5,7 +5,8 @@ set -eu
 
 PACKAGES="libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev qemu-system-x86
 qemu-utils libxml2-utils e2fsprogs busybox-static memtest86+ ovmf hyperfine cpio xz-utils zstd lz4 pkg-config iproute2 kmod
-libseccomp-dev gcc libc6-dev"
+libseccomp-dev gcc libc6-dev tini"
+# tini: its static build /usr/bin/tini-static is the minimal init of application WPARs (init: true).
 # libseccomp-dev: the seccomp filter's compiler, linked statically (libseccomp.a) into partctl and
 # partagent. gcc and libc6-dev: the seccomp tests build a static probe program (cc -static).
 

@@ -99,7 +99,35 @@ _Noreturn static void exec_program(const struct cspawn_exec *exec, int report_fd
     cs_fail(report_fd, -1, "execve", program, saved);
 }
 
-_Noreturn void cs_finish_exec(const struct cspawn_exec *exec, int report_fd) {
+int cs_open_host_program(const struct cspawn_exec *exec, int report_fd) {
+    if (exec->host_program == NULL) return -1;
+    const char *path = exec->host_program;
+    int fd = cs_open_host_path(path, &exec->host_program_identity);
+    if (fd < 0) cs_fail(report_fd, -1, "open the minimal init", path, errno);
+    struct stat status;
+    if (fstat(fd, &status) != 0) cs_fail(report_fd, -1, "open the minimal init", path, errno);
+    if (!S_ISREG(status.st_mode)) cs_fail(report_fd, -1, "open the minimal init", path, EACCES);
+    /* A detached read-only bind of that file: what /proc/1/exe then leads to cannot be written. */
+    int tree = cs_open_tree(fd, "", CS_OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH);
+    if (tree < 0) cs_fail(report_fd, -1, "open the minimal init", path, errno);
+    close(fd);
+    if (cs_mount_setattr(tree, "", AT_EMPTY_PATH, CSPAWN_ATTR_RDONLY | CSPAWN_ATTR_NOSUID | CSPAWN_ATTR_NODEV) != 0) {
+        cs_fail(report_fd, -1, "make the minimal init read-only", path, errno);
+    }
+    return tree;
+}
+
+/* Closes every descriptor above 2 but the report pipe and the program (both close-on-exec). */
+static int close_all_but(int report_fd, int program_fd) {
+    int keep_low = report_fd, keep_high = program_fd;
+    if (program_fd < 0) keep_high = report_fd;
+    if (keep_high < keep_low) { int swap = keep_low; keep_low = keep_high; keep_high = swap; }
+    if (keep_low > 3 && cs_close_range(3, (unsigned int)keep_low - 1) != 0) return -1;
+    if (keep_high > keep_low + 1 && cs_close_range((unsigned int)keep_low + 1, (unsigned int)keep_high - 1) != 0) return -1;
+    return cs_close_range((unsigned int)keep_high + 1, ~0U);
+}
+
+_Noreturn void cs_finish_exec(const struct cspawn_exec *exec, int program_fd, int report_fd) {
     if (setsid() < 0) cs_fail(report_fd, -1, "setsid", NULL, errno);
     install_stdio(exec, report_fd);
     if (exec->controlling_tty && ioctl(0, TIOCSCTTY, 0) != 0) {
@@ -113,15 +141,17 @@ _Noreturn void cs_finish_exec(const struct cspawn_exec *exec, int report_fd) {
         struct rlimit limit = { exec->nofile_limit, exec->nofile_limit };
         if (setrlimit(RLIMIT_NOFILE, &limit) != 0) cs_fail(report_fd, -1, "limit open files", NULL, errno);
     }
-    /* Only 0-2 and the report pipe (close-on-exec) survive: no host descriptor reaches the WPAR,
-     * and none is open when chdir runs (CVE-2024-21626). */
-    if (cs_close_range(3, (unsigned int)report_fd - 1) != 0 || cs_close_range((unsigned int)report_fd + 1, ~0U) != 0) {
-        cs_fail(report_fd, -1, "close inherited descriptors", NULL, errno);
-    }
+    /* Only 0-2, the report pipe and the init's program (both close-on-exec) survive: no host
+     * descriptor reaches the WPAR, and no directory is open when chdir runs (CVE-2024-21626). */
+    if (close_all_but(report_fd, program_fd) != 0) cs_fail(report_fd, -1, "close inherited descriptors", NULL, errno);
     drop_capabilities(exec, report_fd);
     if (chdir(exec->workdir) != 0) cs_fail(report_fd, -1, "chdir", exec->workdir, errno);
     cs_unblock_signals();
     /* Last: nothing but execve runs under the filter, which may deny what the steps above use. */
     cs_install_seccomp(exec, report_fd);
+    if (program_fd >= 0) {
+        cs_execveat(program_fd, exec->argv, exec->envp);
+        cs_fail(report_fd, -1, "execute the minimal init", exec->host_program, errno);
+    }
     exec_program(exec, report_fd);
 }

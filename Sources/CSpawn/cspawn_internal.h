@@ -61,6 +61,8 @@ int cs_close_range(unsigned int first, unsigned int last);
 int cs_set_ids_root(void);
 long cs_keyctl_join(const char *name);
 int cs_capset(uint64_t keep);
+/* execveat(fd, "", argv, envp, AT_EMPTY_PATH): runs the file the descriptor holds. */
+int cs_execveat(int fd, const char *_Nullable const *argv, const char *_Nullable const *envp);
 /* For a child that may share the caller's memory before it is released: no glibc wrapper logic
  * (cancellation state lives in the caller's thread) and errno is written only on failure.
  * cs_read_byte returns 1 when a byte came, 0 at end-of-file, -1 on error; EINTR is retried. */
@@ -105,7 +107,10 @@ void cs_build_root(const struct cspawn_plan *plan, int devnull_fd, int report_fd
 
 /* The process part: session, stdio, keyring, descriptors, capabilities, no_new_privs, workdir,
  * execve. Never returns. */
-_Noreturn void cs_finish_exec(const struct cspawn_exec *exec, int report_fd);
+_Noreturn void cs_finish_exec(const struct cspawn_exec *exec, int program_fd, int report_fd);
+/* exec->host_program opened as cspawn_plan.h describes, while host paths are the host's; -1 when
+ * there is none. Failures go through cs_fail. */
+int cs_open_host_program(const struct cspawn_exec *exec, int report_fd);
 
 /* The child of cspawn_start after clone. Never returns. */
 _Noreturn void cs_child_main(const struct cspawn_plan *plan, int sync_fd, int report_fd);

@@ -103,13 +103,13 @@ static int open_terminal(const struct cspawn_join *join, int report_fd) {
 
 static int command_main(void *argument) {
     const struct command_start *start = argument;
-    if (start->join->terminal_socket < 0) cs_finish_exec(&start->join->exec, start->report_fd);
+    if (start->join->terminal_socket < 0) cs_finish_exec(&start->join->exec, -1, start->report_fd);
     /* A copy on this process's own stack: the intermediate's memory is shared until execve. */
     struct cspawn_exec exec = start->join->exec;
     int slave = open_terminal(start->join, start->report_fd);
     exec.stdio[0] = exec.stdio[1] = exec.stdio[2] = slave;
     exec.controlling_tty = 1;
-    cs_finish_exec(&exec, start->report_fd);
+    cs_finish_exec(&exec, -1, start->report_fd);
 }
 
 _Noreturn static void run_intermediate(const struct cspawn_join *join, int sync_fd, int report_fd) {

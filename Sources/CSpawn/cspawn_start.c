@@ -63,6 +63,8 @@ _Noreturn void cs_child_main(const struct cspawn_plan *plan, int sync_fd, int re
     if ((plan->namespaces & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) != 0) {
         cs_fail(report_fd, -1, "unshare the cgroup namespace", NULL, errno);
     }
+    /* The minimal init, before the root moves: from here on, host paths are the WPAR's. */
+    int program_fd = cs_open_host_program(&plan->exec, report_fd);
     if (plan->namespaces & CLONE_NEWNS) {
         int devnull_fd = open_devnull(report_fd);
         cs_build_root(plan, devnull_fd, report_fd, passed);
@@ -73,7 +75,7 @@ _Noreturn void cs_child_main(const struct cspawn_plan *plan, int sync_fd, int re
         while (plan->hostname[length] != '\0') length++;
         if (sethostname(plan->hostname, length) != 0) cs_fail(report_fd, -1, "sethostname", plan->hostname, errno);
     }
-    cs_finish_exec(&plan->exec, report_fd);
+    cs_finish_exec(&plan->exec, program_fd, report_fd);
 }
 
 static void write_all(int fd, const void *data, size_t size) {

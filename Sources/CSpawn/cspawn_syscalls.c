@@ -142,3 +142,7 @@ long cs_read_byte(int fd) {
 void cs_close_raw(int fd) {
     syscall(SYS_close, fd);
 }
+
+int cs_execveat(int fd, const char *const *argv, const char *const *envp) {
+    return (int)syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
+}

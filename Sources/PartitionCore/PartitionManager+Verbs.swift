@@ -29,11 +29,11 @@ extension PartitionManager {
         }
         if path.depth == 2 {
             return try withNested(path, operation, locked: locked) { (backend, lpar, name) throws(PartitionError) -> T in
-                try body(NestedWparPartition(nested: NestedTarget(lpar: lpar, name: name), backend: backend))
+                try body(NestedWparPartition(nested: NestedTarget(lpar: lpar, name: name), backend: backend, progress: progress))
             }
         }
         if let wpar = wpars().target(first) {
-            return try context(path, operation) { () throws(PartitionError) -> T in try body(HostWparPartition(wpar: wpar, backend: wpars())) }
+            return try context(path, operation) { () throws(PartitionError) -> T in try body(HostWparPartition(wpar: wpar, backend: wpars(), progress: progress)) }
         }
         // Read inside the lock: what the verb acts on is what another command may have just changed.
         var found = false
@@ -47,29 +47,33 @@ extension PartitionManager {
 
     // MARK: Verbs
 
-    public func activate(_ path: PartitionPath, profile: String?) throws(PartitionError) {
+    /// `wait` false: see `PartitionBackend.activate`.
+    public func activate(_ path: PartitionPath, profile: String?, wait: Bool = true) throws(PartitionError) {
         try perform(path, "activate") { (partition) throws(PartitionError) in
-            try partition.activate(reprofile: try profile.map { reference throws(PartitionError) in try profiles.resolve(reference) })
+            try partition.activate(reprofile: try profile.map { reference throws(PartitionError) in try profiles.resolve(reference) }, wait: wait)
         }
     }
 
-    public func shutdown(_ path: PartitionPath, within: Int, force: Bool) throws(PartitionError) {
-        try perform(path, "shutdown") { (partition) throws(PartitionError) in try partition.shutdown(within: within, force: force) }
+    /// `wait` false: see `PartitionBackend.shutdown`.
+    public func shutdown(_ path: PartitionPath, within: Int, force: Bool, wait: Bool = true) throws(PartitionError) {
+        try perform(path, "shutdown") { (partition) throws(PartitionError) in try partition.shutdown(within: within, force: force, wait: wait) }
     }
 
     public func force(_ path: PartitionPath) throws(PartitionError) {
         try perform(path, "force") { (partition) throws(PartitionError) in try partition.force() }
     }
 
-    public func restart(_ path: PartitionPath, immediate: Bool, within: Int) throws(PartitionError) {
-        try perform(path, "restart") { (partition) throws(PartitionError) in try partition.restart(immediate: immediate, within: within) }
+    public func restart(_ path: PartitionPath, immediate: Bool, within: Int, force: Bool = false) throws(PartitionError) {
+        try perform(path, "restart") { (partition) throws(PartitionError) in
+            try partition.restart(immediate: immediate, within: within, force: force)
+        }
     }
 
     public func remove(_ path: PartitionPath, force: Bool) throws(PartitionError) {
         if path.depth == 1, let name = path.name, let wpar = wpars().target(name) {
             // A host WPAR's name is freed under the names lock, as it was taken (define).
             return try context(path, "remove") { () throws(PartitionError) in
-                try withNamesLock { () throws(PartitionError) in try HostWparPartition(wpar: wpar, backend: wpars()).remove(force: force) }
+                try withNamesLock { () throws(PartitionError) in try HostWparPartition(wpar: wpar, backend: wpars(), progress: progress).remove(force: force) }
             }
         }
         try perform(path, "remove") { (partition) throws(PartitionError) in try partition.remove(force: force) }

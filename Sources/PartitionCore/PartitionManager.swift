@@ -12,6 +12,8 @@ public final class PartitionManager {
     private var openedConnection: LibvirtConnection?
     /// Where warnings go while a verb runs (a privileged WPAR); the command layer prints them.
     public var warn: (PartitionWarning) -> Void = { _ in }
+    /// Told what long operations wait for; silent unless the command layer sets it.
+    public var progress: OperationProgress = SilentProgress()
 
     public init(configuration: PartctlConfiguration) {
         self.configuration = configuration

@@ -222,6 +222,12 @@ public struct WparProfile: Sendable, Codable, Hashable {
     public var autostart: Bool
     /// The syscall filter; nil (definitions stored before the key existed) is `.default`.
     public var seccomp: WparSeccomp?
+    /// `init:` whether an application WPAR's command runs under the minimal init (tini, as
+    /// `docker --init`); nil is the default: true for an application WPAR.
+    public var minimalInit: Bool?
+
+    /// Whether the command runs under the minimal init, the default applied.
+    public var usesMinimalInit: Bool { type == .application && (minimalInit ?? true) }
 
     public static let defaultCpuWeight = 100
     /// Below this an ext4 file system's own structures take most of the writable layer.
@@ -247,7 +253,7 @@ public struct WparProfile: Sendable, Codable, Hashable {
                 mounts: [WparMount] = [], hostname: String? = nil, capabilities: [LinuxCapability]? = nil,
                 userNamespace: Bool = false, userNamespaceBase: Int? = nil, environment: [String: String] = [:],
                 workdir: String = defaultWorkdir, autostart: Bool = false, privileged: Bool = false,
-                seccomp: WparSeccomp? = nil) {
+                seccomp: WparSeccomp? = nil, minimalInit: Bool? = nil) {
         self.type = type
         self.command = command
         self.rootfs = rootfs
@@ -264,5 +270,6 @@ public struct WparProfile: Sendable, Codable, Hashable {
         self.workdir = workdir
         self.autostart = autostart
         self.seccomp = seccomp
+        self.minimalInit = minimalInit
     }
 }

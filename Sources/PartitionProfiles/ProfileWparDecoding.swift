@@ -4,7 +4,7 @@ import PartitionModel
 /// Decoding checks shapes and types; `WparProfile.problems()` checks ranges, paths and consistency.
 enum ProfileWparDecoding {
     static let keys = ["type", "command", "rootfs", "shared", "resources", "network", "mounts", "hostname",
-                       "capabilities", "user_namespace", "environment", "workdir", "privileged", "seccomp"]
+                       "capabilities", "user_namespace", "environment", "workdir", "privileged", "seccomp", "init"]
 
     static func decode(_ root: ProfileNode, _ reader: ProfileReader, complete: Bool) throws(PartitionError) -> WparProfile? {
         let top = ProfileKeyPath.root
@@ -33,12 +33,16 @@ enum ProfileWparDecoding {
         let privileged = reader.orDefault(try reader.flag(root["privileged"], at: top / "privileged"), root["privileged"],
                                           at: top / "privileged", false, { String($0) })
         let seccomp = try ProfileSeccompDecoding.decode(root["seccomp"], reader)
+        let minimalInit = try reader.flag(root["init"], at: top / "init")
+        if minimalInit == nil, type == .application {
+            _ = reader.orDefault(nil, root["init"], at: top / "init", true, { String($0) })
+        }
         guard complete, let type, let command else { return nil }
         return WparProfile(type: type, command: command, rootfs: rootfs, shared: shared, resources: resources,
                            network: network, mounts: mounts, hostname: hostname, capabilities: capabilities,
                            userNamespace: userNamespace, userNamespaceBase: userNamespaceBase,
                            environment: environment, workdir: workdir, autostart: autostart,
-                           privileged: privileged, seccomp: seccomp)
+                           privileged: privileged, seccomp: seccomp, minimalInit: minimalInit)
     }
 
     /// `true` (a range of host IDs partctl picks), `false`, or `{base: N}` (the range pinned at N).

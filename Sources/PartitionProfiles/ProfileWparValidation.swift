@@ -54,6 +54,9 @@ extension WparProfile {
         if let problem = ProfileRules.absolutePathProblem(workdir) {
             problems.append(ProfileProblem("workdir", problem))
         }
+        if type == .system, minimalInit == true {
+            problems.append(ProfileProblem("init", "applies to application WPARs only; a system WPAR's command is its own init."))
+        }
         return problems
     }
 

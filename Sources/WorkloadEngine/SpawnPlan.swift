@@ -110,6 +110,15 @@ public struct SpawnPlan: Sendable, Hashable {
         public var openFileLimit: UInt64
         /// Installed just before execve; nil runs unconfined.
         public var seccomp: SeccompProgram?
+        /// A host program executed instead of `arguments[0]` (the minimal init, which then runs
+        /// the command): opened before the root moves, never looked up inside the WPAR.
+        public var hostProgram: HostProgram?
+    }
+
+    /// A host executable with the identity it was checked to have.
+    public struct HostProgram: Sendable, Hashable {
+        public var path: String
+        public var identity: Identity
     }
 
     public var namespaces: Namespaces

@@ -122,11 +122,18 @@ extension SpawnPlan {
 
         var namespaces = Namespaces.workload
         if spec.userNamespace != nil { namespaces.insert(.user) }
+        var process = Process(arguments: spec.command, environment: spec.environment,
+                              workingDirectory: spec.workingDirectory, capabilities: capabilities,
+                              keyring: "_ses.\(spec.name.rawValue)", openFileLimit: spec.openFileLimit,
+                              seccomp: seccomp)
+        if spec.minimalInit == true {
+            guard spec.kind == .application else {
+                throw PartitionError(.invalidArgument, "Only an application WPAR runs under the minimal init; a system WPAR's command is its init.")
+            }
+            process = try WorkloadInit.wrap(process, ownPaths: spec.mounts.map(\.target))
+        }
         self.init(namespaces: namespaces, steps: steps, hostname: spec.hostname ?? spec.name.rawValue,
-                  process: Process(arguments: spec.command, environment: spec.environment,
-                                   workingDirectory: spec.workingDirectory, capabilities: capabilities,
-                                   keyring: "_ses.\(spec.name.rawValue)", openFileLimit: spec.openFileLimit,
-                                   seccomp: seccomp),
+                  process: process,
                   userNamespace: spec.userNamespace, stage: Self.stageDirectory, hostIdentities: identities)
         passedTrees = idmapped.trees.map { tree in
             var pinned = tree

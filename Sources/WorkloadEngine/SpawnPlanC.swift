@@ -45,7 +45,10 @@ final class CSpawnPlan {
                            last_capability: last >= 0 ? last : 63, keyring: arena.optionalString(process.keyring),
                            nofile_limit: process.openFileLimit, seccomp_program: filter,
                            seccomp_length: UInt32(process.seccomp?.instructionCount ?? 0),
-                           seccomp_flags: process.seccomp?.flags ?? 0)
+                           seccomp_flags: process.seccomp?.flags ?? 0,
+                           host_program: arena.optionalString(process.hostProgram?.path),
+                           host_program_identity: cspawn_identity(dev: process.hostProgram?.identity.device ?? 0,
+                                                                  ino: process.hostProgram?.identity.inode ?? 0))
     }
 
     private static func operation(_ step: SpawnPlan.Step, identities: [String: SpawnPlan.Identity], arena: CArena) -> cspawn_op {

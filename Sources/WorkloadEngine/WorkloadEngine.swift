@@ -180,8 +180,9 @@ public final class WorkloadEngine: Sendable {
                 switch record.phase {
                 case _ where !WorkloadRuntimeRecord.isCommitted(in: runtime): status.state = .starting
                 case .starting: status.state = .starting
-                case .stopping: status.state = .stopping
-                case .running: status.state = record.initProcess.isAlive() ? .running : .stopping
+                case .stopping where record.isStopping(at: Self.now()), .running where !record.initProcess.isAlive():
+                    status.state = .stopping
+                case .stopping, .running: status.state = .running
                 }
             } else {
                 status.state = .error

@@ -25,6 +25,15 @@ struct WorkloadRuntimeRecord: Codable, Sendable, Equatable {
     var initProcess: ProcessIdentity
     /// Seconds since the epoch.
     var startedAt: Double
+    /// While `phase` is `stopping`: until when (seconds since the epoch) the command stopping it
+    /// waits. Past it the WPAR shows as running again, so a stop that gave up, or whose command
+    /// was killed, never leaves it `stopping` for good. Absent in records of older versions.
+    var stoppingUntil: Double?
+
+    /// Whether a stop is under way at `now`: asked for, and its command still waiting.
+    func isStopping(at now: Double) -> Bool {
+        phase == .stopping && (stoppingUntil.map { now < $0 } ?? false)
+    }
 
     static func file(in runtimeDirectory: String) -> String { runtimeDirectory + "/state.json" }
     /// Written by the supervisor itself as soon as it runs: partctl finds a supervisor through it

@@ -48,6 +48,10 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
     public var diskLimit: UInt64?
     /// The syscall filter; nil is the default filter (see `WorkloadSeccomp`).
     public var seccomp: WorkloadSeccomp?
+    /// An application WPAR's command runs under a minimal init (`WorkloadInit`: tini, as
+    /// `docker --init`) that reaps orphans and passes signals on. nil when false, so that
+    /// definitions stored before it existed read the same (and older agents take them).
+    public var minimalInit: Bool?
     /// What the layer above keeps with the definition (partctl: the resolved profile). The engine
     /// stores it and never reads it, like OCI annotations.
     public var annotations: [String: String]?
@@ -84,6 +88,7 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
         case name, kind = "type", root, sharedPaths, mounts, command, environment, workingDirectory, hostname,
              capabilities, userNamespace, network, limits, console, stopSignal, openFileLimit, seccomp, annotations
         case diskLimit, privileged
+        case minimalInit = "init"
     }
 }
 

@@ -150,6 +150,12 @@ struct cspawn_exec {
     const struct cspawn_seccomp_insn *_Nullable seccomp_program;
     uint32_t seccomp_length;  /* instructions in seccomp_program */
     uint32_t seccomp_flags;   /* SECCOMP_FILTER_FLAG_* for seccomp(SECCOMP_SET_MODE_FILTER) */
+    /* A host executable run instead of argv[0] (the minimal init), or NULL. Opened by the child
+     * before the root moves, without following a symlink, checked against its identity, cloned
+     * onto a detached read-only mount and executed by descriptor (execveat, AT_EMPTY_PATH); the
+     * descriptor is close-on-exec, so the workload never holds it. Only for a new WPAR's init. */
+    const char *_Nullable host_program;
+    struct cspawn_identity host_program_identity;
 };
 
 struct cspawn_plan {

@@ -146,9 +146,18 @@ final class LparBackend {
         if try !domain.isActive() { return }
         guard force else {
             throw PartitionError(.timeout,
-                "The partition did not stop within \(seconds) seconds; add --force to stop it immediately, or use 'partctl force \(name)'.")
+                "The partition did not stop within \(seconds) seconds and keeps running; add --force to stop it immediately, or use 'partctl force \(name)'.")
         }
         try destroyIfActive(domain)
+    }
+
+    /// `shutdown --no-wait`: the power button pressed once.
+    func requestShutdown(_ target: LparTarget) throws(PartitionError) {
+        let domain = target.domain
+        guard try domain.isActive() else {
+            throw PartitionError(.invalidState, "The partition is not running.")
+        }
+        try domain.shutdown()
     }
 
     func force(_ target: LparTarget) throws(PartitionError) {

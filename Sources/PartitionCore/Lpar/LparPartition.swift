@@ -13,12 +13,30 @@ struct LparPartition: PartitionBackend {
 
     func supports(_ verb: PartitionVerb) -> Bool { verb != .login }
 
-    func activate(reprofile: ResolvedProfile?) throws(PartitionError) {
+    var progress: OperationProgress { manager.progress }
+    var transitions: LparTransition { LparTransition(runtimeRoot: manager.configuration.runtimeRoot) }
+
+    /// Starts the domain and, when waiting, its agent and autostart WPARs. Without waiting, an LPAR
+    /// with autostart WPARs is refused: only a waiting activation brings them back.
+    func activate(reprofile: ResolvedProfile?, wait: Bool) throws(PartitionError) {
         var accelerator: Acceleration?
         if let reprofile {
             accelerator = try AccelerationProbe(configuration: manager.configuration).resolve(reprofile.lpar?.accel ?? .auto)
         }
-        try backend.activate(lpar, reprofile: reprofile, accelerator: accelerator)
+        if !wait, let nested = try? manager.nested(knowing: lpar), nested.hasAutostartWpars(lpar.name) {
+            throw PartitionError(.invalidArgument,
+                "The LPAR has WPARs marked autostart, which only a waiting activation brings back; drop --no-wait.")
+        }
+        progress.waiting(path, "starting the domain")
+        transitions.note(lpar.name, .starting, for: PartitionManager.agentStartTimeout)
+        do {
+            try backend.activate(lpar, reprofile: reprofile, accelerator: accelerator)
+        } catch {
+            transitions.clear(lpar.name)
+            throw error
+        }
+        guard wait else { return }
+        defer { transitions.clear(lpar.name) }
         try bringBackNestedWpars()
     }
 
@@ -26,6 +44,7 @@ struct LparPartition: PartitionBackend {
     func bringBackNestedWpars() throws(PartitionError) {
         let backend = try manager.nested(knowing: lpar)
         guard backend.nestedCount(lpar.name) != nil else { return }
+        progress.waiting(path, "waiting for the agent")
         do {
             try backend.afterActivation(lpar.name, timeout: PartitionManager.agentStartTimeout)
         } catch {
@@ -33,11 +52,16 @@ struct LparPartition: PartitionBackend {
         }
     }
 
-    func shutdown(within: Int, force: Bool) throws(PartitionError) {
+    func shutdown(within: Int, force: Bool, wait: Bool) throws(PartitionError) {
         // Its WPARs stop first, then the guest.
         if let backend = try? manager.nested(knowing: lpar), let count = backend.nestedCount(lpar.name), count > 0 {
+            progress.waiting(path, "stopping its WPARs")
             backend.beforeShutdown(lpar.name)
         }
+        progress.waiting(path, "guest is shutting down")
+        transitions.note(lpar.name, .stopping, for: .seconds(max(within, 1)))
+        guard wait else { return try backend.requestShutdown(lpar) }
+        defer { transitions.clear(lpar.name) }
         try backend.shutdown(lpar, within: within, force: force)
     }
 
@@ -45,14 +69,16 @@ struct LparPartition: PartitionBackend {
         try backend.force(lpar)
     }
 
-    func restart(immediate: Bool, within: Int) throws(PartitionError) {
-        if immediate {
-            try backend.force(lpar)
-        } else {
-            try backend.shutdown(lpar, within: within, force: false)
+    func restart(immediate: Bool, within: Int, force: Bool) throws(PartitionError) {
+        try restartTimeout(within) { () throws(PartitionError) in
+            if immediate {
+                progress.waiting(path, "stopping the domain")
+                try backend.force(lpar)
+            } else {
+                try shutdown(within: within, force: force, wait: true)
+            }
         }
-        try backend.activate(lpar, reprofile: nil, accelerator: nil)
-        try bringBackNestedWpars()
+        try activate(reprofile: nil, wait: true)
     }
 
     func remove(force: Bool) throws(PartitionError) {

@@ -20,21 +20,26 @@ extension NestedBackend {
 struct NestedWparPartition: PartitionBackend {
     let nested: NestedTarget
     let backend: NestedBackend
+    let progress: OperationProgress
 
     var target: PartitionTarget { .nestedWpar(nested) }
     var lpar: PartitionName { nested.lpar }
     var name: PartitionName { nested.name }
 
-    func supports(_ verb: PartitionVerb) -> Bool { verb != .consoleLog && verb != .restart }
+    func supports(_ verb: PartitionVerb) -> Bool { verb != .consoleLog }
 
-    func activate(reprofile: ResolvedProfile?) throws(PartitionError) {
+    func activate(reprofile: ResolvedProfile?, wait: Bool) throws(PartitionError) {
         if reprofile != nil {
             throw unsupported("activate --profile does not apply to a nested WPAR; change it with 'partctl modify \(path) -i ...' and activate it without --profile.")
         }
         try backend.activate(lpar, name)
     }
 
-    func shutdown(within: Int, force: Bool) throws(PartitionError) {
+    func shutdown(within: Int, force: Bool, wait: Bool) throws(PartitionError) {
+        guard wait else {
+            throw PartitionError(.invalidArgument, "--no-wait is not available for a WPAR nested in an LPAR.")
+        }
+        progress.waiting(path, "waiting for it to stop")
         try backend.shutdown(lpar, name, within: within, force: force)
     }
 
@@ -42,8 +47,13 @@ struct NestedWparPartition: PartitionBackend {
         try backend.force(lpar, name)
     }
 
-    func restart(immediate: Bool, within: Int) throws(PartitionError) {
-        throw unsupported("restart does not apply to a nested WPAR yet; use 'partctl shutdown \(path)' and then 'partctl activate \(path)'.")
+    func restart(immediate: Bool, within: Int, force: Bool) throws(PartitionError) {
+        progress.waiting(path, "waiting for it to stop")
+        try restartTimeout(within) { () throws(PartitionError) in
+            if immediate { try backend.force(lpar, name) } else { try backend.shutdown(lpar, name, within: within, force: force) }
+        }
+        progress.waiting(path, "starting it")
+        try backend.activate(lpar, name)
     }
 
     func remove(force: Bool) throws(PartitionError) {

@@ -22,10 +22,17 @@ protocol PartitionBackend {
     /// Whether `verb` applies to this kind of partition: false exactly where the verb throws `.unsupported`.
     func supports(_ verb: PartitionVerb) -> Bool
 
-    func activate(reprofile: ResolvedProfile?) throws(PartitionError)
-    func shutdown(within: Int, force: Bool) throws(PartitionError)
+    /// `wait` false returns once the start is under way (an LPAR then shows `starting` until its
+    /// agent's port opens); WPARs are running when their activation returns either way.
+    func activate(reprofile: ResolvedProfile?, wait: Bool) throws(PartitionError)
+    /// `wait` false returns once the stop is asked for: the partition then shows `stopping` for up
+    /// to `within` seconds.
+    func shutdown(within: Int, force: Bool, wait: Bool) throws(PartitionError)
     func force() throws(PartitionError)
-    func restart(immediate: Bool, within: Int) throws(PartitionError)
+    /// Stops (gracefully for up to `within` seconds, killed when that runs out with `force`, at
+    /// once with `immediate`) and activates again; a graceful stop that times out without `force`
+    /// leaves the partition running and says so (`restartTimeout`).
+    func restart(immediate: Bool, within: Int, force: Bool) throws(PartitionError)
     func remove(force: Bool) throws(PartitionError)
     func modify(overrides: ProfileOverrides, live: Bool, config: Bool) throws(PartitionError)
     func consoleLog() throws(PartitionError) -> String
@@ -35,6 +42,14 @@ protocol PartitionBackend {
 
 extension PartitionBackend {
     var path: PartitionPath { target.path }
+}
+
+/// A graceful stop that timed out in `restart`: one line naming `restart --force`.
+func restartTimeout(_ within: Int, _ body: () throws(PartitionError) -> Void) throws(PartitionError) {
+    do { try body() } catch where error.code == .timeout {
+        throw PartitionError(.timeout,
+            "It did not stop within \(within) seconds and keeps running, so it was not restarted; add --force to kill it then.")
+    }
 }
 
 /// The refusal of a verb a kind of partition does not have.

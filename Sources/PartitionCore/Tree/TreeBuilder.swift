@@ -70,6 +70,9 @@ struct TreeBuilder {
             return record
         }
         record.state = PartitionState(libvirt: info.state)
+        if let lpar = try? PartitionName(name) {  // `starting`/`stopping`, which libvirt does not show
+            record.state = LparTransition(runtimeRoot: manager.configuration.runtimeRoot).state(lpar, libvirt: record.state, domain: domain)
+        }
         var profile: ListedLparValues?
         var metadata: PartitionMetadata?
         do {

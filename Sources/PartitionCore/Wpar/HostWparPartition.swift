@@ -5,17 +5,20 @@ import PartitionProfiles
 struct HostWparPartition: PartitionBackend {
     let wpar: HostWparTarget
     let backend: WparBackend
+    let progress: OperationProgress
 
     var target: PartitionTarget { .hostWpar(wpar) }
     var name: PartitionName { wpar.name }
 
     func supports(_ verb: PartitionVerb) -> Bool { verb != .consoleLog }
 
-    func activate(reprofile: ResolvedProfile?) throws(PartitionError) {
+    func activate(reprofile: ResolvedProfile?, wait: Bool) throws(PartitionError) {
         try backend.activate(name, reprofile: reprofile)
     }
 
-    func shutdown(within: Int, force: Bool) throws(PartitionError) {
+    func shutdown(within: Int, force: Bool, wait: Bool) throws(PartitionError) {
+        guard wait else { return try backend.requestShutdown(name, within: within) }
+        progress.waiting(path, "waiting for it to stop")
         try backend.shutdown(name, within: within, force: force)
     }
 
@@ -23,8 +26,12 @@ struct HostWparPartition: PartitionBackend {
         try backend.force(name)
     }
 
-    func restart(immediate: Bool, within: Int) throws(PartitionError) {
-        if immediate { try backend.force(name) } else { try backend.shutdown(name, within: within, force: false) }
+    func restart(immediate: Bool, within: Int, force: Bool) throws(PartitionError) {
+        progress.waiting(path, "waiting for it to stop")
+        try restartTimeout(within) { () throws(PartitionError) in
+            if immediate { try backend.force(name) } else { try backend.shutdown(name, within: within, force: force) }
+        }
+        progress.waiting(path, "starting it")
         try backend.activate(name, reprofile: nil)
     }
 

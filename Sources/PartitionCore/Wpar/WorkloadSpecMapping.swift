@@ -35,6 +35,7 @@ enum WorkloadSpecMapping {
             network: network(profile.network), limits: limits(profile.resources), console: console)
         spec.diskLimit = profile.resources.disk.max?.bytes
         spec.privileged = profile.privileged
+        spec.minimalInit = profile.usesMinimalInit ? true : nil
         spec.seccomp = seccomp(profile.seccomp)
         try checkSeccomp(profile, resolved: resolved)
         if annotate {

@@ -57,8 +57,16 @@ final class WparBackend {
             try engine.shutdown(name, within: Double(seconds), force: force)
         } catch where error.code == .timeout {
             throw PartitionError(.timeout,
-                "The WPAR did not stop within \(seconds) seconds; add --force to kill it then, or use 'partctl force \(name)'.")
+                "The WPAR did not stop within \(seconds) seconds and keeps running; add --force to kill it then, or use 'partctl force \(name)'.")
         }
+    }
+
+    /// `shutdown --no-wait`: the stop signal sent, the WPAR `stopping` for up to `within` seconds.
+    func requestShutdown(_ name: PartitionName, within seconds: Int) throws(PartitionError) {
+        guard try isStoppable(name) else {
+            throw PartitionError(.invalidState, "The WPAR is not running.")
+        }
+        try engine.requestShutdown(name, within: Double(seconds))
     }
 
     func force(_ name: PartitionName) throws(PartitionError) {
