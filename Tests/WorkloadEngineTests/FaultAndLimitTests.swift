@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import PartctlTestSupport
 import PartitionModel
 import Testing
 @testable import WorkloadEngine
@@ -132,9 +133,8 @@ import Testing
         try sandbox.engine.activate(name)
         let status = try sandbox.engine.status(name)
         kill(status.supervisorPID!, SIGKILL)
-        HostSystem.sleep(seconds: 0.2)
-        // Dead; at most a zombie until the host's init reaps it.
-        #expect(!EngineSandbox.isRunning(status.initPID!))
+        // Dead (the parent-death signal); at most a zombie until the host's init reaps it.
+        #expect(waitUntil(timeout: 10) { !EngineSandbox.isRunning(status.initPID!) }, "the init outlived its supervisor")
         #expect(try sandbox.engine.status(name).state == .error)
         try sandbox.engine.activate(name)
         #expect(try sandbox.engine.status(name).state == .running)

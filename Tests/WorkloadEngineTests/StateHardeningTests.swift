@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import PartctlTestSupport
 import PartitionModel
 import Testing
 @testable import WorkloadEngine
@@ -135,7 +136,7 @@ import Testing
             try sandbox.engine.activate(name)
             let supervisor = try #require(try sandbox.engine.status(name).supervisorPID)
             #expect(kill(supervisor, SIGKILL) == 0)
-            while EngineSandbox.isRunning(supervisor) { HostSystem.sleep(seconds: 0.01) }
+            #expect(waitUntil(timeout: 10) { !EngineSandbox.isRunning(supervisor) }, "the killed supervisor did not end")
             #expect(try sandbox.engine.status(name).state == .error)
             try stop(sandbox.engine, name)
             #expect(try sandbox.engine.status(name).state == .defined, "\(label)")
@@ -218,14 +219,12 @@ import Testing
         #expect(try sandbox.exec("ptest-disk", ["/bin/sh", "-c", "cat /root/small"]).output == "ok\n")
         // An init that ends by itself: its supervisor unmounts the layer.
         _ = try sandbox.exec("ptest-disk", ["/bin/sh", "-c", "kill -TERM 1"])
-        let ended = HostSystem.monotonicSeconds() + 5
-        while try sandbox.engine.status(name).state != .defined && HostSystem.monotonicSeconds() < ended { HostSystem.sleep(seconds: 0.05) }
+        try waitUntil(timeout: 5, interval: 0.05) { try sandbox.engine.status(name).state == .defined }
         #expect(try sandbox.engine.status(name).state == .defined)
         #expect(Self.mounts(at: directory + "/layer").isEmpty, "the layer is still mounted after its init ended")
         try sandbox.engine.remove(name, force: true)
         #expect(HostSystem.fileType(directory) == nil)
-        let deadline = HostSystem.monotonicSeconds() + 5
-        while !Self.loopDevices(backing: image).isEmpty && HostSystem.monotonicSeconds() < deadline { HostSystem.sleep(seconds: 0.05) }
+        waitUntil(timeout: 5, interval: 0.05) { Self.loopDevices(backing: image).isEmpty }
         #expect(Self.loopDevices(backing: image).isEmpty, "loop devices left: \(Self.loopDevices(backing: image))")
         #expect(Self.mounts(at: directory + "/layer").isEmpty)
     }

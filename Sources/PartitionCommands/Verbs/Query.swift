@@ -22,7 +22,7 @@ struct Query: ParsableCommand {
         return names
     }
 
-    @Argument(help: "A partition's path; all partitions when omitted.") var path: String?
+    @Argument(help: "A partition's path; all partitions when omitted.", completion: .partitionPath) var path: String?
     @Option(name: .customShort("F"), help: ArgumentHelp("Fields to print, values only.", valueName: "fields")) var fields: String?
     @Flag(name: .long, help: "Print a header line.") var header = false
     @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("Only partitions whose field has this value (repeatable).", valueName: "k=v"))

@@ -6,7 +6,7 @@ struct Restart: ParsableCommand {
         commandName: "restart",
         abstract: "Shut a partition down and activate it again.")
 
-    @Argument(help: "The partition's path.") var path: String
+    @Argument(help: "The partition's path.", completion: .partitionPath) var path: String
     @Flag(name: .long, help: "Stop immediately instead of gracefully.") var immed = false
     @Option(name: .long, help: "Seconds to wait for a graceful stop (default 60).") var within: Int = 60
     @OptionGroup var connection: ConnectionOptions

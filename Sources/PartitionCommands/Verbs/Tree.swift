@@ -7,7 +7,7 @@ struct Tree: ParsableCommand {
         commandName: "tree",
         abstract: "Show the partition tree: the managed system, its LPARs and WPARs, with states and resources.")
 
-    @Argument(help: "Show only the subtree at this path.") var path: String?
+    @Argument(help: "Show only the subtree at this path.", completion: .partitionPath) var path: String?
     @OptionGroup var output: JSONOption
     @OptionGroup var connection: ConnectionOptions
 
