@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(name: "PartitionModelTests", dependencies: ["PartitionModel", "PartitionProfiles", "PartctlTestSupport"]),
         .testTarget(name: "LibvirtKitTests", dependencies: ["LibvirtKit", "PartctlTestSupport"]),
         .testTarget(name: "WorkloadEngineTests", dependencies: ["WorkloadEngine", "PartctlTestSupport"]),
-        .testTarget(name: "PartitionCoreTests", dependencies: ["PartitionCore"]),
+        .testTarget(name: "PartitionCoreTests", dependencies: ["PartitionCore", "PartctlTestSupport"]),
         .testTarget(name: "PartitionCommandsTests", dependencies: ["PartitionCommands", "PartctlTestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["PartitionModel", "PartctlTestSupport"]),
         .testTarget(name: "AgentProtocolTests", dependencies: ["AgentProtocol", "PartctlTestSupport"]),

@@ -16,17 +16,9 @@ import Testing
     /// Runs `script` with /bin/sh as the unprivileged host user nobody (65534, no groups); returns
     /// its status and output.
     static func asNobody(_ script: String) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", "--", "/bin/sh", "-c", script]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.currentDirectoryURL = URL(fileURLWithPath: "/")
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try TestProcess.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", "/bin/sh", "-c", script],
+                                         directory: "/", timeout: 60)
+        return (result.status, result.stdout + result.stderr)
     }
 
     /// Moby CVE-2021-41091: a system WPAR (root inside, no user namespace) writes a setuid-root copy

@@ -191,14 +191,7 @@ import Testing
 /// pair is gone once it stops.
 @Suite(.serialized) struct BridgedWparTests {
     static func ip(_ arguments: [String]) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/sbin/ip")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return -1 }
-        process.waitUntilExit()
-        return process.terminationStatus
+        (try? TestProcess.run("/sbin/ip", arguments, timeout: 30))?.status ?? -1
     }
 
     @Test func bridgedWparAnswersAndLeavesNoVeth() throws {
@@ -218,13 +211,8 @@ import Testing
         let inside = try sandbox.exec("ptest-bridged", ["/bin/sh", "-c", "ip -4 addr show dev eth0; ip route"])
         #expect(inside.output.contains("10.213.90.2/24"), "\(inside.output)")
         #expect(inside.output.contains("default via 10.213.90.1"), "\(inside.output)")
-        let ping = Process()
-        ping.executableURL = URL(fileURLWithPath: "/bin/busybox")
-        ping.arguments = ["ping", "-c", "1", "-W", "2", "10.213.90.2"]
-        ping.standardOutput = FileHandle.nullDevice
-        try ping.run()
-        ping.waitUntilExit()
-        #expect(ping.terminationStatus == 0)
+        let ping = try TestProcess.run("/bin/busybox", ["ping", "-c", "1", "-W", "2", "10.213.90.2"], timeout: 30)
+        #expect(ping.status == 0, "\(ping)")
         let veth = NetworkSetup.hostInterfaceName(for: "ptest-bridged")
         #expect(HostSystem.fileType("/sys/class/net/" + veth) != nil)
         try sandbox.engine.shutdown(name, within: 5)
