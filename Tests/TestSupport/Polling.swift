@@ -50,3 +50,29 @@ private final class TimedOutcome<T>: @unchecked Sendable {
     var value: T?
     let done = DispatchSemaphore(value: 0)
 }
+
+/// A blocking call run on a thread of its own while the test goes on; its result (or error) is
+/// handed over by `value(within:)`, which throws `TimedOut` when the call has not returned by then.
+public final class BackgroundResult<Value: Sendable>: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<Value, any Error>?
+
+    public init(_ body: @escaping @Sendable () throws -> Value) {
+        Thread.detachNewThread { [self] in
+            result = Result { try body() }
+            done.signal()
+        }
+    }
+
+    public func value(within limit: Duration) throws -> Value {
+        let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
+        guard done.wait(timeout: .now() + seconds) == .success, let result else { throw TimedOut(limit: limit) }
+        return try result.get()
+    }
+}
+
+/// A call or a process that did not finish in the time a test gave it.
+public struct TimedOut: Error, CustomStringConvertible {
+    public var limit: Duration
+    public var description: String { "did not finish within \(limit)" }
+}
