@@ -29,7 +29,7 @@ SUPERVISOR_BIN = $(SUPERVISOR_BUILD)/release/partctl-supervisor
 DEBUG_BIN = .build/debug/partctl
 RELEASE_BIN = .build/release/partctl
 
-.PHONY: all setup build release supervisor guest-image run test unit-test integration-test bench install clean fuzz fuzz-build fuzz-smoke
+.PHONY: all setup build release supervisor guest-image run test unit-test unit-test-unprivileged integration-test bench install uninstall docs-generated clean fuzz fuzz-build fuzz-smoke
 
 all: release
 
@@ -63,12 +63,26 @@ guest-image: setup supervisor
 run: setup guest-image release
 	PARTCTL=$(RELEASE_BIN) sh scripts/main-job.sh
 
-# The hermetic tests: no root, no libvirtd, no namespaces; seconds once built.
-UNIT_TESTS = PartitionModelTests|AgentProtocolTests|PartitionCommandsTests|PartitionCoreTests|SystemKitTests|LibvirtKitTests\.(Domain|Error)|WorkloadEngineTests\.(CgroupLayout|CgroupV2Writer|CgroupLimit|NetworkAddress|RuntimeStateProcessIdentity|SeccompFilter)
+# The hermetic tests: no root, no libvirtd (libvirt's in-process test driver only), no namespaces;
+# seconds once built. Every other suite needs root, libvirtd or the guest image (docs/testing.md).
+UNIT_TESTS = PartitionModelTests|AgentProtocolTests|PartitionCommandsTests|PartitionCoreTests|SystemKitTests|LibvirtKitTests\.(Domain|Error|Connection)|WorkloadEngineTests\.(CgroupLayout|CgroupV2Writer|CgroupLimit|NetworkAddress|RuntimeStateProcessIdentity|RuntimeState(AtomicFile|Lock|Paths)|SeccompFilter|SpawnPlanValidation)
 unit-test:
 	$(SWIFT) test --filter '$(UNIT_TESTS)'
 
+# The same suites as user nobody, from a copy of the test bundle that nobody can read: proof that
+# they need no privilege (a suite that did would fail here, not pass vacuously).
+UNIT_COPY = /tmp/partctl-unit-test
+unit-test-unprivileged:
+	$(SWIFT) build --build-tests
+	rm -rf $(UNIT_COPY) && mkdir -p $(UNIT_COPY)
+	cp -r $$($(SWIFT) build --show-bin-path)/partctlPackageTests.xctest profiles $(UNIT_COPY)/
+	chmod -R a+rX $(UNIT_COPY)
+	cd $(UNIT_COPY) && setpriv --reuid=65534 --regid=65534 --clear-groups \
+		./partctlPackageTests.xctest --testing-library swift-testing --filter '$(UNIT_TESTS)'
+	rm -rf $(UNIT_COPY)
+
 test: setup guest-image build fuzz-smoke
+	$(MAKE) docs-generated DOCS_BIN=$(DEBUG_BIN)
 	PARTCTL_BIN=$(CURDIR)/$(DEBUG_BIN) $(SWIFT) test --no-parallel
 
 # libFuzzer on the profile reader and the agent protocol's decoders (docs/security.md, Fuzzing). The
@@ -95,9 +109,50 @@ fuzz-smoke: fuzz-build
 bench: setup guest-image release
 	PARTCTL=$(CURDIR)/$(RELEASE_BIN) sh bench/run.sh
 
-install: release
-	install -m 0755 $(RELEASE_BIN) /usr/local/bin/partctl
-	install -D -m 0755 .build/release/partctl-supervisor /usr/local/libexec/partctl/partctl-supervisor
+# Installed layout (docs/install.md): partctl in $(PREFIX)/bin, its supervisor in
+# $(PREFIX)/libexec/partctl (found there relative to partctl, whatever PREFIX is), completions where
+# bash-completion, zsh and fish look under $(PREFIX)/share, and man pages in $(PREFIX)/share/man/man1.
+# DESTDIR stages the whole tree elsewhere (packaging).
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR = $(DESTDIR)$(PREFIX)/bin
+LIBEXECDIR = $(DESTDIR)$(PREFIX)/libexec/partctl
+MAN1DIR = $(DESTDIR)$(PREFIX)/share/man/man1
+BASH_COMPLETIONS = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSH_COMPLETIONS = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+FISH_COMPLETIONS = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+# Completion scripts and man pages are generated from the command definitions (swift-argument-parser)
+# by the binary being installed, into DOCS_OUT.
+DOCS_OUT = .build/install-docs
+
+# Completion scripts and man pages from the command definitions: the scripts from the binary
+# itself, the pages (partctl.1, partctl.VERB.1) by swift-argument-parser's generate-manual plugin,
+# which works offline from the package's checkout. The plugin builds every product first: in debug,
+# so that it never rebuilds the release binaries without RELEASE_FLAGS.
+DOCS_BIN ?= $(RELEASE_BIN)
+docs-generated:
+	rm -rf $(DOCS_OUT) && mkdir -p $(DOCS_OUT)/man1
+	$(DOCS_BIN) --generate-completion-script bash > $(DOCS_OUT)/partctl.bash
+	$(DOCS_BIN) --generate-completion-script zsh > $(DOCS_OUT)/_partctl
+	$(DOCS_BIN) --generate-completion-script fish > $(DOCS_OUT)/partctl.fish
+	$(SWIFT) package --disable-sandbox plugin generate-manual --configuration debug --multi-page \
+		--authors "the partctl developers"
+	cp .build/plugins/GenerateManual/outputs/partctl/*.1 $(DOCS_OUT)/man1/
+
+install: release docs-generated
+	install -D -m 0755 $(RELEASE_BIN) $(BINDIR)/partctl
+	install -D -m 0755 .build/release/partctl-supervisor $(LIBEXECDIR)/partctl-supervisor
+	install -D -m 0644 $(DOCS_OUT)/partctl.bash $(BASH_COMPLETIONS)/partctl
+	install -D -m 0644 $(DOCS_OUT)/_partctl $(ZSH_COMPLETIONS)/_partctl
+	install -D -m 0644 $(DOCS_OUT)/partctl.fish $(FISH_COMPLETIONS)/partctl.fish
+	install -d $(MAN1DIR)
+	install -m 0644 $(DOCS_OUT)/man1/*.1 $(MAN1DIR)/
+
+uninstall:
+	rm -f $(BINDIR)/partctl $(LIBEXECDIR)/partctl-supervisor
+	-rmdir $(LIBEXECDIR) 2>/dev/null
+	rm -f $(BASH_COMPLETIONS)/partctl $(ZSH_COMPLETIONS)/_partctl $(FISH_COMPLETIONS)/partctl.fish
+	rm -f $(MAN1DIR)/partctl.1 $(MAN1DIR)/partctl.*.1
 
 clean:
 	rm -rf .build .build-guest .build-fuzz guest/build

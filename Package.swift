@@ -87,16 +87,22 @@ let package = Package(
             name: "partctl",
             dependencies: ["PartitionCommands"]
         ),
-        .testTarget(name: "PartitionModelTests", dependencies: ["PartitionModel", "PartitionProfiles"]),
-        .testTarget(name: "LibvirtKitTests", dependencies: ["LibvirtKit"]),
-        .testTarget(name: "SystemKitTests", dependencies: ["SystemKit"]),
-        .testTarget(name: "WorkloadEngineTests", dependencies: ["WorkloadEngine", "SystemKit"]),
-        .testTarget(name: "PartitionCoreTests", dependencies: ["PartitionCore"]),
-        .testTarget(name: "PartitionCommandsTests", dependencies: ["PartitionCommands"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["PartitionModel"]),
-        .testTarget(name: "AgentProtocolTests", dependencies: ["AgentProtocol"]),
+        // Test-only: what every test suite shares (running a program with a timeout, waiting for a
+        // condition, ptest- names, clean-up). Foundation and Glibc only, so the hermetic suites use it too.
+        .target(name: "PartctlTestSupport", path: "Tests/TestSupport"),
+        // Hermetic (make unit-test: no root, no libvirtd, no namespaces): PartitionModelTests,
+        // AgentProtocolTests, PartitionCommandsTests, PartitionCoreTests, SystemKitTests and parts of LibvirtKitTests
+        // and WorkloadEngineTests. The rest needs root, libvirtd or the guest image (docs/testing.md).
+        .testTarget(name: "PartitionModelTests", dependencies: ["PartitionModel", "PartitionProfiles", "PartctlTestSupport"]),
+        .testTarget(name: "LibvirtKitTests", dependencies: ["LibvirtKit", "PartctlTestSupport"]),
+        .testTarget(name: "SystemKitTests", dependencies: ["SystemKit", "PartctlTestSupport"]),
+        .testTarget(name: "WorkloadEngineTests", dependencies: ["WorkloadEngine", "SystemKit", "PartctlTestSupport"]),
+        .testTarget(name: "PartitionCoreTests", dependencies: ["PartitionCore", "PartctlTestSupport"]),
+        .testTarget(name: "PartitionCommandsTests", dependencies: ["PartitionCommands", "PartctlTestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["PartitionModel", "PartctlTestSupport"]),
+        .testTarget(name: "AgentProtocolTests", dependencies: ["AgentProtocol", "PartctlTestSupport"]),
         // Needs a real libvirtd and the guest image: an LPAR booted, its agent driven from the host.
-        .testTarget(name: "NestedTests", dependencies: ["PartitionCore", "AgentProtocol", "WorkloadEngine"]),
+        .testTarget(name: "NestedTests", dependencies: ["PartitionCore", "AgentProtocol", "WorkloadEngine", "PartctlTestSupport"]),
     ]
 )
 

@@ -2,7 +2,8 @@ import Glibc
 import PartitionModel
 
 /// Where the `partctl-supervisor` executable is: `$PARTCTL_SUPERVISOR`, next to the running
-/// executable (the build directory, or wherever partctl is installed), or a libexec directory.
+/// executable (the build directory), in ../libexec/partctl relative to it (`make install` with any
+/// PREFIX), or a libexec directory.
 enum SupervisorProgram {
     static let variable = "PARTCTL_SUPERVISOR"
     static let fileName = "partctl-supervisor"
@@ -11,7 +12,10 @@ enum SupervisorProgram {
         var candidates: [String] = []
         if let explicit = getenv(variable).map({ String(cString: $0) }), !explicit.isEmpty { candidates.append(explicit) }
         if let executable = HostSystem.realPath("/proc/self/exe"), let slash = executable.lastIndex(of: "/") {
-            candidates.append(executable[..<slash] + "/" + fileName)
+            let directory = executable[..<slash]
+            // Beside it (a build directory), or PREFIX/libexec/partctl for PREFIX/bin/partctl (make install).
+            candidates.append(directory + "/" + fileName)
+            candidates.append(directory + "/../libexec/partctl/" + fileName)
         }
         candidates += ["/usr/local/libexec/partctl/\(fileName)", "/usr/libexec/partctl/\(fileName)", "/usr/local/bin/\(fileName)"]
         for candidate in candidates where access(candidate, X_OK) == 0 && HostSystem.fileType(candidate) == .regular {

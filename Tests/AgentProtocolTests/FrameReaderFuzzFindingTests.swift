@@ -1,5 +1,6 @@
 import AgentProtocol
 import Foundation
+import PartctlTestSupport
 import Testing
 
 /// Found while fuzzing the frame reader (make fuzz, FuzzAgentFrames): by reading what it reaches,
@@ -19,8 +20,8 @@ import Testing
                 count += 1
             }
             return count
-        }
-        #expect(count == frames)
+        }.value ?? nil
+        #expect(count == frames, "nil: a wrong frame, or not done within 10 s")
     }
 
     /// Each frame used to keep the reader's whole buffer: after one frame of 1 MiB, every later frame,
@@ -38,26 +39,4 @@ import Testing
         #expect(small == [UInt8(ascii: "a")] && other == Array("bc".utf8))
         #expect(small.capacity < 4096 && other.capacity < 4096, "capacities \(small.capacity), \(other.capacity)")
     }
-}
-
-/// `body`'s result, or a recorded issue (and nil) when it did not return within `seconds`: a test of
-/// a hang must fail, not hang. A body that never returns keeps its thread until the tests end.
-func withinSeconds<T: Sendable>(_ seconds: Int, sourceLocation: SourceLocation = #_sourceLocation,
-                                _ body: @escaping @Sendable () -> T?) -> T? {
-    let outcome = TimedOutcome<T>()
-    Thread.detachNewThread {
-        outcome.value = body()
-        outcome.done.signal()
-    }
-    guard outcome.done.wait(timeout: .now() + .seconds(seconds)) == .success else {
-        Issue.record("did not finish within \(seconds) seconds", sourceLocation: sourceLocation)
-        return nil
-    }
-    return outcome.value
-}
-
-/// What `withinSeconds` hands between threads: written before the signal, read only after it.
-final class TimedOutcome<T>: @unchecked Sendable {
-    var value: T?
-    let done = DispatchSemaphore(value: 0)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PartctlTestSupport
 import Testing
 
 /// Host WPARs through the partctl command line: the same verbs and tree as LPARs.
@@ -44,16 +45,36 @@ import Testing
         #expect(try CLI.partctl("query", name).status == 2)
     }
 
+    /// partctl's cgroups in every hierarchy this host has (v1 controllers, the v2 or hybrid
+    /// unified mount, or pure v2 at the root), as hierarchy/name: not one hierarchy's count, which
+    /// is nothing at all where that hierarchy is not mounted.
+    static func partctlCgroups() -> Set<String> {
+        let root = "/sys/fs/cgroup"
+        let hierarchies = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).map { "\(root)/\($0)" } + [root]
+        return Set(hierarchies.flatMap { hierarchy in
+            ((try? FileManager.default.contentsOfDirectory(atPath: "\(hierarchy)/partctl")) ?? [])
+                .filter { (try? FileManager.default.attributesOfItem(atPath: "\(hierarchy)/partctl/\($0)")[.type] as? FileAttributeType) == .typeDirectory }
+                .map { "\(hierarchy)/partctl/\($0)" }
+        })
+    }
+
     @Test func runReturnsTheExitStatusAndLeavesNothing() throws {
-        let before = try CLI.run("/bin/sh", ["-c", "ls /sys/fs/cgroup/pids/partctl 2>/dev/null | grep -c . || true"]).stdout
+        let before = Self.partctlCgroups()
+        // The premise: this check sees a transient run's cgroups while it runs.
+        let running = try BackgroundProcess(CLI.binary, ["run", "--profile", "wpar-app", "--", "/bin/sh", "-c", "echo up; read line"],
+                                            input: .pipe)
+        #expect(running.waitForOutput(containing: "up", timeout: 30), "\(running.stderr)")
+        #expect(!Self.partctlCgroups().subtracting(before).isEmpty, "a running WPAR's cgroups were not seen")
+        running.send("done\n")
+        #expect(running.finish(within: 30).status == 0)
         let result = try CLI.partctl("run", "--profile", "wpar-app", "--", "/bin/sh", "-c", "echo inside; exit 7")
         #expect(result.status == 7, "\(result.stderr)")
         #expect(result.stdout == "inside\n")
         // PID 1 is the minimal init (init: true, the default), the command its first child.
         let pid1 = try CLI.partctl("run", "--profile", "wpar-app", "--", "/bin/sh", "-c", "echo $$")
         #expect(pid1.stdout == "2\n")
-        let after = try CLI.run("/bin/sh", ["-c", "ls /sys/fs/cgroup/pids/partctl 2>/dev/null | grep -c . || true"]).stdout
-        #expect(before == after, "cgroups left behind")
+        let after = Self.partctlCgroups()
+        #expect(after.subtracting(before).isEmpty, "cgroups left behind: \(after.subtracting(before).sorted())")
         expectRefusal(try CLI.partctl("run", "--profile", "lpar-minimal", "--", "/bin/true"), mentioning: ["application"])
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import PartctlTestSupport
 import Testing
 
 /// Commands on one partition are serialised: concurrent activates give exactly one success.
@@ -8,27 +9,14 @@ import Testing
         CLI.removeDomain(name)
         defer { CLI.removeDomain(name) }
         try #require(CLI.partctl("define", name, "--profile", "lpar-memtest").status == 0)
-        // Ten partctl processes at once; their stderr goes to one file each.
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ptest-race-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        var processes: [(Process, URL)] = []
-        for index in 0..<10 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: CLI.binary)
-            process.arguments = ["activate", name]
-            let errorFile = directory.appendingPathComponent("\(index).err")
-            FileManager.default.createFile(atPath: errorFile.path, contents: nil)
-            process.standardError = try FileHandle(forWritingTo: errorFile)
-            process.standardOutput = FileHandle.nullDevice
-            processes.append((process, errorFile))
-        }
-        for (process, _) in processes { try process.run() }
-        for (process, _) in processes { process.waitUntilExit() }
-        let successes = processes.filter { $0.0.terminationStatus == 0 }.count
+        // Ten partctl processes at once (the shared runner: output in files, killed if one hangs).
+        let processes = try (0..<10).map { _ in try BackgroundProcess(CLI.binary, ["activate", name]) }
+        let results = processes.map { $0.finish(within: 180) }
+        let successes = results.filter { $0.status == 0 }.count
         #expect(successes == 1, "\(successes) activates succeeded")
-        for (process, errorFile) in processes where process.terminationStatus != 0 {
-            let line = (try? String(contentsOf: errorFile, encoding: .utf8)) ?? ""
+        for result in results where result.status != 0 {
+            let line = result.stderr
+            #expect(!result.timedOut, "an activate hung: \(result)")
             #expect(line.contains("already running") || line.contains("busy"), "\(line)")
             #expect(line.split(separator: "\n").count == 1, "\(line)")
         }

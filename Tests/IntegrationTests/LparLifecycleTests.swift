@@ -48,9 +48,12 @@ import Testing
 
         // Interactive console on a real terminal (script(1) gives it a pty): what we type reaches
         // the guest's shell, its answer comes back, and ~. leaves with the partition still running.
-        let typed = "(sleep 2; printf 'echo hello-$((6*7))\\r'; sleep 3; printf '\\r~.')"
-        let session = "\(typed) | script -qfec '\(CLI.binary) console \(name)' /dev/null"
-        let console = try CLI.run("/bin/sh", ["-c", session], timeout: 30)
+        let session = try TerminalSession("\(CLI.binary) console \(name)")
+        #expect(session.waitForShell(timeout: 30), "no shell on the console: \(session.output.suffix(300))")
+        session.type("echo hello-$((6*7))\r")
+        #expect(session.waitFor("hello-42", timeout: 20))
+        session.type("\r~.")
+        let console = session.finish(within: 30)
         #expect(console.status == 0, "console: \(console.stdout.suffix(300)) \(console.stderr)")
         #expect(console.stdout.contains("type ~. at the start of a line to leave"), "\(console.stdout.suffix(300))")
         #expect(console.stdout.contains("hello-42"), "the guest's shell did not answer: \(console.stdout.suffix(500))")

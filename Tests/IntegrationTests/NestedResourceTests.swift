@@ -1,4 +1,5 @@
 import Foundation
+import PartctlTestSupport
 import Testing
 
 /// Nested WPARs through the command line, beyond the main scenario: limits changed within the
@@ -77,16 +78,20 @@ import Testing
         #expect(piped.stderr == "oops\n")
 
         // On a terminal: a terminal inside the WPAR too, as large as the host's.
-        let typed = "(sleep 2; printf 'tty; stty size; exit 4\\r')"
-        let terminal = try CLI.run("/bin/sh", ["-c", "\(typed) | script -qfec 'stty rows 33 cols 101; \(CLI.binary) login \(web)' /dev/null"],
-                                   timeout: 60)
+        let session = try TerminalSession("stty rows 33 cols 101; \(CLI.binary) login \(web)")
+        #expect(session.waitForShell(timeout: 30), "no shell in \(web): \(session.output.suffix(300))")
+        session.type("tty; stty size; exit 4\r")
+        let terminal = session.finish(within: 60)
         #expect(terminal.status == 4, "\(terminal.stdout)")
         #expect(terminal.stdout.contains("/dev/pts/"), "\(terminal.stdout)")
         #expect(terminal.stdout.contains("33 101"), "the terminal inside has not the host's size: \(terminal.stdout)")
 
         // The console replays what the WPAR's init wrote; ~. leaves and the WPAR runs on.
         #expect(try CLI.partctl("login", web, "--", "sh", "-c", "echo console-hello >/proc/1/fd/1").status == 0)
-        let console = try CLI.run("/bin/sh", ["-c", "(sleep 2; printf '\\r~.') | \"$0\" console \"$1\"", CLI.binary, web], timeout: 60)
+        let attached = try BackgroundProcess(CLI.binary, ["console", web], input: .pipe)
+        #expect(attached.waitForOutput(containing: "console-hello", timeout: 30), "\(attached.stdout)")
+        attached.send("\r~.")
+        let console = attached.finish(within: 30)
         #expect(console.status == 0, "\(console.stderr)")
         #expect(console.stdout.contains("console-hello"), "\(console.stdout)")
         #expect(try CLI.partctl("query", web, "-F", "state").stdout == "running\n")
@@ -103,12 +108,15 @@ import Testing
         let web = "\(lpar)/web"
 
         // A long command in the nested WPAR, then the LPAR forced off under it.
-        let login = try Background(CLI.partctlPath, ["login", web, "--", "sleep", "30"])
+        let login = try BackgroundProcess(CLI.partctlPath, ["login", web, "--", "sleep", "30"])
+        // Nothing to wait for: a nested command's output comes back only when it ends (partagent
+        // captures it) and the agent's channel is held meanwhile, so no sign shows it started. The
+        // pause gives it time to; the check after it is that the command still runs.
         usleep(3_000_000)
         #expect(login.isRunning, "the nested command ended early: \(login.stderr)")
         let started = Date()
         #expect(try CLI.partctl("force", lpar).status == 0)
-        let status = login.wait(seconds: 20)
+        let status = login.finish(within: 20).status
         #expect(Date().timeIntervalSince(started) < 20, "the login did not notice its LPAR stopping")
         #expect(status != 0)
         let lines = login.stderr.split(separator: "\n")
@@ -123,41 +131,5 @@ import Testing
         #expect(try CLI.partctl("query", web, "-F", "state").stdout == "running\n")
 
         #expect(try CLI.partctl("remove", lpar, "--force").status == 0)
-    }
-}
-
-/// A partctl command left running while the test acts, its output in files.
-final class Background {
-    private let process = Process()
-    private let errorURL: URL
-
-    init(_ executable: String, _ arguments: [String]) throws {
-        errorURL = FileManager.default.temporaryDirectory.appendingPathComponent("ptest-bg-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: errorURL.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: CLI.packageRoot)
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = try FileHandle(forWritingTo: errorURL)
-        try process.run()
-    }
-
-    deinit {
-        if process.isRunning { process.terminate() }
-        try? FileManager.default.removeItem(at: errorURL)
-    }
-
-    var isRunning: Bool { process.isRunning }
-
-    var stderr: String { (try? String(contentsOf: errorURL, encoding: .utf8)) ?? "" }
-
-    /// The exit status, after at most `seconds` (then the process is terminated).
-    func wait(seconds: Double) -> Int32 {
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        return process.terminationStatus
     }
 }

@@ -4,11 +4,15 @@ import Testing
 /// WPARs nested in an LPAR through the partctl command line: the scenario of issue 4, end to end,
 /// in one test LPAR booted from partctl's guest image.
 @Suite(.serialized) struct NestedWparTests {
-    /// Types a command into the LPAR's console shell through a real pty, then leaves with ~.
+    /// Types a command into the LPAR's console shell through a real pty, waits until it has run,
+    /// then leaves with ~.
     static func typeOnConsole(_ lpar: String, _ command: String) throws {
-        let typed = "(sleep 2; printf '%s\\r' '\(command)'; sleep 2; printf '\\r~.')"
-        let session = try CLI.run("/bin/sh", ["-c", "\(typed) | script -qfec '\(CLI.binary) console \(lpar)' /dev/null"], timeout: 30)
-        #expect(session.status == 0, "console: \(session.stdout.suffix(300))")
+        let session = try TerminalSession("\(CLI.binary) console \(lpar)")
+        #expect(session.waitForShell(timeout: 30), "no shell on the console: \(session.output.suffix(300))")
+        #expect(session.run(command), "the command did not finish: \(session.output.suffix(300))")
+        session.type("\r~.")
+        let ended = session.finish(within: 30)
+        #expect(ended.status == 0 && !ended.timedOut, "console: \(ended.stdout.suffix(300))")
     }
 
     /// A system WPAR in the guest: its own root (an overlay on the guest's busybox tree), busybox

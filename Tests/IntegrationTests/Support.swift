@@ -1,64 +1,23 @@
 import Foundation
+import PartctlTestSupport
 import Testing
 
-/// Runs the real partctl binary (built by `make test`, path in $PARTCTL_BIN) and real virsh.
+/// Runs the real partctl binary (built by `make test`, path in $PARTCTL_BIN) and real virsh, through
+/// the shared test support (PartctlTestSupport: a timeout that kills, output in files).
 enum CLI {
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    typealias Result = ProcessResult
 
     /// The binary's path, for shell command lines.
     static var binary: String { partctlPath }
 
-    static var partctlPath: String {
-        if let path = ProcessInfo.processInfo.environment["PARTCTL_BIN"], !path.isEmpty { return path }
-        // `swift test` without make: the debug build next to the test bundle.
-        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return here.appendingPathComponent(".build/debug/partctl").path
-    }
+    static var partctlPath: String { BuiltProducts.partctl }
 
-    static var packageRoot: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    }
+    static var packageRoot: String { BuiltProducts.packageRoot }
 
     @discardableResult
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                    directory: String? = nil, timeout: TimeInterval = 120) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        process.currentDirectoryURL = URL(fileURLWithPath: directory ?? packageRoot)
-        // Output goes to files: no pipe can fill up and block the process, no reader threads.
-        let tmp = FileManager.default.temporaryDirectory
-        let outURL = tmp.appendingPathComponent("ptest-out-\(UUID().uuidString)")
-        let errURL = tmp.appendingPathComponent("ptest-err-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(at: outURL)
-            try? FileManager.default.removeItem(at: errURL)
-        }
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning {
-            process.terminate()
-        }
-        process.waitUntilExit()
-        try out.close()
-        try err.close()
-        let outData = try Data(contentsOf: outURL), errData = try Data(contentsOf: errURL)
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+                    directory: String? = nil, input: String? = nil, timeout: TimeInterval = 120) throws -> Result {
+        try TestProcess.run(executable, arguments, environment: environment, input: input, directory: directory, timeout: timeout)
     }
 
     @discardableResult
@@ -95,12 +54,7 @@ enum CLI {
 
     /// Polls until `condition` holds or `seconds` pass.
     static func waitFor(_ seconds: Double, interval: Double = 0.2, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            usleep(UInt32(interval * 1_000_000))
-        }
-        return try condition()
+        try waitUntil(timeout: seconds, interval: interval, condition)
     }
 }
 
@@ -114,4 +68,44 @@ func expectRefusal(_ result: CLI.Result, status: Int32? = nil, mentioning words:
     for word in words {
         #expect(result.stderr.contains(word), "stderr lacks '\(word)': \(result.stderr)", sourceLocation: sourceLocation)
     }
+}
+
+/// An interactive command on a real terminal (script(1) gives it a pty), driven as a person would:
+/// type only once what it waits for has appeared, never after a guessed pause.
+final class TerminalSession {
+    let process: BackgroundProcess
+
+    /// `command` is a shell command line, run by script(1) in a new pty.
+    init(_ command: String) throws {
+        process = try BackgroundProcess("/usr/bin/script", ["-qfec", command, "/dev/null"], input: .pipe)
+    }
+
+    var output: String { process.stdout }
+
+    func type(_ text: String) { process.send(text) }
+
+    func waitFor(_ text: String, timeout: Double) -> Bool { process.waitForOutput(containing: text, timeout: timeout) }
+
+    /// Waits until a shell reads the terminal: types a probe line until its answer appears (a line
+    /// typed before the shell, or partctl's raw mode, was ready may be lost, so it is typed again).
+    func waitForShell(timeout: Double) -> Bool {
+        let answer = "ptest-ready-\(Int.random(in: 100...999))"
+        let (first, second) = (answer.prefix(8), answer.dropFirst(8))
+        let deadline = monotonicSeconds() + timeout
+        while monotonicSeconds() < deadline && process.isRunning {
+            // Typed in two halves joined by the shell, so the echo of the typed line never matches.
+            type("echo \(first)''\(second)\r")
+            if waitFor(answer, timeout: 3) { return true }
+        }
+        return false
+    }
+
+    /// Types `command` into the shell and waits until it has run (a marker echoed after it).
+    func run(_ command: String, timeout: Double = 30) -> Bool {
+        let marker = "ptest-done-\(Int.random(in: 100...999))"
+        type("\(command); echo \(marker.prefix(8))''\(marker.dropFirst(8))\r")
+        return waitFor(marker, timeout: timeout)
+    }
+
+    func finish(within seconds: Double) -> ProcessResult { process.finish(within: seconds) }
 }

@@ -82,7 +82,8 @@ import Testing
         let target = directory.path + "/root-only"
         try "original\n".write(toFile: target, atomically: false, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: target)
-        // 1<> opens read-write, so that the open does not wait for a reader when fd 1 is a pipe.
+        // 1<> opens read-write, so that the open does not wait for a reader when fd 1 is a pipe. The
+        // sleep is the attack itself (act after login returned), not a wait for readiness.
         let login = try Self.shell("""
             "$PARTCTL" login \(name) -- sh -c '(sleep 2; echo pwned 1<>/proc/self/fd/1; touch /tmp/ptest-done) &' >> \(target)
             """)
@@ -100,6 +101,7 @@ import Testing
         defer { Self.remove(name) }
         try Self.activate(name, profile: "wpar-system")
         let directory = try PrivateDirectory()
+        // The sleep is the attack (read after login returned); /tmp/ptest-read-done is awaited below.
         let result = try Self.shell("""
             mkfifo \(directory.path)/input
             exec 3<>\(directory.path)/input

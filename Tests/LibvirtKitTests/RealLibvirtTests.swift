@@ -1,4 +1,5 @@
 import Foundation
+import PartctlTestSupport
 import PartitionModel
 import Testing
 @testable import LibvirtKit
@@ -188,26 +189,5 @@ final class Pipe: @unchecked Sendable {
             }
         }
         return String(decoding: received, as: UTF8.self)
-    }
-}
-
-/// Runs a blocking call on its own thread and hands its result over.
-final class BackgroundResult<Value: Sendable>: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var result: Result<Value, any Error>?
-
-    init(_ body: @escaping @Sendable () throws -> Value) {
-        Thread.detachNewThread { [self] in
-            result = Result { try body() }
-            done.signal()
-        }
-    }
-
-    func value(within limit: Duration) throws -> Value {
-        let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
-        guard done.wait(timeout: .now() + seconds) == .success, let result else {
-            throw PartitionError(.timeout, "The background call did not finish within \(limit).")
-        }
-        return try result.get()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PartctlTestSupport
 import PartitionModel
 import Testing
 @testable import LibvirtKit
@@ -13,7 +14,7 @@ func openTestDriver() throws -> LibvirtConnection {
 
 /// A name no other test uses, e.g. "ptest-lvk-vcpus-3f9a12c0".
 func uniqueTestName(_ purpose: String) -> String {
-    "ptest-lvk-\(purpose)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+    TestNames.unique("lvk-\(purpose)")
 }
 
 /// A minimal persistent domain for the test driver: 1 of 4 vCPUs, 128 of 256 MiB.

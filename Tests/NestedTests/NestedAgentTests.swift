@@ -1,6 +1,7 @@
 import AgentProtocol
 import Foundation
 import LibvirtKit
+import PartctlTestSupport
 import PartitionCore
 import PartitionModel
 import Testing
@@ -109,11 +110,12 @@ import WorkloadEngine
             web.rawValue, command: ["/bin/busybox", "httpd", "-f", "-p", "127.0.0.1:8080", "-h", "/etc/partctl"])))
         try agent.call(Agent.Activate.self, .init(name: web))
         var page = ""
-        for _ in 0..<20 where !page.contains("image=partctl-guest") {
+        // httpd listens a moment after its WPAR is running: ask until it serves.
+        let served = try waitUntil(timeout: 20, interval: 0.1) {
             page = try agent.call(Agent.Exec.self, .init(name: web, argv: ["/bin/busybox", "wget", "-q", "-O", "-", "http://127.0.0.1:8080/image"])).stdout
-            if !page.contains("image=partctl-guest") { usleep(100_000) }
+            return page.contains("image=partctl-guest")
         }
-        #expect(page.contains("image=partctl-guest"), "httpd served: \(page)")
+        #expect(served, "httpd served: \(page)")
         try agent.call(Agent.Remove.self, .init(name: web, force: true))
 
         var execTimes: [Duration] = []

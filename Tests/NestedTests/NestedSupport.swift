@@ -1,50 +1,23 @@
 import AgentProtocol
 import Foundation
 import Glibc
+import PartctlTestSupport
 import PartitionModel
 import WorkloadEngine
 
-/// Paths of the built executables: $PARTCTL_BIN / $PARTAGENT_BIN, else next to the test bundle.
+/// Paths of the built executables (the shared test support's BuiltProducts).
 enum Built {
-    static var directory: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
-    }
-    static func path(_ variable: String, _ name: String) -> String {
-        if let path = ProcessInfo.processInfo.environment[variable], !path.isEmpty { return path }
-        return directory + "/" + name
-    }
-    static var partctl: String { path("PARTCTL_BIN", "partctl") }
-    static var partagent: String { path("PARTAGENT_BIN", "partagent") }
-    static var supervisor: String { path("PARTCTL_SUPERVISOR", "partctl-supervisor") }
+    static var partctl: String { BuiltProducts.partctl }
+    static var partagent: String { BuiltProducts.partagent }
+    static var supervisor: String { BuiltProducts.supervisor }
 }
 
-/// Runs a program to completion with output in files (no pipe can block it).
+/// Runs a program to completion with output in files (no pipe can block it), killed at `timeout`.
 @discardableResult
 func runProgram(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
                 timeout: TimeInterval = 120) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let directory = FileManager.default.temporaryDirectory
-    let outURL = directory.appendingPathComponent("ptest-out-\(UUID().uuidString)")
-    let errURL = directory.appendingPathComponent("ptest-err-\(UUID().uuidString)")
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    defer {
-        try? FileManager.default.removeItem(at: outURL)
-        try? FileManager.default.removeItem(at: errURL)
-    }
-    process.standardOutput = try FileHandle(forWritingTo: outURL)
-    process.standardError = try FileHandle(forWritingTo: errURL)
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning && Date() < deadline { usleep(10_000) }
-    if process.isRunning { process.terminate() }
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-            String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+    let result = try TestProcess.run(executable, arguments, environment: environment, timeout: timeout)
+    return (result.status, result.stdout, result.stderr)
 }
 
 /// A connected Unix socket driven as an agent conversation, for partagent's --socket mode.
@@ -52,27 +25,31 @@ final class SocketLink: Sendable {
     let descriptor: Int32
 
     init(path: String, timeout: TimeInterval = 10) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while true {
-            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                let bytes = Array(path.utf8)
-                raw.copyBytes(from: bytes)
-                raw[bytes.count] = 0
-            }
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-            if connected == 0 {
-                descriptor = fd
-                return
-            }
-            close(fd)
-            guard Date() < deadline else { throw PartitionError(.unavailable, "Nothing listens on \(path).") }
-            usleep(20_000)
+        var connected: Int32 = -1
+        // The agent under test creates the socket when it is ready: wait for a connect to succeed.
+        waitUntil(timeout: timeout, interval: 0.02) {
+            connected = Self.connect(path)
+            return connected >= 0
         }
+        guard connected >= 0 else { throw PartitionError(.unavailable, "Nothing listens on \(path).") }
+        descriptor = connected
+    }
+
+    private static func connect(_ path: String) -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            let bytes = Array(path.utf8)
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        if connected == 0 { return fd }
+        close(fd)
+        return -1
     }
 
     deinit { close(descriptor) }

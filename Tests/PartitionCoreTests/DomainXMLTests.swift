@@ -1,4 +1,5 @@
 import Foundation
+import PartctlTestSupport
 import Testing
 import PartitionModel
 @testable import PartitionCore
@@ -39,16 +40,8 @@ import PartitionModel
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("ptest-\(UUID().uuidString).xml")
         try xml.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/virt-xml-validate")
-        process.arguments = [file.path, "domain"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+        let result = try TestProcess.run("/usr/bin/virt-xml-validate", [file.path, "domain"], timeout: 60)
+        return (result.status, result.stdout + result.stderr)
     }
 
     @Test(arguments: [("minimal", minimal(), Acceleration.tcg), ("disk", diskProfile(), .kvm), ("minimal-kvm", minimal(), .kvm)])

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import PartctlTestSupport
 import PartitionModel
 import Testing
 @testable import WorkloadEngine
@@ -72,6 +73,8 @@ import Testing
         try sandbox.engine.define(name, spec: SystemWparTests.spec("ptest-bomb", root: .directory(path: root),
             command: ["/bin/sh", "-c", "trap '' TERM; b() { b | b & }; b; sleep 100000"], limits: WorkloadLimits(pidsMax: 48)))
         try sandbox.engine.activate(name)
+        // Stopped also when a check below throws: a bomb left running would starve every later test.
+        defer { try? sandbox.engine.force(name) }
         // Wait for the bomb to reach the limit (a loaded machine forks slowly), never past it.
         var highest = 0
         let reached = try eventually(within: 20) {
@@ -132,9 +135,8 @@ import Testing
         try sandbox.engine.activate(name)
         let status = try sandbox.engine.status(name)
         kill(status.supervisorPID!, SIGKILL)
-        HostSystem.sleep(seconds: 0.2)
-        // Dead; at most a zombie until the host's init reaps it.
-        #expect(!EngineSandbox.isRunning(status.initPID!))
+        // Dead (the parent-death signal); at most a zombie until the host's init reaps it.
+        #expect(waitUntil(timeout: 10) { !EngineSandbox.isRunning(status.initPID!) }, "the init outlived its supervisor")
         #expect(try sandbox.engine.status(name).state == .error)
         try sandbox.engine.activate(name)
         #expect(try sandbox.engine.status(name).state == .running)

@@ -1,4 +1,5 @@
 import Glibc
+import PartctlTestSupport
 import PartitionModel
 import Testing
 @testable import WorkloadEngine
@@ -124,14 +125,9 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Waits until `condition` holds or `seconds` pass; returns whether it held.
+/// Waits until `condition` holds or `seconds` pass; returns whether it held (the shared waitUntil).
 func eventually(within seconds: Double = 5, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = SystemCall.monotonicSeconds() + seconds
-    while SystemCall.monotonicSeconds() < deadline {
-        if try condition() { return true }
-        SystemCall.sleep(seconds: 0.005)
-    }
-    return try condition()
+    try waitUntil(timeout: seconds, interval: 0.005, condition)
 }
 
 @Suite("Process identity")

@@ -52,6 +52,7 @@ import SystemKit
         // after that there is nothing to stop.
         try sandbox.engine.shutdown(name, within: 0.2)
         #expect(throws: PartitionError.self) { try sandbox.engine.force(name) }
+        // A negative check, so time passing is the point: a signal sent to it would have ended it by now.
         HostSystem.sleep(seconds: 0.1)
         #expect(EngineSandbox.isRunning(pid))
         #expect(HostSystem.fileType(runtime) == nil)

@@ -60,7 +60,7 @@ import SystemKit
         #expect(try read() == "two")
         #expect(decodes == 2)
         // File times move in clock ticks: an in-place rewrite of the same length within one tick
-        // would pass for the same version (partctl never rewrites in place).
+        // would pass for the same version (partctl never rewrites in place). Time passing is the point.
         HostSystem.sleep(seconds: 0.02)
         let fd = open(file, O_WRONLY | O_TRUNC | O_CLOEXEC)
         try #require(fd >= 0)

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import PartctlTestSupport
 import PartitionModel
 import Testing
 @testable import WorkloadEngine
@@ -15,17 +16,9 @@ import Testing
     /// Runs `script` with /bin/sh as the unprivileged host user nobody (65534, no groups); returns
     /// its status and output.
     static func asNobody(_ script: String) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", "--", "/bin/sh", "-c", script]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.currentDirectoryURL = URL(fileURLWithPath: "/")
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try TestProcess.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", "/bin/sh", "-c", script],
+                                         directory: "/", timeout: 60)
+        return (result.status, result.stdout + result.stderr)
     }
 
     /// Moby CVE-2021-41091: a system WPAR (root inside, no user namespace) writes a setuid-root copy
@@ -135,7 +128,7 @@ import Testing
             try sandbox.engine.activate(name)
             let supervisor = try #require(try sandbox.engine.status(name).supervisorPID)
             #expect(kill(supervisor, SIGKILL) == 0)
-            while EngineSandbox.isRunning(supervisor) { HostSystem.sleep(seconds: 0.01) }
+            #expect(waitUntil(timeout: 10) { !EngineSandbox.isRunning(supervisor) }, "the killed supervisor did not end")
             #expect(try sandbox.engine.status(name).state == .error)
             try stop(sandbox.engine, name)
             #expect(try sandbox.engine.status(name).state == .defined, "\(label)")
@@ -218,14 +211,12 @@ import Testing
         #expect(try sandbox.exec("ptest-disk", ["/bin/sh", "-c", "cat /root/small"]).output == "ok\n")
         // An init that ends by itself: its supervisor unmounts the layer.
         _ = try sandbox.exec("ptest-disk", ["/bin/sh", "-c", "kill -TERM 1"])
-        let ended = HostSystem.monotonicSeconds() + 5
-        while try sandbox.engine.status(name).state != .defined && HostSystem.monotonicSeconds() < ended { HostSystem.sleep(seconds: 0.05) }
+        try waitUntil(timeout: 5, interval: 0.05) { try sandbox.engine.status(name).state == .defined }
         #expect(try sandbox.engine.status(name).state == .defined)
         #expect(Self.mounts(at: directory + "/layer").isEmpty, "the layer is still mounted after its init ended")
         try sandbox.engine.remove(name, force: true)
         #expect(HostSystem.fileType(directory) == nil)
-        let deadline = HostSystem.monotonicSeconds() + 5
-        while !Self.loopDevices(backing: image).isEmpty && HostSystem.monotonicSeconds() < deadline { HostSystem.sleep(seconds: 0.05) }
+        waitUntil(timeout: 5, interval: 0.05) { Self.loopDevices(backing: image).isEmpty }
         #expect(Self.loopDevices(backing: image).isEmpty, "loop devices left: \(Self.loopDevices(backing: image))")
         #expect(Self.mounts(at: directory + "/layer").isEmpty)
     }

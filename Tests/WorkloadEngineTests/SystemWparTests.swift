@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import PartctlTestSupport
 import PartitionModel
 import Testing
 @testable import WorkloadEngine
@@ -75,10 +76,7 @@ import Testing
         try sandbox.engine.define(name, spec: Self.spec("ptest-ends", root: .directory(path: root),
                                                         command: ["/bin/sh", "-c", "sleep 0.3; exit 3"]))
         try sandbox.engine.activate(name)
-        let deadline = HostSystem.monotonicSeconds() + 5
-        while try sandbox.engine.status(name).state != .defined && HostSystem.monotonicSeconds() < deadline {
-            HostSystem.sleep(seconds: 0.05)
-        }
+        #expect(try waitUntil(timeout: 5, interval: 0.05) { try sandbox.engine.status(name).state == .defined })
         let status = try sandbox.engine.status(name)
         #expect(status.state == .defined)
         #expect(status.lastExit?.code == 3)
@@ -98,10 +96,7 @@ import Testing
         let name = try PartitionName("ptest-brief")
         try sandbox.engine.define(name, spec: Self.spec("ptest-brief", root: .directory(path: root), command: ["/bin/true"]))
         try sandbox.engine.activate(name)
-        let deadline = HostSystem.monotonicSeconds() + 5
-        while try sandbox.engine.status(name).state != .defined && HostSystem.monotonicSeconds() < deadline {
-            HostSystem.sleep(seconds: 0.02)
-        }
+        #expect(try waitUntil(timeout: 5, interval: 0.02) { try sandbox.engine.status(name).state == .defined })
         #expect(try sandbox.engine.status(name).lastExit?.code == 0)
         #expect(Leftovers.of("ptest-brief", in: sandbox).isEmpty)
     }
@@ -124,12 +119,20 @@ import Testing
         close(second)
         // Detaching leaves the WPAR running, and a new client gets the console.
         close(first)
-        HostSystem.sleep(seconds: 0.1)
+        // The supervisor takes the next client once it has seen the first go: connect until one is served.
+        var third: Int32 = -1
+        let served = waitUntil(timeout: 5, interval: 0.02) {
+            guard let client = try? ConsoleClient.connect(to: socket) else { return false }
+            if HostSystem.writeAll(client, Array("echo ptest-again\n".utf8)) && Self.read(client, until: "ptest-again", seconds: 1) {
+                third = client
+                return true
+            }
+            close(client)
+            return false
+        }
+        #expect(served, "no client was served after the first detached")
         #expect(try sandbox.engine.status(name).state == .running)
-        let third = try ConsoleClient.connect(to: socket)
-        #expect(HostSystem.writeAll(third, Array("echo ptest-again\n".utf8)))
-        #expect(Self.read(third, until: "ptest-again", seconds: 5))
-        close(third)
+        if third >= 0 { close(third) }
     }
 
     @Test func overlayRootLeavesItsBaseUntouched() throws {
@@ -188,14 +191,7 @@ import Testing
 /// pair is gone once it stops.
 @Suite(.serialized) struct BridgedWparTests {
     static func ip(_ arguments: [String]) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/sbin/ip")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return -1 }
-        process.waitUntilExit()
-        return process.terminationStatus
+        (try? TestProcess.run("/sbin/ip", arguments, timeout: 30))?.status ?? -1
     }
 
     @Test func bridgedWparAnswersAndLeavesNoVeth() throws {
@@ -215,13 +211,8 @@ import Testing
         let inside = try sandbox.exec("ptest-bridged", ["/bin/sh", "-c", "ip -4 addr show dev eth0; ip route"])
         #expect(inside.output.contains("10.213.90.2/24"), "\(inside.output)")
         #expect(inside.output.contains("default via 10.213.90.1"), "\(inside.output)")
-        let ping = Process()
-        ping.executableURL = URL(fileURLWithPath: "/bin/busybox")
-        ping.arguments = ["ping", "-c", "1", "-W", "2", "10.213.90.2"]
-        ping.standardOutput = FileHandle.nullDevice
-        try ping.run()
-        ping.waitUntilExit()
-        #expect(ping.terminationStatus == 0)
+        let ping = try TestProcess.run("/bin/busybox", ["ping", "-c", "1", "-W", "2", "10.213.90.2"], timeout: 30)
+        #expect(ping.status == 0, "\(ping)")
         let veth = NetworkSetup.hostInterfaceName(for: "ptest-bridged")
         #expect(HostSystem.fileType("/sys/class/net/" + veth) != nil)
         try sandbox.engine.shutdown(name, within: 5)

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import PartctlTestSupport
 import PartitionModel
 import Testing
 @testable import WorkloadEngine
@@ -125,13 +126,10 @@ import Testing
         try sandbox.engine.activate(second)
         let inside = try #require(try sandbox.engine.status(first).initPID)
         let other = try #require(try sandbox.engine.status(second).initPID)
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-        probe.arguments = ["--user", "--target", "\(inside)", "--setuid", "0", "--setgid", "0", "/bin/sh", "-c",
-                           "[ \"$(id -u)\" = 0 ] || exit 3; kill -0 \(other) 2>/dev/null && exit 4; cat /proc/\(other)/environ >/dev/null 2>&1 && exit 5; exit 0"]
-        try probe.run()
-        probe.waitUntilExit()
-        #expect(probe.terminationStatus == 0, "3: not root inside, 4: signalled the other WPAR's init, 5: read its environment")
+        let probe = try TestProcess.run("/usr/bin/nsenter", ["--user", "--target", "\(inside)", "--setuid", "0", "--setgid", "0", "/bin/sh", "-c",
+            "[ \"$(id -u)\" = 0 ] || exit 3; kill -0 \(other) 2>/dev/null && exit 4; cat /proc/\(other)/environ >/dev/null 2>&1 && exit 5; exit 0"],
+            timeout: 30)
+        #expect(probe.status == 0, "3: not root inside, 4: signalled the other WPAR's init, 5: read its environment")
     }
 
     /// A lease whose holder is gone (here a WPAR of a definitions root that no longer exists, as a

@@ -9,7 +9,7 @@ struct ProfileCheck: ParsableCommand {
         abstract: "Check profiles: syntax, types, ranges, extends; files they name are checked on this host.",
         discussion: "Exit status 0 when every profile is valid; files that do not exist yet (e.g. before 'make guest-image') are warnings.")
 
-    @Argument(help: "Profile names or files.") var profiles: [String]
+    @Argument(help: "Profile names or files.", completion: .profileName) var profiles: [String]
 
     func validate() throws {
         guard !profiles.isEmpty else { throw ValidationError("name at least one profile to check") }

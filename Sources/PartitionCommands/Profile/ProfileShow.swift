@@ -32,7 +32,7 @@ struct ProfileShow: ParsableCommand {
 
 /// The profile `show` and `explain` work on: a name or file, and `-i` overrides applied first.
 struct ProfileReference: ParsableArguments {
-    @Argument(help: "Profile name or file.") var profile: String
+    @Argument(help: "Profile name or file.", completion: .profileName) var profile: String
     @Option(name: .customShort("i"), help: ArgumentHelp("Attribute overrides to apply first.", valueName: "k=v,...")) var attributes: String?
 
     func resolve() throws(PartitionError) -> ResolvedProfile {

@@ -13,8 +13,8 @@ struct Activate: ParsableCommand {
             what it waits for is shown on stderr, then one line when done; --json prints {"path", "state"}.
             """)
 
-    @Argument(help: "The partition's path.") var path: String
-    @Option(name: .long, help: "Re-resolve the definition from this profile before starting.") var profile: String?
+    @Argument(help: "The partition's path.", completion: .partitionPath) var path: String
+    @Option(name: .long, help: "Re-resolve the definition from this profile before starting.", completion: .profileName) var profile: String?
     @Flag(name: .long, inversion: .prefixedNo, help: "Wait until the partition is up (for an LPAR: its agent answers).")
     var wait = true
     @OptionGroup var output: JSONOption

@@ -7,7 +7,7 @@ struct Console: ParsableCommand {
         abstract: "Attach to a partition's console; type ~. at the start of a line to leave.",
         discussion: "With --log, print what the partition has written to its console so far and return.")
 
-    @Argument(help: "The partition's path.") var path: String
+    @Argument(help: "The partition's path.", completion: .partitionPath) var path: String
     @Flag(name: .long, help: "Print the console output so far instead of attaching.") var log = false
     @OptionGroup var connection: ConnectionOptions
 

@@ -14,7 +14,8 @@ struct Define: ParsableCommand {
             """)
 
     @Argument(help: "The new partition's path (lp1, tools, lp1/web).") var path: String
-    @Option(name: .long, help: "Profile name (looked up in ./profiles, /etc/partctl/profiles, $PARTCTL_PROFILES) or file.")
+    @Option(name: .long, help: "Profile name (looked up in ./profiles, /etc/partctl/profiles, $PARTCTL_PROFILES) or file.",
+            completion: .profileName)
     var profile: String
     @Option(name: .customShort("i"), help: ArgumentHelp("Attribute overrides, e.g. \"desired_procs=2,desired_mem=384MiB\".", valueName: "k=v,..."))
     var attributes: String?

@@ -6,7 +6,7 @@ struct Force: ParsableCommand {
         commandName: "force",
         abstract: "Stop a partition immediately, without the guest's cooperation (like pulling the plug).")
 
-    @Argument(help: "The partition's path.") var path: String
+    @Argument(help: "The partition's path.", completion: .partitionPath) var path: String
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {

@@ -7,7 +7,7 @@ struct Login: ParsableCommand {
         abstract: "Run a shell or a command inside a partition; the exit status is the command's.",
         discussion: "Example: partctl login tools -- ps -ef")
 
-    @Argument(help: "The partition's path.") var path: String
+    @Argument(help: "The partition's path.", completion: .partitionPath) var path: String
     @Argument(parsing: .postTerminator, help: "The command and its arguments (default: a login shell).")
     var command: [String] = []
     @OptionGroup var connection: ConnectionOptions

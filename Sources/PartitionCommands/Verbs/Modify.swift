@@ -13,7 +13,7 @@ struct Modify: ParsableCommand {
             Example: partctl modify lp1 -i "desired_procs=2,desired_mem=384MiB" --live
             """)
 
-    @Argument(help: "The partition's path.") var path: String
+    @Argument(help: "The partition's path.", completion: .partitionPath) var path: String
     @Option(name: .customShort("i"), help: ArgumentHelp("Attributes to change.", valueName: "k=v,...")) var attributes: String
     @Flag(name: .long, help: "Change the running partition.") var live = false
     @Flag(name: .long, help: "Change the stored definition.") var config = false

@@ -25,7 +25,7 @@ struct Query: ParsableCommand {
         return names
     }
 
-    @Argument(help: "A partition's path; all partitions when omitted.") var path: String?
+    @Argument(help: "A partition's path; all partitions when omitted.", completion: .partitionPath) var path: String?
     @Option(name: .customShort("F"), help: ArgumentHelp("Fields to print, values only.", valueName: "fields")) var fields: String?
     @Flag(name: .long, help: "With -F: print field=value pairs, as 'modify -i' takes them (absent values are left out).")
     var pairs = false

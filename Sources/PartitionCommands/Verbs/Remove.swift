@@ -7,7 +7,7 @@ struct Remove: ParsableCommand {
         abstract: "Delete a partition's definition.",
         discussion: "Refused while the partition is active, unless --force, which stops it immediately first.")
 
-    @Argument(help: "The partition's path.") var path: String
+    @Argument(help: "The partition's path.", completion: .partitionPath) var path: String
     @Flag(name: .long, help: "Stop an active partition immediately, then remove it.") var force = false
     @OptionGroup var connection: ConnectionOptions
 

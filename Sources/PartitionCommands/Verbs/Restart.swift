@@ -11,7 +11,7 @@ struct Restart: ParsableCommand {
             and the restart goes on, without --force the partition is left running (exit status 1).
             """)
 
-    @Argument(help: "The partition's path.") var path: String
+    @Argument(help: "The partition's path.", completion: .partitionPath) var path: String
     @Flag(name: .long, help: "Stop immediately instead of gracefully.") var immed = false
     @Flag(name: .long, help: "Stop immediately when --within runs out.") var force = false
     @Option(name: .long, help: "Seconds to wait for a graceful stop (default 60).") var within: Int = 60

@@ -7,7 +7,7 @@ struct Run: ParsableCommand {
         abstract: "Run a command in a transient application WPAR: define, activate, wait, remove.",
         discussion: "The exit status is the command's. Example: partctl run --profile wpar-app -- /bin/sh -c 'exit 7'")
 
-    @Option(name: .long, help: "An application WPAR profile.") var profile: String
+    @Option(name: .long, help: "An application WPAR profile.", completion: .profileName) var profile: String
     @Option(name: .customShort("i"), help: ArgumentHelp("Attribute overrides.", valueName: "k=v,...")) var attributes: String?
     @Argument(parsing: .postTerminator, help: "The command and its arguments (default: the profile's command).")
     var command: [String] = []

@@ -12,7 +12,7 @@ struct Shutdown: ParsableCommand {
             (an immediate stop). --no-wait returns once the stop is asked for (state `stopping`).
             """)
 
-    @Argument(help: "The partition's path.") var path: String
+    @Argument(help: "The partition's path.", completion: .partitionPath) var path: String
     @Option(name: .long, help: "Seconds to wait for the partition to stop (default 60; 0 only with --force).") var within: Int = 60
     @Flag(name: .long, help: "Stop immediately when --within runs out.") var force = false
     @Flag(name: .long, inversion: .prefixedNo, help: "Wait until the partition has stopped.") var wait = true

@@ -12,7 +12,7 @@ struct Tree: ParsableCommand {
             Example: partctl tree --filter state=running
             """)
 
-    @Argument(help: "Show only the subtree at this path.") var path: String?
+    @Argument(help: "Show only the subtree at this path.", completion: .partitionPath) var path: String?
     @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("Only partitions whose field has this value, and their ancestors (repeatable).", valueName: "k=v"))
     var filter: [String] = []
     @Option(name: .customShort("F"), help: ArgumentHelp("With --json: only these fields in each object.", valueName: "fields")) var fields: String?

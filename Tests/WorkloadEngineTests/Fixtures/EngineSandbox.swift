@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import PartctlTestSupport
 import PartitionModel
 @testable import WorkloadEngine
 
@@ -157,11 +158,10 @@ final class EngineSandbox {
     /// Transient-run cgroups of this test process that are still there after other tests' runs,
     /// which may be going on in parallel, have had time to end: a leak stays, a live run goes.
     static func transientLeftovers(within seconds: Double = 5) -> [String] {
-        let deadline = HostSystem.monotonicSeconds() + seconds
         var left = transientCgroups()
-        while !left.isEmpty && HostSystem.monotonicSeconds() < deadline {
-            HostSystem.sleep(seconds: 0.02)
+        waitUntil(timeout: seconds, interval: 0.02) {
             left = transientCgroups()
+            return left.isEmpty
         }
         return left
     }
