@@ -5,7 +5,7 @@ import WorkloadEngine
 
 /// Maps each operation of the protocol onto the WPAR engine. The host is trusted more than the guest,
 /// but its arguments are still decoded strictly: a wrong shape is refused, never guessed at.
-struct AgentDispatcher {
+struct AgentDispatcher: Sendable {
     let engine: WorkloadEngine
 
     func handle(_ request: AgentRequest) throws(PartitionError) -> JSONValue {

@@ -137,6 +137,43 @@ import WorkloadEngine
         try conversation.call(Agent.Remove.self, .init(name: name, force: true))
     }
 
+    /// The agent serves its links at the same time (in a guest: the ports of the channel pool): a
+    /// console held open on one does not keep another from querying, running commands and
+    /// opening a second session on the same WPAR. Before the pool, the second link waited unseen.
+    @Test func aSessionOnOneLinkDoesNotBlockTheOthers() throws {
+        let first = try SocketLink(path: socketPath).conversation
+        let name = try PartitionName("ptest-shared")
+        try first.call(Agent.Define.self, .init(name: name, spec: applicationSpec(name.rawValue,
+            command: ["/bin/sh", "-c", "echo shared-init; exec sleep 1000"], console: true)))
+        try first.call(Agent.Activate.self, .init(name: name))
+        // Connected before the console starts; nothing is sent on them until it runs.
+        let second = try SocketLink(path: socketPath).conversation
+        let third = try SocketLink(path: socketPath).conversation
+        try first.session(.init(name: name, mode: .console)) { (console) throws(PartitionError) in
+            let started = ContinuousClock.now
+            let status = try second.call(Agent.Status.self, .init(name: name), timeout: .seconds(3), syncTimeout: .seconds(3))
+            #expect(try StrictJSON.decode(WorkloadStatus.self, from: status.status, what: "status").state == .running)
+            let echo = try second.call(Agent.Exec.self, .init(name: name, argv: ["/bin/echo", "beside"]), timeout: .seconds(5))
+            #expect(echo.stdout == "beside\n")
+            // A login of the same WPAR on a third link while the console still runs.
+            let login = try third.session(.init(name: name, mode: .login, argv: ["/bin/sh", "-c", "exit 4"]),
+                                          timeout: .seconds(5)) { (session) throws(PartitionError) -> AgentSessionFrame? in
+                try session.send(.endOfInput)
+                let deadline = ContinuousClock.now + .seconds(5)
+                while ContinuousClock.now < deadline {
+                    if let frame = try session.next(timeout: .milliseconds(100)), case .exit = frame { return frame }
+                }
+                return nil
+            }
+            #expect(login == .exit(status: 4))
+            #expect(ContinuousClock.now - started < .seconds(5))
+            // The console is still attached and served.
+            try console.send(.input(Array("\n".utf8)))
+            try console.send(.detach)
+        }
+        try first.call(Agent.Remove.self, .init(name: name, force: true))
+    }
+
     /// A host of protocol 1 (frames without "v") gets its sync echoed as it knows it and is told at
     /// hello to rebuild the image; anything else it asks is refused, not acted on.
     @Test func aHostOfAnotherVersionIsRefusedBeforeAnythingHappens() throws {

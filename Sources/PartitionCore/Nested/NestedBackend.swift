@@ -94,20 +94,41 @@ final class NestedBackend {
 
     // MARK: Through the agent
 
-    /// The agent of a running LPAR through libvirt, synchronised (see `AgentClient.connect`).
-    func agent(_ domain: LibvirtDomain, timeout: Duration = NestedBackend.agentTimeout,
-               untilPortOpened: ((ContinuousClock.Instant) throws(PartitionError) -> Void)? = nil) throws(PartitionError) -> AgentClient {
+    /// The agent of a running LPAR through libvirt on a free channel of its pool, synchronised
+    /// (see `AgentClient.connect`); `purpose` is what a command waiting for a channel is told.
+    func agent(_ domain: LibvirtDomain, _ purpose: String, timeout: Duration = NestedBackend.agentTimeout,
+               untilPortOpened: ((Int, ContinuousClock.Instant) throws(PartitionError) -> Void)? = nil) throws(PartitionError) -> AgentClient {
         guard try domain.isActive() else {
             throw PartitionError(.invalidState, "Its LPAR '\(domain.name)' is not running; activate it first.")
         }
-        return try AgentClient.connect(to: domain, timeout: timeout, untilPortOpened: untilPortOpened)
+        return try AgentClient.connect(to: domain, timeout: timeout, purpose: purpose, configuration: configuration,
+                                       untilPortOpened: untilPortOpened)
     }
 
-    /// The agent of `lpar` straight at its channel's socket when that applies (a local system
+    /// The agent of `lpar` straight at a free channel's socket when that applies (a local system
     /// connection), else nil: the caller then takes the libvirt path, which also gives the
     /// precise error (LPAR missing, unmanaged, not running, without agent channel).
-    func directAgent(_ lpar: PartitionName) -> AgentClient? {
-        AgentClient.openDirect(lpar: lpar.rawValue, configuration: configuration)
+    func directAgent(_ lpar: PartitionName, _ purpose: String, timeout: Duration = NestedBackend.agentTimeout) throws(PartitionError) -> AgentClient? {
+        try AgentClient.openDirect(lpar: lpar.rawValue, purpose: purpose, configuration: configuration, timeout: timeout)
+    }
+
+    /// "lp1/web", for messages and for what a waiting command is told.
+    static func path(_ lpar: PartitionName, _ name: PartitionName) -> String { "\(lpar)/\(name)" }
+
+    /// The agent's refusal of a WPAR it does not know or that does not run, said with the WPAR's
+    /// full path and what to do: whether the LPAR's metadata defines it decides which.
+    func explained(_ error: PartitionError, _ lpar: PartitionName, _ name: PartitionName, verb: String) -> PartitionError {
+        guard error.code == .notFound || error.code == .invalidState else { return error }
+        let path = Self.path(lpar, name)
+        guard let (domain, _) = try? lpars.managedDomain(lpar), let definitions = try? definitions(of: domain) else { return error }
+        guard definitions.entry(name) != nil else { return Self.notDefined(lpar, name) }
+        guard error.code == .notFound || error.message.contains("not running") else { return error.with(partition: path) }
+        return PartitionError(.invalidState, "The WPAR \(path) is defined but not running; activate it with 'partctl activate \(path)'.",
+                              partition: path, operation: verb)
+    }
+
+    static func notDefined(_ lpar: PartitionName, _ name: PartitionName) -> PartitionError {
+        PartitionError(.notFound, "No WPAR named '\(name)' is defined in LPAR '\(lpar)'.", partition: path(lpar, name))
     }
 
     func spec(_ name: PartitionName, entry: NestedDefinitions.Entry, lpar: String) throws(PartitionError) -> JSONValue {
@@ -121,10 +142,10 @@ final class NestedBackend {
     func activate(_ lpar: PartitionName, _ name: PartitionName, client existing: AgentClient? = nil) throws(PartitionError) {
         let (domain, _) = try lparProfile(lpar)
         guard let entry = try definitions(of: domain).entry(name) else {
-            throw PartitionError(.notFound, "No WPAR named '\(name)' is defined in LPAR '\(lpar)'.")
+            throw Self.notDefined(lpar, name)
         }
         let client: AgentClient
-        if let existing { client = existing } else { client = try agent(domain) }
+        if let existing { client = existing } else { client = try agent(domain, "activate of \(Self.path(lpar, name))") }
         try client.call(Agent.Define.self, .init(name: name, spec: try spec(name, entry: entry, lpar: lpar.rawValue), replace: true))
         try client.call(Agent.Activate.self, AgentWparName(name: name))
     }
@@ -132,29 +153,37 @@ final class NestedBackend {
     func shutdown(_ lpar: PartitionName, _ name: PartitionName, within: Int, force: Bool) throws(PartitionError) {
         let (domain, _) = try lparProfile(lpar)
         guard try definitions(of: domain).entry(name) != nil else {
-            throw PartitionError(.notFound, "No WPAR named '\(name)' is defined in LPAR '\(lpar)'.")
+            throw Self.notDefined(lpar, name)
         }
-        try agent(domain).call(Agent.Shutdown.self, .init(name: name, within: Double(within), force: force),
-                               timeout: .seconds(within + 15))
+        do {
+            try agent(domain, "shutdown of \(Self.path(lpar, name))").call(Agent.Shutdown.self, .init(name: name, within: Double(within), force: force),
+                                                                          timeout: .seconds(within + 15))
+        } catch {
+            throw explained(error, lpar, name, verb: "shutdown")
+        }
     }
 
     func force(_ lpar: PartitionName, _ name: PartitionName) throws(PartitionError) {
         let (domain, _) = try lparProfile(lpar)
         guard try definitions(of: domain).entry(name) != nil else {
-            throw PartitionError(.notFound, "No WPAR named '\(name)' is defined in LPAR '\(lpar)'.")
+            throw Self.notDefined(lpar, name)
         }
-        try agent(domain).call(Agent.Force.self, AgentWparName(name: name))
+        do {
+            try agent(domain, "force of \(Self.path(lpar, name))").call(Agent.Force.self, AgentWparName(name: name))
+        } catch {
+            throw explained(error, lpar, name, verb: "force")
+        }
     }
 
     func remove(_ lpar: PartitionName, _ name: PartitionName, force: Bool) throws(PartitionError) {
         let (domain, _) = try lparProfile(lpar)
         var definitions = try definitions(of: domain)
         guard definitions.entry(name) != nil else {
-            throw PartitionError(.notFound, "No WPAR named '\(name)' is defined in LPAR '\(lpar)'.")
+            throw Self.notDefined(lpar, name)
         }
         if try domain.isActive() {
             do {
-                try agent(domain).call(Agent.Remove.self, .init(name: name, force: force))
+                try agent(domain, "remove of \(Self.path(lpar, name))").call(Agent.Remove.self, .init(name: name, force: force))
             } catch where error.code == .notFound {
                 // Defined on the host only: the guest never saw it (or rebooted since).
             }
@@ -165,8 +194,9 @@ final class NestedBackend {
 
     /// Attaches this terminal to the nested WPAR's console until `~.`; the WPAR runs on.
     func console(_ lpar: PartitionName, _ name: PartitionName) throws(PartitionError) {
-        let client = try commandAgent(lpar)
-        let path = "\(lpar)/\(name)"
+        let path = Self.path(lpar, name)
+        let client = try commandAgent(lpar, "console of \(path)")
+        do {
         try client.session(.init(name: name, mode: .console)) { (session) throws(PartitionError) in
             writeStderrLine("partctl: connected to \(path)'s console; type ~. at the start of a line to leave.")
             let relay = NestedTerminal(session: session, escape: ConsoleEscape(), terminal: true)
@@ -177,14 +207,17 @@ final class NestedBackend {
                 writeStderrLine("")
             }
         }
+        } catch {
+            throw explained(error, lpar, name, verb: "console")
+        }
     }
 
     /// The agent for a command on a nested WPAR: straight at its socket when that applies, else
     /// through libvirt after the LPAR's checks.
-    private func commandAgent(_ lpar: PartitionName) throws(PartitionError) -> AgentClient {
-        if let direct = directAgent(lpar) { return direct }
+    private func commandAgent(_ lpar: PartitionName, _ purpose: String) throws(PartitionError) -> AgentClient {
+        if let direct = try directAgent(lpar, purpose) { return direct }
         let (domain, _) = try lparProfile(lpar)
-        return try agent(domain)
+        return try agent(domain, purpose)
     }
 
     /// Whether the LPAR stops within a few seconds, for explaining a channel that closed: QEMU
@@ -209,7 +242,7 @@ final class NestedBackend {
         let (domain, lparProfile) = try lparProfile(lpar)
         var definitions = try definitions(of: domain)
         guard let index = definitions.entries.firstIndex(where: { $0.name == name }) else {
-            throw PartitionError(.notFound, "No WPAR named '\(name)' is defined in LPAR '\(lpar)'.")
+            throw Self.notDefined(lpar, name)
         }
         let current = try ResolvedProfile.decode(json: definitions.entries[index].profileJSON, domain: "\(lpar)/\(name)")
         let updated = try current.applying(overrides)
@@ -221,7 +254,7 @@ final class NestedBackend {
         var client: AgentClient?
         var running = false
         if try domain.isActive() {
-            let agent = try agent(domain)
+            let agent = try agent(domain, "modify of \(Self.path(lpar, name))")
             do {
                 let report = try agent.call(Agent.Status.self, AgentWparName(name: name), timeout: Self.agentTimeout)
                 running = try StrictJSON.decode(WorkloadStatus.self, from: report.status, what: "status").state.isActive
@@ -245,7 +278,15 @@ final class NestedBackend {
     /// A command in the nested WPAR, its output and exit status passed on. The agent knows which
     /// WPARs run; the LPAR's metadata is read only when the direct path does not apply.
     func login(_ lpar: PartitionName, _ name: PartitionName, command: [String]) throws(PartitionError) -> Int32 {
-        let client = try commandAgent(lpar)
+        do {
+            return try loginThroughAgent(lpar, name, command: command)
+        } catch {
+            throw explained(error, lpar, name, verb: "login")
+        }
+    }
+
+    private func loginThroughAgent(_ lpar: PartitionName, _ name: PartitionName, command: [String]) throws(PartitionError) -> Int32 {
+        let client = try commandAgent(lpar, "login of \(Self.path(lpar, name))")
         let interactive = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
         if command.isEmpty || interactive {
             // A shell, or a command on this terminal: stdin and output streamed as the session runs.
@@ -286,8 +327,8 @@ final class NestedBackend {
     func afterActivation(_ lpar: PartitionName, timeout: Duration) throws(PartitionError) {
         let (domain, _) = try lparProfile(lpar)
         // The channel is opened at once, the first sync sent when the guest has opened its port.
-        let client = try agent(domain, timeout: timeout) { (deadline) throws(PartitionError) in
-            try AgentChannelState.waitUntilOpened(domain, until: deadline)
+        let client = try agent(domain, "activate of \(lpar)", timeout: timeout) { (index, deadline) throws(PartitionError) in
+            try AgentChannelState.waitUntilOpened(domain, index: index, until: deadline)
         }
         for entry in try definitions(of: domain).entries {
             let resolved = try ResolvedProfile.decode(json: entry.profileJSON, domain: "\(lpar)/\(entry.name)")
@@ -299,7 +340,7 @@ final class NestedBackend {
 
     /// Stops the LPAR's running WPARs first, so they end cleanly before the guest powers off.
     func beforeShutdown(_ lpar: PartitionName) {
-        guard let (domain, _) = try? lparProfile(lpar), let client = try? agent(domain, timeout: .seconds(3)),
+        guard let (domain, _) = try? lparProfile(lpar), let client = try? agent(domain, "shutdown of \(lpar)", timeout: .seconds(3)),
               let reports = try? client.call(Agent.Statuses.self, AgentEmpty(), timeout: .seconds(3)) else { return }
         for report in reports.wpars {
             guard let status = try? StrictJSON.decode(WorkloadStatus.self, from: report.status, what: "status"),
@@ -319,7 +360,8 @@ final class NestedBackend {
         let client: AgentClient
         let reports: Agent.Statuses.Result
         do {
-            client = try AgentClient.connect(to: domain, timeout: .seconds(2))
+            client = try AgentClient.connect(to: domain, timeout: .seconds(2), purpose: "status of \(lpar)'s WPARs",
+                                             configuration: configuration)
             reports = try client.call(Agent.Statuses.self, AgentEmpty(), timeout: .seconds(5))
         } catch {
             for index in children.indices { children[index].note = "its agent does not answer" }
@@ -339,7 +381,7 @@ final class NestedBackend {
     /// alone makes the record; anything else (not known to the agent, LPAR down, no direct path)
     /// takes the LPAR's metadata.
     func record(_ lpar: PartitionName, _ name: PartitionName) throws(PartitionError) -> PartitionRecord {
-        if let client = directAgent(lpar), let report = try? client.call(Agent.Status.self, AgentWparName(name: name), timeout: .seconds(2)),
+        if let client = try? directAgent(lpar, "query of \(Self.path(lpar, name))", timeout: .seconds(2)), let report = try? client.call(Agent.Status.self, AgentWparName(name: name), timeout: .seconds(2)),
            let status = try? StrictJSON.decode(WorkloadStatus.self, from: report.status, what: "status") {
             var record = Self.placeholder(lpar: lpar.rawValue, entry: .init(name: name, profileJSON: ""), lparRunning: true)
             Self.fill(&record, status: status, usage: report.usage)
@@ -348,7 +390,7 @@ final class NestedBackend {
         let (domain, _) = try lpars.managedDomain(lpar)
         let definitions = try definitions(of: domain)
         guard let entry = definitions.entry(name) else {
-            throw PartitionError(.notFound, "No partition has this path.")
+            throw Self.notDefined(lpar, name)
         }
         var single = NestedDefinitions()
         single.entries = [entry]
