@@ -116,9 +116,22 @@ public final class AgentConversation: Sendable {
             if case .failure(let failure) = reply.outcome {
                 // An agent of protocol 1 refuses the versioned frame: say what to do about it.
                 throw PartitionError(.unsupported,
-                    "The agent refused the handshake of protocol version \(AgentWire.protocolVersion) (\(failure.partitionError.message)); rebuild the guest image.")
+                    "The agent refused the handshake of protocol version \(AgentWire.protocolVersion) (\(failure.partitionError.message)); its guest image is older than this partctl: rebuild the guest image ('make guest-image') and restart the LPAR.")
             }
-            guard let echo = try? reply.result(of: Agent.Sync.self), echo.token == token else { continue }
+            guard let echo = try? reply.result(of: Agent.Sync.self) else {
+                // Agents of protocols 2 and 3 echo a sync of a version they do not speak as it
+                // came ({"token": …}): an old guest image, which must be said, not waited on.
+                if case .success(let value) = reply.outcome, value == .object(["token": .string(token)]) {
+                    throw PartitionError(.unsupported,
+                        "The agent speaks an older protocol than version \(AgentWire.protocolVersion); its guest image is older than this partctl: rebuild the guest image ('make guest-image') and restart the LPAR.")
+                }
+                continue
+            }
+            guard echo.token == token else { continue }
+            guard AgentWire.servedVersions.contains(echo.protocolVersion) else {
+                throw PartitionError(.unsupported,
+                    "The agent speaks protocol version \(echo.protocolVersion), partctl \(AgentWire.protocolVersion); rebuild the guest image ('make guest-image') and restart the LPAR.")
+            }
             state.agent = echo
             state.synchronised = true
             return

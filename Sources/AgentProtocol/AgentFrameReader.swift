@@ -70,8 +70,13 @@ public struct AgentFrameReader: Sendable {
 public enum AgentWire {
     /// The version of this contract, carried by every request (`v`). An agent refuses requests of
     /// another version; version 2 added `v`, the agent's version in the sync echo and the session
-    /// operations (interactive login and console); version 3 the terminal size of a login session.
-    public static let protocolVersion = 3
+    /// operations (interactive login and console); version 3 the terminal size of a login session;
+    /// version 4 the channel pool (the agent serves every `org.partctl.agent.N` port at once, so a
+    /// host may use any of them) and the error codes taken from `PartitionError.Code` itself.
+    public static let protocolVersion = 4
+    /// The versions an agent answers: a host of version 3 uses only the first channel, and every
+    /// frame of version 3 means the same in version 4.
+    public static let servedVersions = 3...4
     /// The longest frame either side accepts, newline excluded.
     public static let frameLimit = 1 << 20
     /// How much of a command's stdout and of its stderr `wpar.exec` returns.

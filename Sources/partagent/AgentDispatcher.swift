@@ -9,12 +9,13 @@ struct AgentDispatcher: Sendable {
     let engine: WorkloadEngine
 
     func handle(_ request: AgentRequest) throws(PartitionError) -> JSONValue {
-        guard request.version == AgentWire.protocolVersion else { return try handleOtherVersion(request) }
+        guard AgentWire.servedVersions.contains(request.version) else { return try handleOtherVersion(request) }
         switch request.operation {
         case .hello: return try reply(Agent.Hello.self, hello(try request.arguments(of: Agent.Hello.self)))
         case .sync:
             let token = try request.arguments(of: Agent.Sync.self).token
-            return try reply(Agent.Sync.self, .init(token: token, agentVersion: AgentVersion.current))
+            // The echo names the version the host asked in, which this agent also speaks.
+            return try reply(Agent.Sync.self, .init(token: token, agentVersion: AgentVersion.current, protocolVersion: request.version))
         case .wparDefine:
             let arguments = try request.arguments(of: Agent.Define.self)
             let spec = try StrictJSON.decode(WorkloadSpec.self, from: arguments.spec, what: "WPAR spec")
@@ -98,7 +99,7 @@ struct AgentDispatcher: Sendable {
     }
 
     private func hello(_ arguments: Agent.Hello.Arguments) throws(PartitionError) -> Agent.Hello.Result {
-        guard arguments.protocolVersion == AgentWire.protocolVersion else {
+        guard AgentWire.servedVersions.contains(arguments.protocolVersion) else {
             throw PartitionError(.unsupported,
                 "This agent speaks protocol version \(AgentWire.protocolVersion), not \(arguments.protocolVersion); rebuild the guest image.")
         }
@@ -106,7 +107,7 @@ struct AgentDispatcher: Sendable {
         uname(&names)
         let kernel = withUnsafeBytes(of: names.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         let layout = try? CgroupLayout.detect()
-        return Agent.Hello.Result(agentVersion: AgentVersion.current, protocolVersion: AgentWire.protocolVersion, kernel: kernel,
+        return Agent.Hello.Result(agentVersion: AgentVersion.current, protocolVersion: arguments.protocolVersion, kernel: kernel,
                                   cgroupLayout: layout?.kind.rawValue ?? "none",
                                   cgroupControllers: (layout?.unifiedControllers).map { $0.sorted() } ?? [])
     }

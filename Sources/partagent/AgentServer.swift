@@ -12,7 +12,7 @@ struct AgentServer: Sendable {
             reader.append(bytes)
             while let event = reader.next() {
                 if case .frame(let frame) = event, let request = try? AgentCodec.decodeRequest(frame),
-                   request.operation == .wparAttach, request.version == AgentWire.protocolVersion {
+                   request.operation == .wparAttach, AgentWire.servedVersions.contains(request.version) {
                     guard session(request, on: link, reader: &reader) else { return }
                     continue
                 }

@@ -102,6 +102,33 @@ private func echo(_ request: AgentRequest) -> [UInt8] {
         #expect(error?.message.contains("rebuild the guest image") == true)
     }
 
+    /// An agent of protocol 3 (an old guest image) echoes a sync of version 4 as it came: the host
+    /// says so at once, naming the version and the remedy, instead of waiting for an echo that never
+    /// has the shape it expects.
+    @Test func anOldGuestImageIsNamedNotWaitedFor() {
+        let peer = ScriptedPeer { request in
+            guard request.operation == .sync, let token = try? request.arguments(of: Agent.Sync.self).token else { return [] }
+            return (try? AgentCodec.encode(AgentReply(id: request.id, outcome: .success(.object(["token": .string(token)]))))) ?? []
+        }
+        let started = ContinuousClock.now
+        let error = #expect(throws: PartitionError.self) {
+            try peer.conversation(pipelining: true).call(Agent.List.self, AgentEmpty(), timeout: .seconds(5))
+        }
+        #expect(error?.code == .unsupported)
+        #expect(error?.message.contains("protocol than version \(AgentWire.protocolVersion)") == true)
+        #expect(error?.message.contains("make guest-image") == true)
+        #expect(ContinuousClock.now - started < .seconds(2))
+    }
+
+    /// The wire carries PartitionError's codes by name, every one of them, and nothing else.
+    @Test func everyErrorCodeCrossesTheWire() {
+        for code in PartitionError.Code.all {
+            let failure = AgentFailure(PartitionError(code, "Refused."))
+            #expect(failure.partitionError.code == code)
+        }
+        #expect(AgentFailure(code: "no-such-code", message: "?").partitionError.code == .agent)
+    }
+
     @Test func theAgentsRefusalIsThrownAsItsError() {
         let peer = ScriptedPeer(answer: echo)
         let error = #expect(throws: PartitionError.self) {

@@ -174,6 +174,26 @@ import WorkloadEngine
         try first.call(Agent.Remove.self, .init(name: name, force: true))
     }
 
+    /// A host of protocol 3 (main's partctl before the channel pool) is served as before: its sync
+    /// echo and hello name version 3, which it checks.
+    @Test func aHostOfProtocolThreeIsStillServed() throws {
+        let link = try SocketLink(path: socketPath)
+        func ask(_ text: String) throws -> AgentReply {
+            link.send(Array((text + "\n").utf8))
+            var reader = AgentFrameReader()
+            while true {
+                reader.append(try link.receive(max: 4096, timeout: .seconds(5)))
+                if case .frame(let bytes)? = reader.next() { return try AgentCodec.decodeReply(bytes) }
+            }
+        }
+        let echo = try ask("{\"v\":3,\"id\":1,\"op\":\"sync\",\"args\":{\"token\":\"abc\"}}")
+        #expect(try echo.result(of: Agent.Sync.self).protocolVersion == 3)
+        let hello = try ask("{\"v\":3,\"id\":2,\"op\":\"hello\",\"args\":{\"protocolVersion\":3}}")
+        #expect(try hello.result(of: Agent.Hello.self).protocolVersion == 3)
+        let list = try ask("{\"v\":3,\"id\":3,\"op\":\"wpar.list\",\"args\":{}}")
+        #expect(try list.result(of: Agent.List.self).names.isEmpty)
+    }
+
     /// A host of protocol 1 (frames without "v") gets its sync echoed as it knows it and is told at
     /// hello to rebuild the image; anything else it asks is refused, not acted on.
     @Test func aHostOfAnotherVersionIsRefusedBeforeAnythingHappens() throws {
