@@ -381,7 +381,7 @@ final class NestedBackend {
     /// alone makes the record; anything else (not known to the agent, LPAR down, no direct path)
     /// takes the LPAR's metadata.
     func record(_ lpar: PartitionName, _ name: PartitionName) throws(PartitionError) -> PartitionRecord {
-        if let client = try? directAgent(lpar, "query of \(Self.path(lpar, name))", timeout: .seconds(2)), let report = try? client.call(Agent.Status.self, AgentWparName(name: name), timeout: .seconds(2)),
+        if let client = try? directAgent(lpar, "query of \(Self.path(lpar, name))"), let report = try? client.call(Agent.Status.self, AgentWparName(name: name), timeout: .seconds(2)),
            let status = try? StrictJSON.decode(WorkloadStatus.self, from: report.status, what: "status") {
             var record = Self.placeholder(lpar: lpar.rawValue, entry: .init(name: name, profileJSON: ""), lparRunning: true)
             Self.fill(&record, status: status, usage: report.usage)
