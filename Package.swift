@@ -63,8 +63,9 @@ let package = Package(
         .executableTarget(name: "partctl-supervisor", path: "Sources/WorkloadSupervisor"),
         // Drives the engine from its own process: fault-injection tests and run-path timing.
         .executableTarget(name: "wpar-probe", dependencies: ["WorkloadEngine", "PartitionModel"], path: "Sources/WorkloadProbe"),
-        // The host <-> guest agent wire contract: frames, operations, strict decoding. No engine, no libvirt.
-        .target(name: "AgentProtocol", dependencies: ["PartitionModel"]),
+        // The host <-> guest agent wire contract: frames, operations, strict decoding; the values it
+        // carries are the engine's own types (WorkloadSpec, WorkloadStatus, ...). No libvirt.
+        .target(name: "AgentProtocol", dependencies: ["PartitionModel", "WorkloadEngine"]),
         // The in-guest agent: the engine behind the agent protocol. Never links libvirt.
         .executableTarget(name: "partagent", dependencies: ["WorkloadEngine", "AgentProtocol"]),
         .target(
@@ -88,7 +89,7 @@ let package = Package(
         .testTarget(name: "PartitionCoreTests", dependencies: ["PartitionCore"]),
         .testTarget(name: "PartitionCommandsTests", dependencies: ["PartitionCommands"]),
         .testTarget(name: "IntegrationTests", dependencies: ["PartitionModel"]),
-        .testTarget(name: "AgentProtocolTests", dependencies: ["AgentProtocol"]),
+        .testTarget(name: "AgentProtocolTests", dependencies: ["AgentProtocol", "WorkloadEngine"]),
         // Needs a real libvirtd and the guest image: an LPAR booted, its agent driven from the host.
         .testTarget(name: "NestedTests", dependencies: ["PartitionCore", "AgentProtocol", "WorkloadEngine"]),
     ]
@@ -101,7 +102,7 @@ if Context.environment["PARTCTL_FUZZ"] != nil {
     package.targets += [
         .executableTarget(name: "FuzzProfiles", dependencies: ["PartitionProfiles", "PartitionModel"],
                           path: "fuzz/Sources/FuzzProfiles"),
-        .executableTarget(name: "FuzzAgentFrames", dependencies: ["AgentProtocol", "PartitionModel"],
+        .executableTarget(name: "FuzzAgentFrames", dependencies: ["AgentProtocol", "PartitionModel", "WorkloadEngine"],
                           path: "fuzz/Sources/FuzzAgentFrames"),
     ]
 }

@@ -18,8 +18,7 @@ struct AgentDispatcher: Sendable {
             return try reply(Agent.Sync.self, .init(token: token, agentVersion: AgentVersion.current, protocolVersion: request.version))
         case .wparDefine:
             let arguments = try request.arguments(of: Agent.Define.self)
-            let spec = try StrictJSON.decode(WorkloadSpec.self, from: arguments.spec, what: "WPAR spec")
-            try engine.define(arguments.name, spec: spec, replacing: arguments.replace)
+            try engine.define(arguments.name, spec: arguments.spec, replacing: arguments.replace)
             return try reply(Agent.Define.self, AgentEmpty())
         case .wparActivate:
             try engine.activate(try request.arguments(of: Agent.Activate.self).name)
@@ -50,8 +49,7 @@ struct AgentDispatcher: Sendable {
             return try reply(Agent.Statuses.self, .init(wpars: reports))
         case .wparModify:
             let arguments = try request.arguments(of: Agent.Modify.self)
-            let limits = try StrictJSON.decode(WorkloadLimits.self, from: arguments.limits, what: "limits")
-            try engine.modify(arguments.name, limits: limits, live: arguments.live, persistent: arguments.persistent)
+            try engine.modify(arguments.name, limits: arguments.limits, live: arguments.live, persistent: arguments.persistent)
             return try reply(Agent.Modify.self, AgentEmpty())
         case .wparExec:
             let arguments = try request.arguments(of: Agent.Exec.self)
@@ -94,8 +92,7 @@ struct AgentDispatcher: Sendable {
     private func report(_ name: PartitionName) throws(PartitionError) -> Agent.WparReport {
         let status = try engine.status(name)
         let usage = status.state.isActive ? try? engine.usage(name) : nil
-        return Agent.WparReport(status: try StrictJSON.encode(status, what: "status"),
-                                usage: try usage.map { (usage) throws(PartitionError) in try StrictJSON.encode(usage, what: "usage") })
+        return Agent.WparReport(status: status, usage: usage)
     }
 
     private func hello(_ arguments: Agent.Hello.Arguments) throws(PartitionError) -> Agent.Hello.Result {

@@ -1,14 +1,16 @@
 import AgentProtocol
 import PartitionModel
 import Testing
+import WorkloadEngine
 
 @Suite struct CodecTests {
     private func frame(_ text: String) -> [UInt8] { Array(text.utf8) }
 
     @Test func requestsRoundTripThroughTheirTypedArguments() throws {
         let name = try PartitionName("web")
-        let spec = JSONValue.object(["type": .string("application"), "command": .array([.string("/bin/sleep"), .string("9")]),
-                                     "limits": .object(["memoryMax": .unsigned(UInt64.max)])])
+        // The engine's own spec crosses the wire as a typed value and comes back equal.
+        let spec = WorkloadSpec(name: name, kind: .application, root: .host, command: ["/bin/sleep", "9"],
+                                limits: WorkloadLimits(memoryMax: UInt64.max))
         let request = try AgentRequest(id: 42, Agent.Define.self, .init(name: name, spec: spec, replace: true))
         let bytes = try AgentCodec.encode(request)
         #expect(bytes.last == UInt8(ascii: "\n"))
@@ -83,7 +85,8 @@ import Testing
     }
 
     @Test func unknownFieldsNestedInAResultAreRefused() throws {
-        let text = "{\"id\":1,\"ok\":true,\"result\":{\"wpars\":[{\"status\":{},\"usage\":null,\"x\":1}]}}"
+        let status = "{\"name\":\"web\",\"kind\":\"application\",\"state\":\"running\",\"limits\":{}}"
+        let text = "{\"id\":1,\"ok\":true,\"result\":{\"wpars\":[{\"status\":\(status),\"usage\":null,\"x\":1}]}}"
         let reply = try AgentCodec.decodeReply(frame(text))
         let error = #expect(throws: PartitionError.self) { try reply.result(of: Agent.Statuses.self) }
         #expect(error?.message.contains("wpars[0].x") == true)

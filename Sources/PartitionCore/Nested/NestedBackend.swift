@@ -131,11 +131,10 @@ final class NestedBackend {
         PartitionError(.notFound, "No WPAR named '\(name)' is defined in LPAR '\(lpar)'.", partition: path(lpar, name))
     }
 
-    func spec(_ name: PartitionName, entry: NestedDefinitions.Entry, lpar: String) throws(PartitionError) -> JSONValue {
+    func spec(_ name: PartitionName, entry: NestedDefinitions.Entry, lpar: String) throws(PartitionError) -> WorkloadSpec {
         let resolved = try ResolvedProfile.decode(json: entry.profileJSON, domain: "\(lpar)/\(name)")
         // With a console, as host WPARs: `partctl console lp1/web` attaches to it through the agent.
-        let spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, console: true, annotate: false)
-        return try StrictJSON.encode(spec, what: "the WPAR definition")
+        return try WorkloadSpecMapping.spec(name: name, resolved: resolved, console: true, annotate: false)
     }
 
     /// Hands the guest the stored definition (it may have rebooted since) and starts the WPAR.
@@ -257,7 +256,7 @@ final class NestedBackend {
             let agent = try agent(domain, "modify of \(Self.path(lpar, name))")
             do {
                 let report = try agent.call(Agent.Status.self, AgentWparName(name: name), timeout: Self.agentTimeout)
-                running = try StrictJSON.decode(WorkloadStatus.self, from: report.status, what: "status").state.isActive
+                running = report.status.state.isActive
                 client = agent
             } catch where error.code == .notFound {
                 // Defined on the host only: the guest gets the definition at its next activation.
@@ -266,7 +265,7 @@ final class NestedBackend {
         let change = try WparModification(from: old, to: new, running: running, live: live, config: config)
         // The guest's copy of the definition is replaced at each activation from the metadata.
         if change.live, let client {
-            let limits = try StrictJSON.encode(WorkloadSpecMapping.limits(new.resources), what: "limits")
+            let limits = WorkloadSpecMapping.limits(new.resources)
             try client.call(Agent.Modify.self, .init(name: name, limits: limits, live: change.live, persistent: change.config))
         }
         if change.config {
@@ -342,10 +341,8 @@ final class NestedBackend {
     func beforeShutdown(_ lpar: PartitionName) {
         guard let (domain, _) = try? lparProfile(lpar), let client = try? agent(domain, "shutdown of \(lpar)", timeout: .seconds(3)),
               let reports = try? client.call(Agent.Statuses.self, AgentEmpty(), timeout: .seconds(3)) else { return }
-        for report in reports.wpars {
-            guard let status = try? StrictJSON.decode(WorkloadStatus.self, from: report.status, what: "status"),
-                  status.state.isActive else { continue }
-            _ = try? client.call(Agent.Shutdown.self, .init(name: status.name, within: 10, force: true), timeout: .seconds(25))
+        for report in reports.wpars where report.status.state.isActive {
+            _ = try? client.call(Agent.Shutdown.self, .init(name: report.status.name, within: 10, force: true), timeout: .seconds(25))
         }
     }
 
@@ -370,9 +367,8 @@ final class NestedBackend {
         // The agent answers: what it does not know is defined on the host only (not started since boot).
         for index in children.indices { children[index].state = .defined }
         for report in reports.wpars {
-            guard let status = try? StrictJSON.decode(WorkloadStatus.self, from: report.status, what: "status"),
-                  let index = children.firstIndex(where: { $0.name == status.name.rawValue }) else { continue }
-            Self.fill(&children[index], status: status, usage: report.usage)
+            guard let index = children.firstIndex(where: { $0.name == report.status.name.rawValue }) else { continue }
+            Self.fill(&children[index], status: report.status, usage: report.usage)
         }
         return (.string("\(client.agentVersion ?? "?") ok"), children)
     }
@@ -381,10 +377,10 @@ final class NestedBackend {
     /// alone makes the record; anything else (not known to the agent, LPAR down, no direct path)
     /// takes the LPAR's metadata.
     func record(_ lpar: PartitionName, _ name: PartitionName) throws(PartitionError) -> PartitionRecord {
-        if let client = try? directAgent(lpar, "query of \(Self.path(lpar, name))"), let report = try? client.call(Agent.Status.self, AgentWparName(name: name), timeout: .seconds(2)),
-           let status = try? StrictJSON.decode(WorkloadStatus.self, from: report.status, what: "status") {
+        if let client = try? directAgent(lpar, "query of \(Self.path(lpar, name))"),
+           let report = try? client.call(Agent.Status.self, AgentWparName(name: name), timeout: .seconds(2)) {
             var record = Self.placeholder(lpar: lpar.rawValue, entry: .init(name: name, profileJSON: ""), lparRunning: true)
-            Self.fill(&record, status: status, usage: report.usage)
+            Self.fill(&record, status: report.status, usage: report.usage)
             return record
         }
         let (domain, _) = try lpars.managedDomain(lpar)
@@ -404,8 +400,7 @@ final class NestedBackend {
                                state: lparRunning ? .unavailable : .defined, type: stored?.wpar?.type.rawValue)
     }
 
-    private static func fill(_ record: inout PartitionRecord, status: WorkloadStatus, usage: JSONValue?) {
-        let usage = usage.flatMap { try? StrictJSON.decode(WorkloadUsage.self, from: $0, what: "usage") }
+    private static func fill(_ record: inout PartitionRecord, status: WorkloadStatus, usage: WorkloadUsage?) {
         record.state = status.state
         record.type = status.kind.rawValue
         record.fields = [
