@@ -143,10 +143,28 @@ final class NestedBackend {
         guard let entry = try definitions(of: domain).entry(name) else {
             throw Self.notDefined(lpar, name)
         }
-        let client: AgentClient
-        if let existing { client = existing } else { client = try agent(domain, "activate of \(Self.path(lpar, name))") }
-        try client.call(Agent.Define.self, .init(name: name, spec: try spec(name, entry: entry, lpar: lpar.rawValue), replace: true))
-        try client.call(Agent.Activate.self, AgentWparName(name: name))
+        let purpose = "activate of \(Self.path(lpar, name))"
+        var client: AgentClient
+        if let existing { client = existing } else { client = try agent(domain, purpose) }
+        let spec = try spec(name, entry: entry, lpar: lpar.rawValue)
+        do {
+            try client.call(Agent.Define.self, .init(name: name, spec: spec, replace: true))
+            try client.call(Agent.Activate.self, AgentWparName(name: name))
+        } catch where Self.channelBroke(error) && (try? domain.isActive()) == true {
+            // A libvirt stream can fail under a call right after a channel was (re)opened ("stream
+            // had I/O failure"). Handing over the definition is idempotent, and whether the WPAR
+            // started is asked, not guessed: once more on a fresh channel.
+            client.close()
+            client = try agent(domain, purpose)
+            try client.call(Agent.Define.self, .init(name: name, spec: spec, replace: true))
+            if try client.call(Agent.Status.self, AgentWparName(name: name)).status.state.isActive { return }
+            try client.call(Agent.Activate.self, AgentWparName(name: name))
+        }
+    }
+
+    /// The channel, not the agent, failed under a call: libvirt's stream broke or closed.
+    static func channelBroke(_ error: PartitionError) -> Bool {
+        error.code == .libvirt || (error.code == .unavailable && error.message.contains("channel"))
     }
 
     func shutdown(_ lpar: PartitionName, _ name: PartitionName, within: Int, force: Bool) throws(PartitionError) {
