@@ -5,6 +5,8 @@
 set -eu
 cd "$(dirname "$0")"
 mkdir -p work
+# The shipped profiles, as bench/run.sh sets them.
+export PARTCTL_PROFILES="${PARTCTL_PROFILES:+$PARTCTL_PROFILES:}$(cd .. && pwd)/profiles"
 lpar=ptest-bench-nest
 host=ptest-bench-host
 runs=${RUNS:-40}

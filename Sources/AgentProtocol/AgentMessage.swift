@@ -1,8 +1,3 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import PartitionModel
 
 /// A request frame: `{"v": 2, "id": 7, "op": "wpar.activate", "args": {"name": "web"}}`.

@@ -1,4 +1,5 @@
 import AgentProtocol
+import Foundation
 import PartitionModel
 import Testing
 import WorkloadEngine
@@ -103,5 +104,36 @@ import WorkloadEngine
     @Test func deeplyNestedFramesAreRefused() {
         let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
         #expect(throws: PartitionError.self) { try AgentCodec.decodeRequest(frame("{\"id\":1,\"op\":\"hello\",\"args\":{\"a\":\(deep)}}")) }
+    }
+}
+
+/// The coder the agent and the host use instead of Foundation's writes the JSON Foundation's
+/// JSONEncoder wrote (peers of protocol 3 read it), and reads it back equal.
+@Suite struct JSONValueCodingTests {
+    @Test func typedValuesEncodeAsFoundationsCoderDid() throws {
+        var spec = WorkloadSpec(name: try PartitionName("web"), kind: .application, root: .host,
+                                command: ["/bin/sh", "-c", "echo \"hi\"\n"],
+                                limits: WorkloadLimits(memoryMax: UInt64.max, pidsMax: 32))
+        spec.console = true
+        let ours = try StrictJSON.encode(spec, what: "spec")
+        let foundations = try JSONText.parse(Array(try JSONEncoder().encode(spec)))
+        #expect(ours == foundations)
+        #expect(try StrictJSON.decode(WorkloadSpec.self, from: foundations, what: "spec") == spec)
+        let exec = Agent.Exec.Result(exitStatus: -1, stdout: "ü\u{0}", stderr: "", stdoutTruncated: true, stderrTruncated: false)
+        #expect(try StrictJSON.encode(exec, what: "result") == (try JSONText.parse(Array(try JSONEncoder().encode(exec)))))
+    }
+
+    @Test func numbersMustFitTheirType() {
+        let fraction = #expect(throws: PartitionError.self) {
+            try StrictJSON.decode(Agent.Exec.Result.self, from: .object(["exitStatus": .number(1.5), "stdout": .string(""),
+                "stderr": .string(""), "stdoutTruncated": .bool(false), "stderrTruncated": .bool(false)]), what: "result")
+        }
+        #expect(fraction?.message.contains("exitStatus") == true)
+        let tooBig = #expect(throws: PartitionError.self) {
+            try StrictJSON.decode(Agent.Attach.Arguments.self, from: .object(["name": .string("web"), "mode": .string("login"),
+                "argv": .array([]), "terminal": .bool(false), "rows": .integer(70_000)]), what: "arguments")
+        }
+        #expect(tooBig?.code == .agent)
+        #expect(throws: PartitionError.self) { try StrictJSON.encode(Agent.Shutdown.Arguments(name: try PartitionName("web"), within: .nan), what: "x") }
     }
 }
