@@ -91,7 +91,9 @@ struct AgentDispatcher: Sendable {
 
     private func report(_ name: PartitionName) throws(PartitionError) -> Agent.WparReport {
         let status = try engine.status(name)
-        let usage = status.state.isActive ? try? engine.usage(name) : nil
+        // The usage of the status just read: `usage(name)` would read the definition and the
+        // runtime record a second time.
+        let usage = try? engine.usage(of: status)
         return Agent.WparReport(status: status, usage: usage)
     }
 
