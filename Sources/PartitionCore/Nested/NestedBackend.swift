@@ -118,7 +118,8 @@ final class NestedBackend {
     /// The agent's refusal of a WPAR it does not know or that does not run, said with the WPAR's
     /// full path and what to do: whether the LPAR's metadata defines it decides which.
     func explained(_ error: PartitionError, _ lpar: PartitionName, _ name: PartitionName, verb: String) -> PartitionError {
-        guard error.code == .notFound || error.code == .invalidState else { return error }
+        // Only the agent's answers about the WPAR; "Its LPAR … is not running" says what to do already.
+        guard error.code == .notFound || error.code == .invalidState, !error.message.hasPrefix("Its LPAR") else { return error }
         let path = Self.path(lpar, name)
         guard let (domain, _) = try? lpars.managedDomain(lpar), let definitions = try? definitions(of: domain) else { return error }
         guard definitions.entry(name) != nil else { return Self.notDefined(lpar, name) }
