@@ -21,7 +21,7 @@ private final class ScriptedPeer: Sendable {
 
     var conversation: AgentConversation { conversation(pipelining: false) }
 
-    func conversation(pipelining: Bool) -> AgentConversation {
+    func conversation(pipelining: Bool, fresh: Bool = false) -> AgentConversation {
         AgentConversation(send: { (bytes: [UInt8], _: Duration) throws(PartitionError) in
             let requests = self.reader.withLock { reader -> [AgentRequest] in
                 reader.append(bytes)
@@ -41,7 +41,7 @@ private final class ScriptedPeer: Sendable {
             }
             if chunk.isEmpty { throw PartitionError(.timeout, "Nothing arrived within \(timeout).") }
             return chunk
-        }, pipelining: pipelining)
+        }, pipelining: pipelining, fresh: fresh)
     }
 }
 
@@ -127,6 +127,19 @@ private func echo(_ request: AgentRequest) -> [UInt8] {
             #expect(failure.partitionError.code == code)
         }
         #expect(AgentFailure(code: "no-such-code", message: "?").partitionError.code == .agent)
+    }
+
+    /// On a connection of its own, the first request goes alone (no sync for the agent to answer
+    /// first), and what was left in the channel before its reply is skipped.
+    @Test func aFreshConnectionSendsItsFirstRequestWithoutASync() throws {
+        let stale = (try? AgentCodec.encode(AgentReply(id: 7, outcome: .success(.object(["names": .array([])]))))) ?? []
+        let peer = ScriptedPeer(preamble: Array("garbage\n".utf8) + stale, answer: echo)
+        let conversation = peer.conversation(pipelining: true, fresh: true)
+        #expect(try conversation.call(Agent.List.self, AgentEmpty(), timeout: .seconds(5)).names.count == 1)
+        #expect(peer.writes.withLock { $0 } == [[.wparList]])
+        // The conversation is in step after that reply: the next request goes straight too.
+        #expect(try conversation.call(Agent.List.self, AgentEmpty(), timeout: .seconds(5)).names.count == 1)
+        #expect(peer.writes.withLock { $0 }.count == 2)
     }
 
     @Test func theAgentsRefusalIsThrownAsItsError() {

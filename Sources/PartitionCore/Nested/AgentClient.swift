@@ -125,7 +125,7 @@ public final class AgentClient: Sendable {
             receive: { (max: Int, timeout: Duration) throws(PartitionError) -> [UInt8] in
                 try socket.receive(max: max, timeout: timeout)
             },
-            pipelining: true)
+            pipelining: true, fresh: true)
         let client = AgentClient(lpar: lpar, conversation: conversation, end: { socket.shutdownBoth() })
         client.claim = claim
         return client
