@@ -60,7 +60,9 @@ public final class AgentConversation: Sendable {
         let deadline = ContinuousClock.now + timeout
         return try state.withLock { (state: inout State) throws(PartitionError) -> Call.Result in
             let request = try AgentRequest(id: take(&state), call, arguments)
-            if !state.synchronised && firstWithoutSync.withLock({ first in defer { first = false }; return first }) {
+            // Only a short request goes without a sync: before a long one (a command run by
+            // wpar.exec), the sync's own short timeout reports a frozen agent in seconds.
+            if !state.synchronised && timeout <= syncTimeout && firstWithoutSync.withLock({ first in defer { first = false }; return first }) {
                 try send([AgentWire.newline] + (try AgentCodec.encode(request)), remaining(deadline, timeout))
                 return try receiveReply(&state, to: request, deadline: deadline, timeout: timeout, skippingStale: true).result(of: call)
             }
