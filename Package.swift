@@ -68,8 +68,9 @@ let package = Package(
         .executableTarget(name: "partctl-supervisor", path: "Sources/WorkloadSupervisor"),
         // Drives the engine from its own process: fault-injection tests and run-path timing.
         .executableTarget(name: "wpar-probe", dependencies: ["WorkloadEngine", "PartitionModel"], path: "Sources/WorkloadProbe"),
-        // The host <-> guest agent wire contract: frames, operations, strict decoding. No engine, no libvirt.
-        .target(name: "AgentProtocol", dependencies: ["PartitionModel"]),
+        // The host <-> guest agent wire contract: frames, operations, strict decoding; the values it
+        // carries are the engine's own types (WorkloadSpec, WorkloadStatus, ...). No libvirt.
+        .target(name: "AgentProtocol", dependencies: ["PartitionModel", "WorkloadEngine"]),
         // The in-guest agent: the engine behind the agent protocol. Never links libvirt.
         .executableTarget(name: "partagent", dependencies: ["WorkloadEngine", "AgentProtocol", "SystemKit"]),
         .target(
@@ -100,7 +101,7 @@ let package = Package(
         .testTarget(name: "PartitionCoreTests", dependencies: ["PartitionCore", "PartctlTestSupport"]),
         .testTarget(name: "PartitionCommandsTests", dependencies: ["PartitionCommands", "PartctlTestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["PartitionModel", "PartctlTestSupport"]),
-        .testTarget(name: "AgentProtocolTests", dependencies: ["AgentProtocol", "PartctlTestSupport"]),
+        .testTarget(name: "AgentProtocolTests", dependencies: ["AgentProtocol", "WorkloadEngine", "PartctlTestSupport"]),
         // Needs a real libvirtd and the guest image: an LPAR booted, its agent driven from the host.
         .testTarget(name: "NestedTests", dependencies: ["PartitionCore", "AgentProtocol", "WorkloadEngine", "PartctlTestSupport"]),
     ]
@@ -113,7 +114,7 @@ if Context.environment["PARTCTL_FUZZ"] != nil {
     package.targets += [
         .executableTarget(name: "FuzzProfiles", dependencies: ["PartitionProfiles", "PartitionModel"],
                           path: "fuzz/Sources/FuzzProfiles"),
-        .executableTarget(name: "FuzzAgentFrames", dependencies: ["AgentProtocol", "PartitionModel"],
+        .executableTarget(name: "FuzzAgentFrames", dependencies: ["AgentProtocol", "PartitionModel", "WorkloadEngine"],
                           path: "fuzz/Sources/FuzzAgentFrames"),
     ]
 }

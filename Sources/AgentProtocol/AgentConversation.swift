@@ -26,16 +26,24 @@ public final class AgentConversation: Sendable {
     private let send: Send
     private let receive: Receive
     private let pipelining: Bool
+    /// The first request needs no sync before it (see `init`); false once it was answered.
+    private let firstWithoutSync: Mutex<Bool>
     private let state = Mutex(State())
 
     /// - Parameter pipelining: send the sync and the first request (and the first request after
     ///   any failure) in one write instead of waiting for the echo first, which saves a round trip.
     ///   Only for a transport that reaches the agent at once: a request queued behind another
     ///   client would still be acted on after this side gave up.
-    public init(send: @escaping Send, receive: @escaping Receive, pipelining: Bool = false) {
+    /// - Parameter fresh: a connection of its own (a channel socket just connected): the first
+    ///   request goes without a sync, after a newline that ends any partial frame left in the
+    ///   channel, and every reply before the one with its id (random, 40 bits) is skipped as
+    ///   stale. That spares the agent a request per command; an agent of another version refuses
+    ///   the request itself, naming its version. Later requests, and any after a failure, sync.
+    public init(send: @escaping Send, receive: @escaping Receive, pipelining: Bool = false, fresh: Bool = false) {
         self.send = send
         self.receive = receive
         self.pipelining = pipelining
+        self.firstWithoutSync = Mutex(fresh)
     }
 
     /// The agent's version as its last sync echo gave it; nil before the first sync.
@@ -52,6 +60,12 @@ public final class AgentConversation: Sendable {
         let deadline = ContinuousClock.now + timeout
         return try state.withLock { (state: inout State) throws(PartitionError) -> Call.Result in
             let request = try AgentRequest(id: take(&state), call, arguments)
+            // Only a short request goes without a sync: before a long one (a command run by
+            // wpar.exec), the sync's own short timeout reports a frozen agent in seconds.
+            if !state.synchronised && timeout <= syncTimeout && firstWithoutSync.withLock({ first in defer { first = false }; return first }) {
+                try send([AgentWire.newline] + (try AgentCodec.encode(request)), remaining(deadline, timeout))
+                return try receiveReply(&state, to: request, deadline: deadline, timeout: timeout, skippingStale: true).result(of: call)
+            }
             if !state.synchronised {
                 let syncTime = min(timeout, syncTimeout)
                 try synchronise(&state, deadline: ContinuousClock.now + syncTime, timeout: syncTime, before: pipelining ? request : nil)
@@ -69,7 +83,10 @@ public final class AgentConversation: Sendable {
         let deadline = ContinuousClock.now + timeout
         return try state.withLock { (state: inout State) throws(PartitionError) -> T in
             let request = try AgentRequest(id: take(&state), Agent.Attach.self, arguments)
-            if !state.synchronised {
+            if !state.synchronised && firstWithoutSync.withLock({ first in defer { first = false }; return first }) {
+                try send([AgentWire.newline] + (try AgentCodec.encode(request)), remaining(deadline, timeout))
+                _ = try receiveReply(&state, to: request, deadline: deadline, timeout: timeout, skippingStale: true).result(of: Agent.Attach.self)
+            } else if !state.synchronised {
                 try synchronise(&state, deadline: deadline, timeout: timeout, before: pipelining ? request : nil)
                 if pipelining {
                     _ = try receiveReply(&state, to: request, deadline: deadline, timeout: timeout).result(of: Agent.Attach.self)
@@ -116,9 +133,22 @@ public final class AgentConversation: Sendable {
             if case .failure(let failure) = reply.outcome {
                 // An agent of protocol 1 refuses the versioned frame: say what to do about it.
                 throw PartitionError(.unsupported,
-                    "The agent refused the handshake of protocol version \(AgentWire.protocolVersion) (\(failure.partitionError.message)); rebuild the guest image.")
+                    "The agent refused the handshake of protocol version \(AgentWire.protocolVersion) (\(failure.partitionError.message)); its guest image is older than this partctl: rebuild the guest image ('make guest-image') and restart the LPAR.")
             }
-            guard let echo = try? reply.result(of: Agent.Sync.self), echo.token == token else { continue }
+            guard let echo = try? reply.result(of: Agent.Sync.self) else {
+                // Agents of protocols 2 and 3 echo a sync of a version they do not speak as it
+                // came ({"token": …}): an old guest image, which must be said, not waited on.
+                if case .success(let value) = reply.outcome, value == .object(["token": .string(token)]) {
+                    throw PartitionError(.unsupported,
+                        "The agent speaks an older protocol than version \(AgentWire.protocolVersion); its guest image is older than this partctl: rebuild the guest image ('make guest-image') and restart the LPAR.")
+                }
+                continue
+            }
+            guard echo.token == token else { continue }
+            guard AgentWire.servedVersions.contains(echo.protocolVersion) else {
+                throw PartitionError(.unsupported,
+                    "The agent speaks protocol version \(echo.protocolVersion), partctl \(AgentWire.protocolVersion); rebuild the guest image ('make guest-image') and restart the LPAR.")
+            }
             state.agent = echo
             state.synchronised = true
             return
@@ -135,8 +165,18 @@ public final class AgentConversation: Sendable {
 
     /// Reads the reply to `request`, already sent; it leaves the conversation synchronised.
     private func receiveReply(_ state: inout State, to request: AgentRequest, deadline: ContinuousClock.Instant,
-                              timeout: Duration) throws(PartitionError) -> AgentReply {
+                              timeout: Duration, skippingStale: Bool = false) throws(PartitionError) -> AgentReply {
         state.synchronised = false
+        if skippingStale {
+            // What a fresh connection finds before its reply is stale (or the agent's answer to a
+            // partial frame, id 0): skipped, as a sync would have skipped it.
+            while true {
+                guard case .frame(let frame) = try nextEvent(&state, deadline: deadline, timeout: timeout),
+                      let reply = try? AgentCodec.decodeReply(frame), reply.id == request.id else { continue }
+                state.synchronised = true
+                return reply
+            }
+        }
         switch try nextEvent(&state, deadline: deadline, timeout: timeout) {
         case .oversized:
             throw PartitionError(.agent, "The agent sent a reply longer than \(AgentWire.frameLimit) bytes.")

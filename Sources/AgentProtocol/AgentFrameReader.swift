@@ -70,18 +70,41 @@ public struct AgentFrameReader: Sendable {
 public enum AgentWire {
     /// The version of this contract, carried by every request (`v`). An agent refuses requests of
     /// another version; version 2 added `v`, the agent's version in the sync echo and the session
-    /// operations (interactive login and console); version 3 the terminal size of a login session.
-    public static let protocolVersion = 3
+    /// operations (interactive login and console); version 3 the terminal size of a login session;
+    /// version 4 the channel pool (the agent serves every `org.partctl.agent.N` port at once, so a
+    /// host may use any of them) and the error codes taken from `PartitionError.Code` itself.
+    public static let protocolVersion = 4
+    /// The versions an agent answers: a host of version 3 uses only the first channel, and every
+    /// frame of version 3 means the same in version 4.
+    public static let servedVersions = 3...4
     /// The longest frame either side accepts, newline excluded.
     public static let frameLimit = 1 << 20
     /// How much of a command's stdout and of its stderr `wpar.exec` returns.
     public static let outputLimit = 256 << 10
     /// The most data one session frame carries (before base64).
     public static let sessionChunk = 16 << 10
-    /// The virtio-serial channel name in the LPAR's domain XML.
+    /// The virtio-serial channel name in the LPAR's domain XML: the first of the pool, the only one
+    /// of LPARs defined before the pool existed.
     public static let channelName = "org.partctl.agent.0"
-    /// Where the channel appears inside the guest.
+    /// Where the first channel appears inside the guest.
     public static let guestPortPath = "/dev/virtio-ports/org.partctl.agent.0"
+    /// How many agent channels a newly defined LPAR gets (`org.partctl.agent.0` to `.3`). libvirt
+    /// lets one client hold a channel at a time, so each host command takes a free one and four
+    /// commands (a console, logins, a query, the tree) can talk to one agent at once.
+    public static let channelCount = 4
+
+    /// The name of agent channel `index` in the domain XML.
+    public static func channelName(_ index: Int) -> String { "org.partctl.agent.\(index)" }
+
+    /// Where agent channel `index` appears inside the guest.
+    public static func guestPortPath(_ index: Int) -> String { "/dev/virtio-ports/" + channelName(index) }
+
+    /// The index of an agent channel's name, nil for any other name.
+    public static func channelIndex(_ name: String) -> Int? {
+        guard name.hasPrefix("org.partctl.agent."), let index = Int(name.dropFirst("org.partctl.agent.".count)),
+              index >= 0, index < 64, channelName(index) == name else { return nil }
+        return index
+    }
     static let newline = UInt8(ascii: "\n")
     /// Nesting deeper than this is refused before any typed decoding.
     static let maximumDepth = 16

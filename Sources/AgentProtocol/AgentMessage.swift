@@ -1,8 +1,3 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import PartitionModel
 
 /// A request frame: `{"v": 2, "id": 7, "op": "wpar.activate", "args": {"name": "web"}}`.
@@ -85,17 +80,13 @@ public struct AgentFailure: Codable, Sendable, Hashable {
     /// The error as the host throws it. A code this side does not know becomes `.agent`, and the
     /// message is cut to a sane length so an untrusted agent cannot flood the user's terminal.
     public var partitionError: PartitionError {
-        let known = AgentFailure.codes.first { $0.description == code } ?? .agent
+        let known = PartitionError.Code(name: code) ?? .agent
         return PartitionError(known, String(message.prefix(AgentFailure.messageLimit)),
                               partition: partition.map { String($0.prefix(64)) },
                               operation: operation.map { String($0.prefix(64)) })
     }
 
     static let messageLimit = 1000
-    static let codes: [PartitionError.Code] = [
-        .invalidArgument, .invalidProfile, .notFound, .alreadyExists, .invalidState, .busy, .unmanaged, .outOfRange,
-        .unavailable, .timeout, .unsupported, .permissionDenied, .libvirt, .system, .agent, .internal,
-    ]
 }
 
 /// Turns messages into frames and frames into messages. Decoding is strict: a frame must be one JSON

@@ -1,4 +1,5 @@
 import PartitionModel
+import WorkloadEngine
 
 /// The closed set of operations an agent answers (protocol version `AgentWire.protocolVersion`).
 /// A frame naming anything else is refused.
@@ -87,15 +88,15 @@ public enum Agent {
         }
     }
 
-    /// Stores a WPAR definition; `spec` is the engine's `WorkloadSpec` as JSON.
+    /// Stores a WPAR definition: the engine's own `WorkloadSpec`, decoded as strictly as the frame.
     public enum Define: AgentCall {
         public static let operation = AgentOperation.wparDefine
         public struct Arguments: Codable, Sendable, Hashable {
             public var name: PartitionName
-            public var spec: JSONValue
+            public var spec: WorkloadSpec
             /// Replace an existing definition instead of refusing.
             public var replace: Bool
-            public init(name: PartitionName, spec: JSONValue, replace: Bool = false) {
+            public init(name: PartitionName, spec: WorkloadSpec, replace: Bool = false) {
                 self.name = name
                 self.spec = spec
                 self.replace = replace
@@ -147,12 +148,12 @@ public enum Agent {
         public typealias Result = AgentEmpty
     }
 
-    /// One WPAR's state, limits and usage: the engine's `WorkloadStatus` and `WorkloadUsage` as JSON.
+    /// One WPAR's state, limits and usage: the engine's `WorkloadStatus` and `WorkloadUsage`.
     public struct WparReport: Codable, Sendable, Hashable {
-        public var status: JSONValue
+        public var status: WorkloadStatus
         /// Nil while the WPAR is not active.
-        public var usage: JSONValue?
-        public init(status: JSONValue, usage: JSONValue?) {
+        public var usage: WorkloadUsage?
+        public init(status: WorkloadStatus, usage: WorkloadUsage?) {
             self.status = status
             self.usage = usage
         }
@@ -173,15 +174,15 @@ public enum Agent {
         }
     }
 
-    /// Changes limits (`WorkloadLimits` as JSON): `live` on the running WPAR, `persistent` in its definition.
+    /// Changes limits (the engine's `WorkloadLimits`): `live` on the running WPAR, `persistent` in its definition.
     public enum Modify: AgentCall {
         public static let operation = AgentOperation.wparModify
         public struct Arguments: Codable, Sendable, Hashable {
             public var name: PartitionName
-            public var limits: JSONValue
+            public var limits: WorkloadLimits
             public var live: Bool
             public var persistent: Bool
-            public init(name: PartitionName, limits: JSONValue, live: Bool, persistent: Bool) {
+            public init(name: PartitionName, limits: WorkloadLimits, live: Bool, persistent: Bool) {
                 self.name = name
                 self.limits = limits
                 self.live = live

@@ -1,8 +1,3 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import PartitionModel
 
 /// Strict conversion between typed values and `JSONValue`: a value the peer sent must decode with the
@@ -13,7 +8,7 @@ public enum StrictJSON {
     public static func decode<T: Codable>(_ type: T.Type, from value: JSONValue, what: String) throws(PartitionError) -> T {
         let decoded: T
         do {
-            decoded = try JSONDecoder().decode(T.self, from: Data(try JSONText.serialize(value)))
+            decoded = try JSONValueCoding.decode(T.self, from: value)
         } catch {
             throw PartitionError(.agent, "Cannot read the \(what): \(describe(error)).")
         }
@@ -27,11 +22,9 @@ public enum StrictJSON {
 
     /// `value` as JSON.
     public static func encode<T: Encodable>(_ value: T, what: String) throws(PartitionError) -> JSONValue {
-        let data: Data
-        do { data = try JSONEncoder().encode(value) } catch {
+        do { return try JSONValueCoding.encode(value) } catch {
             throw PartitionError(.internal, "The \(what) cannot be encoded as JSON (\(describe(error))).")
         }
-        return try JSONText.parse(Array(data))
     }
 
     /// The path of the first object key in `received` that `known` lacks. A key whose value is null is

@@ -17,12 +17,13 @@ extension LibvirtDomain {
         return stream
     }
 
-    /// Opens the channel whose target is named `name` (e.g. "org.partctl.agent.0"), taking it over
-    /// from any other client (virDomainOpenChannel with VIR_DOMAIN_CHANNEL_FORCE).
-    public func openChannel(name: String) throws(PartitionError) -> LibvirtStream {
+    /// Opens the channel whose target is named `name` (e.g. "org.partctl.agent.0"); with `force`,
+    /// taking it over from any other client (VIR_DOMAIN_CHANNEL_FORCE), else failing while another
+    /// libvirt client holds it.
+    public func openChannel(name: String, force: Bool = true) throws(PartitionError) -> LibvirtStream {
         let stream = try LibvirtStream(connection: connection)
         try LibvirtCall.run("virDomainOpenChannel") {
-            virDomainOpenChannel(pointer, name, stream.pointer, VIR_DOMAIN_CHANNEL_FORCE.rawValue)
+            virDomainOpenChannel(pointer, name, stream.pointer, force ? VIR_DOMAIN_CHANNEL_FORCE.rawValue : 0)
         }
         stream.markOpen()
         return stream

@@ -14,6 +14,7 @@ struct ConnectionOptions: ParsableArguments {
     func manager() -> PartitionManager {
         let manager = PartitionManager(configuration: .fromEnvironment(connectURI: uri))
         manager.warn = printWarning
+        manager.notice = { line in StandardStream.write("partctl: \(line)\n", to: STDERR_FILENO) }
         return manager
     }
 }

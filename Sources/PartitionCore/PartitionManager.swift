@@ -12,6 +12,8 @@ public final class PartitionManager {
     private var openedConnection: LibvirtConnection?
     /// Where warnings go while a verb runs (a privileged WPAR); the command layer prints them.
     public var warn: (PartitionWarning) -> Void = { _ in }
+    /// What a command is told while it waits for something outside it (a busy agent channel): one line.
+    public var notice: (String) -> Void = { _ in }
     /// Told what long operations wait for; silent unless the command layer sets it.
     public var progress: OperationProgress = SilentProgress()
 
@@ -44,7 +46,9 @@ public final class PartitionManager {
 
     /// WPARs nested in an LPAR talk to its agent over a libvirt stream.
     func nested() throws(PartitionError) -> NestedBackend {
-        NestedBackend(configuration: configuration, lpars: { () throws(PartitionError) -> LparBackend in try self.lpars() })
+        let backend = NestedBackend(configuration: configuration, lpars: { () throws(PartitionError) -> LparBackend in try self.lpars() })
+        backend.notice = notice
+        return backend
     }
 
     /// The nested backend of an LPAR this command has already read: it does not read it again.

@@ -5,7 +5,7 @@
 /// message, so that every refusal is one line naming what is wrong and where.
 public struct PartitionError: Error, Sendable, Equatable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Value: String, Sendable {
+        private enum Value: String, Sendable, CaseIterable {
             case invalidArgument = "invalid-argument"
             case invalidProfile = "invalid-profile"
             case notFound = "not-found"
@@ -54,6 +54,15 @@ public struct PartitionError: Error, Sendable, Equatable, CustomStringConvertibl
         public static let `internal` = Code(.internal)
 
         public var description: String { value.rawValue }
+
+        /// Every code, for the agent's wire (which carries codes by their `description`).
+        public static var all: [Code] { Value.allCases.map(Code.init) }
+
+        /// The code whose `description` is `name`; nil for a name this version does not know.
+        public init?(name: String) {
+            guard let value = Value(rawValue: name) else { return nil }
+            self.init(value)
+        }
     }
 
     public var code: Code

@@ -5,20 +5,20 @@ import WorkloadEngine
 
 /// Maps each operation of the protocol onto the WPAR engine. The host is trusted more than the guest,
 /// but its arguments are still decoded strictly: a wrong shape is refused, never guessed at.
-struct AgentDispatcher {
+struct AgentDispatcher: Sendable {
     let engine: WorkloadEngine
 
     func handle(_ request: AgentRequest) throws(PartitionError) -> JSONValue {
-        guard request.version == AgentWire.protocolVersion else { return try handleOtherVersion(request) }
+        guard AgentWire.servedVersions.contains(request.version) else { return try handleOtherVersion(request) }
         switch request.operation {
         case .hello: return try reply(Agent.Hello.self, hello(try request.arguments(of: Agent.Hello.self)))
         case .sync:
             let token = try request.arguments(of: Agent.Sync.self).token
-            return try reply(Agent.Sync.self, .init(token: token, agentVersion: AgentVersion.current))
+            // The echo names the version the host asked in, which this agent also speaks.
+            return try reply(Agent.Sync.self, .init(token: token, agentVersion: AgentVersion.current, protocolVersion: request.version))
         case .wparDefine:
             let arguments = try request.arguments(of: Agent.Define.self)
-            let spec = try StrictJSON.decode(WorkloadSpec.self, from: arguments.spec, what: "WPAR spec")
-            try engine.define(arguments.name, spec: spec, replacing: arguments.replace)
+            try engine.define(arguments.name, spec: arguments.spec, replacing: arguments.replace)
             return try reply(Agent.Define.self, AgentEmpty())
         case .wparActivate:
             try engine.activate(try request.arguments(of: Agent.Activate.self).name)
@@ -49,8 +49,7 @@ struct AgentDispatcher {
             return try reply(Agent.Statuses.self, .init(wpars: reports))
         case .wparModify:
             let arguments = try request.arguments(of: Agent.Modify.self)
-            let limits = try StrictJSON.decode(WorkloadLimits.self, from: arguments.limits, what: "limits")
-            try engine.modify(arguments.name, limits: limits, live: arguments.live, persistent: arguments.persistent)
+            try engine.modify(arguments.name, limits: arguments.limits, live: arguments.live, persistent: arguments.persistent)
             return try reply(Agent.Modify.self, AgentEmpty())
         case .wparExec:
             let arguments = try request.arguments(of: Agent.Exec.self)
@@ -92,13 +91,14 @@ struct AgentDispatcher {
 
     private func report(_ name: PartitionName) throws(PartitionError) -> Agent.WparReport {
         let status = try engine.status(name)
-        let usage = status.state.isActive ? try? engine.usage(name) : nil
-        return Agent.WparReport(status: try StrictJSON.encode(status, what: "status"),
-                                usage: try usage.map { (usage) throws(PartitionError) in try StrictJSON.encode(usage, what: "usage") })
+        // The usage of the status just read: `usage(name)` would read the definition and the
+        // runtime record a second time.
+        let usage = try? engine.usage(of: status)
+        return Agent.WparReport(status: status, usage: usage)
     }
 
     private func hello(_ arguments: Agent.Hello.Arguments) throws(PartitionError) -> Agent.Hello.Result {
-        guard arguments.protocolVersion == AgentWire.protocolVersion else {
+        guard AgentWire.servedVersions.contains(arguments.protocolVersion) else {
             throw PartitionError(.unsupported,
                 "This agent speaks protocol version \(AgentWire.protocolVersion), not \(arguments.protocolVersion); rebuild the guest image.")
         }
@@ -106,7 +106,7 @@ struct AgentDispatcher {
         uname(&names)
         let kernel = withUnsafeBytes(of: names.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         let layout = try? CgroupLayout.detect()
-        return Agent.Hello.Result(agentVersion: AgentVersion.current, protocolVersion: AgentWire.protocolVersion, kernel: kernel,
+        return Agent.Hello.Result(agentVersion: AgentVersion.current, protocolVersion: arguments.protocolVersion, kernel: kernel,
                                   cgroupLayout: layout?.kind.rawValue ?? "none",
                                   cgroupControllers: (layout?.unifiedControllers).map { $0.sorted() } ?? [])
     }

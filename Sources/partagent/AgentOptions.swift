@@ -35,5 +35,5 @@ struct AgentOptions {
 }
 
 enum AgentVersion {
-    static let current = "0.1.0"
+    static let current = "0.2.0"
 }

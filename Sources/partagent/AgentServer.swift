@@ -3,7 +3,7 @@ import PartitionModel
 
 /// Reads frames from one link and answers each request in order. A broken frame gets an error reply
 /// (under its id when that much could be read, else id 0) and reading resumes at the next newline.
-struct AgentServer {
+struct AgentServer: Sendable {
     let dispatcher: AgentDispatcher
 
     func serve(_ link: AgentLink) {
@@ -12,7 +12,7 @@ struct AgentServer {
             reader.append(bytes)
             while let event = reader.next() {
                 if case .frame(let frame) = event, let request = try? AgentCodec.decodeRequest(frame),
-                   request.operation == .wparAttach, request.version == AgentWire.protocolVersion {
+                   request.operation == .wparAttach, AgentWire.servedVersions.contains(request.version) {
                     guard session(request, on: link, reader: &reader) else { return }
                     continue
                 }

@@ -1,14 +1,15 @@
 import Glibc
 import PartitionModel
 
-/// A byte pipe to the host: the virtio-serial port, or one accepted socket connection.
-struct AgentLink {
+/// A byte pipe to the host: one virtio-serial port, or one accepted socket connection.
+struct AgentLink: Sendable {
     let descriptor: Int32
     /// A virtio port outlives host sessions: reading "nothing" there means no host is attached yet.
     let isPort: Bool
-    /// On a port: whether SIGIO (blocked, so it stays pending) tells when a host attaches, which
-    /// the virtio console driver sends for an O_ASYNC port; poll only reports POLLHUP while none is.
-    var signalsHost = false
+    /// On a port: readable when some host attached to some port (`HostAttachSignals`), since poll
+    /// only reports POLLHUP on a port while no host is attached; -1 when the driver sends no
+    /// signal, and the link falls back to looking again after a short sleep.
+    var wake: Int32 = -1
 
     /// Waits for bytes and returns them; nil when a socket peer has gone. On a port, waits for the
     /// host to (re)attach instead, since the port stays.
@@ -33,18 +34,18 @@ struct AgentLink {
         }
     }
 
-    /// Waits until a host attaches to the port: for its SIGIO when the driver sends one, else (or
-    /// for a signal missed in between) a short sleep before the caller polls again.
+    /// Waits until a host may have attached: the wake pipe, or (for a signal missed in between, or
+    /// none at all) a short time before the caller polls the port again.
     private func waitForHost() {
-        guard signalsHost else {
+        guard wake >= 0 else {
             usleep(50_000)
             return
         }
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGIO)
-        var wait = timespec(tv_sec: 0, tv_nsec: 200_000_000)
-        _ = sigtimedwait(&signals, nil, &wait)
+        var request = pollfd(fd: wake, events: Int16(POLLIN), revents: 0)
+        if poll(&request, 1, 200) > 0 {
+            var drain = [UInt8](repeating: 0, count: 64)
+            _ = drain.withUnsafeMutableBytes { Glibc.read(wake, $0.baseAddress, $0.count) }
+        }
     }
 
     /// Writes all of `bytes`; false when the peer is gone (the reply is then dropped: the host
@@ -65,13 +66,19 @@ struct AgentLink {
 
 enum AgentEndpoint {
     /// Opens the character device, retrying until it appears (the init links it in once the port is
-    /// announced by the host).
-    static func openPort(_ path: String) -> AgentLink {
+    /// announced by the host) or, when `giveUpAfter` is given, until that much time passed: an LPAR
+    /// defined before the channel pool has only the first port. nil when it never appeared.
+    static func openPort(_ path: String, wake: Int32, asksForSignal: Bool, giveUpAfter: Duration? = nil) -> AgentLink? {
+        let deadline = giveUpAfter.map { ContinuousClock.now + $0 }
         var reported = false
         while true {
             let descriptor = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY)
-            if descriptor >= 0 { return AgentLink(descriptor: descriptor, isPort: true, signalsHost: askForHostSignal(descriptor)) }
-            if !reported {
+            if descriptor >= 0 {
+                let signals = asksForSignal && askForHostSignal(descriptor)
+                return AgentLink(descriptor: descriptor, isPort: true, wake: signals ? wake : -1)
+            }
+            if let deadline, ContinuousClock.now >= deadline { return nil }
+            if !reported && deadline == nil {
                 log("waiting for \(path) (\(String(cString: strerror(errno))))")
                 reported = true
             }
@@ -79,19 +86,15 @@ enum AgentEndpoint {
         }
     }
 
-    /// Asks the driver for SIGIO on the port (O_ASYNC), the signal blocked so that it waits to be
-    /// taken by `sigtimedwait`; false when that fails, and the link falls back to polling.
+    /// Asks the driver for SIGIO on the port (O_ASYNC) when a host attaches; `HostAttachSignals`
+    /// has it blocked in every thread and takes it. False when that fails.
     private static func askForHostSignal(_ port: Int32) -> Bool {
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGIO)
-        guard sigprocmask(SIG_BLOCK, &signals, nil) == 0 else { return false }
-        return fcntl(port, F_SETOWN, getpid()) == 0 && fcntl(port, F_SETFL, fcntl(port, F_GETFL) | O_ASYNC) == 0
+        fcntl(port, F_SETOWN, getpid()) == 0 && fcntl(port, F_SETFL, fcntl(port, F_GETFL) | O_ASYNC) == 0
     }
 
-    /// Listens on a Unix socket at `path` (replacing a stale one) and hands each client to `serve`,
-    /// one at a time.
-    static func listen(_ path: String, serve: (AgentLink) -> Void) throws(PartitionError) -> Never {
+    /// Listens on a Unix socket at `path` (replacing a stale one) and hands each client to `serve`
+    /// on a thread of its own.
+    static func listen(_ path: String, serve: @escaping @Sendable (AgentLink) -> Void) throws(PartitionError) -> Never {
         let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard listener >= 0 else { throw failure("create a Unix socket") }
         var address = sockaddr_un()
@@ -117,8 +120,12 @@ enum AgentEndpoint {
                 throw failure("accept a client on \(path)")
             }
             _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-            serve(AgentLink(descriptor: client, isPort: false))
-            close(client)
+            // Clients are served at the same time, as the ports of the channel pool are.
+            let started = WorkerThread.start {
+                serve(AgentLink(descriptor: client, isPort: false))
+                close(client)
+            }
+            if !started { close(client) }
         }
     }
 

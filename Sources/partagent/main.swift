@@ -4,7 +4,7 @@ import PartitionModel
 import WorkloadEngine
 
 // partagent: the in-guest agent. Serves the agent protocol (AgentProtocol) over the virtio-serial
-// port, one request at a time, with the WPAR engine behind it. Never links libvirt.
+// ports of the channel pool, one thread per port, with the WPAR engine behind it. Never links libvirt.
 
 // A parent may have left signals blocked (the mask survives exec): SIGTERM must end the agent.
 var noSignals = sigset_t()
@@ -18,11 +18,11 @@ do {
     try engine.paths.createDirectories()
     let server = AgentServer(dispatcher: AgentDispatcher(engine: engine))
     switch options.endpoint {
+    case .port(let path) where path == AgentWire.guestPortPath:
+        AgentPorts.serve(server)
     case .port(let path):
-        let link = AgentEndpoint.openPort(path)
-        // The uptime tells how much of the boot-to-hello time the guest spent before the agent was ready.
-        let uptime = uptimeSeconds()
-        log("serving protocol \(AgentWire.protocolVersion) on \(path) (uptime \(uptime) s)")
+        guard let link = AgentEndpoint.openPort(path, wake: -1, asksForSignal: false) else { exit(1) }
+        log("serving protocol \(AgentWire.protocolVersion) on \(path)")
         server.serve(link)
         log("the port \(path) failed")
         exit(1)

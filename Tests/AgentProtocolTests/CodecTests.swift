@@ -1,14 +1,17 @@
 import AgentProtocol
+import Foundation
 import PartitionModel
 import Testing
+import WorkloadEngine
 
 @Suite struct CodecTests {
     private func frame(_ text: String) -> [UInt8] { Array(text.utf8) }
 
     @Test func requestsRoundTripThroughTheirTypedArguments() throws {
         let name = try PartitionName("web")
-        let spec = JSONValue.object(["type": .string("application"), "command": .array([.string("/bin/sleep"), .string("9")]),
-                                     "limits": .object(["memoryMax": .unsigned(UInt64.max)])])
+        // The engine's own spec crosses the wire as a typed value and comes back equal.
+        let spec = WorkloadSpec(name: name, kind: .application, root: .host, command: ["/bin/sleep", "9"],
+                                limits: WorkloadLimits(memoryMax: UInt64.max))
         let request = try AgentRequest(id: 42, Agent.Define.self, .init(name: name, spec: spec, replace: true))
         let bytes = try AgentCodec.encode(request)
         #expect(bytes.last == UInt8(ascii: "\n"))
@@ -83,7 +86,8 @@ import Testing
     }
 
     @Test func unknownFieldsNestedInAResultAreRefused() throws {
-        let text = "{\"id\":1,\"ok\":true,\"result\":{\"wpars\":[{\"status\":{},\"usage\":null,\"x\":1}]}}"
+        let status = "{\"name\":\"web\",\"kind\":\"application\",\"state\":\"running\",\"limits\":{}}"
+        let text = "{\"id\":1,\"ok\":true,\"result\":{\"wpars\":[{\"status\":\(status),\"usage\":null,\"x\":1}]}}"
         let reply = try AgentCodec.decodeReply(frame(text))
         let error = #expect(throws: PartitionError.self) { try reply.result(of: Agent.Statuses.self) }
         #expect(error?.message.contains("wpars[0].x") == true)
@@ -100,5 +104,36 @@ import Testing
     @Test func deeplyNestedFramesAreRefused() {
         let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
         #expect(throws: PartitionError.self) { try AgentCodec.decodeRequest(frame("{\"id\":1,\"op\":\"hello\",\"args\":{\"a\":\(deep)}}")) }
+    }
+}
+
+/// The coder the agent and the host use instead of Foundation's writes the JSON Foundation's
+/// JSONEncoder wrote (peers of protocol 3 read it), and reads it back equal.
+@Suite struct JSONValueCodingTests {
+    @Test func typedValuesEncodeAsFoundationsCoderDid() throws {
+        var spec = WorkloadSpec(name: try PartitionName("web"), kind: .application, root: .host,
+                                command: ["/bin/sh", "-c", "echo \"hi\"\n"],
+                                limits: WorkloadLimits(memoryMax: UInt64.max, pidsMax: 32))
+        spec.console = true
+        let ours = try StrictJSON.encode(spec, what: "spec")
+        let foundations = try JSONText.parse(Array(try JSONEncoder().encode(spec)))
+        #expect(ours == foundations)
+        #expect(try StrictJSON.decode(WorkloadSpec.self, from: foundations, what: "spec") == spec)
+        let exec = Agent.Exec.Result(exitStatus: -1, stdout: "ü\u{0}", stderr: "", stdoutTruncated: true, stderrTruncated: false)
+        #expect(try StrictJSON.encode(exec, what: "result") == (try JSONText.parse(Array(try JSONEncoder().encode(exec)))))
+    }
+
+    @Test func numbersMustFitTheirType() {
+        let fraction = #expect(throws: PartitionError.self) {
+            try StrictJSON.decode(Agent.Exec.Result.self, from: .object(["exitStatus": .number(1.5), "stdout": .string(""),
+                "stderr": .string(""), "stdoutTruncated": .bool(false), "stderrTruncated": .bool(false)]), what: "result")
+        }
+        #expect(fraction?.message.contains("exitStatus") == true)
+        let tooBig = #expect(throws: PartitionError.self) {
+            try StrictJSON.decode(Agent.Attach.Arguments.self, from: .object(["name": .string("web"), "mode": .string("login"),
+                "argv": .array([]), "terminal": .bool(false), "rows": .integer(70_000)]), what: "arguments")
+        }
+        #expect(tooBig?.code == .agent)
+        #expect(throws: PartitionError.self) { try StrictJSON.encode(Agent.Shutdown.Arguments(name: try PartitionName("web"), within: .nan), what: "x") }
     }
 }

@@ -21,7 +21,7 @@ private final class ScriptedPeer: Sendable {
 
     var conversation: AgentConversation { conversation(pipelining: false) }
 
-    func conversation(pipelining: Bool) -> AgentConversation {
+    func conversation(pipelining: Bool, fresh: Bool = false) -> AgentConversation {
         AgentConversation(send: { (bytes: [UInt8], _: Duration) throws(PartitionError) in
             let requests = self.reader.withLock { reader -> [AgentRequest] in
                 reader.append(bytes)
@@ -41,7 +41,7 @@ private final class ScriptedPeer: Sendable {
             }
             if chunk.isEmpty { throw PartitionError(.timeout, "Nothing arrived within \(timeout).") }
             return chunk
-        }, pipelining: pipelining)
+        }, pipelining: pipelining, fresh: fresh)
     }
 }
 
@@ -100,6 +100,46 @@ private func echo(_ request: AgentRequest) -> [UInt8] {
         }
         #expect(error?.code == .unsupported)
         #expect(error?.message.contains("rebuild the guest image") == true)
+    }
+
+    /// An agent of protocol 3 (an old guest image) echoes a sync of version 4 as it came: the host
+    /// says so at once, naming the version and the remedy, instead of waiting for an echo that never
+    /// has the shape it expects.
+    @Test func anOldGuestImageIsNamedNotWaitedFor() {
+        let peer = ScriptedPeer { request in
+            guard request.operation == .sync, let token = try? request.arguments(of: Agent.Sync.self).token else { return [] }
+            return (try? AgentCodec.encode(AgentReply(id: request.id, outcome: .success(.object(["token": .string(token)]))))) ?? []
+        }
+        let started = ContinuousClock.now
+        let error = #expect(throws: PartitionError.self) {
+            try peer.conversation(pipelining: true).call(Agent.List.self, AgentEmpty(), timeout: .seconds(5))
+        }
+        #expect(error?.code == .unsupported)
+        #expect(error?.message.contains("protocol than version \(AgentWire.protocolVersion)") == true)
+        #expect(error?.message.contains("make guest-image") == true)
+        #expect(ContinuousClock.now - started < .seconds(2))
+    }
+
+    /// The wire carries PartitionError's codes by name, every one of them, and nothing else.
+    @Test func everyErrorCodeCrossesTheWire() {
+        for code in PartitionError.Code.all {
+            let failure = AgentFailure(PartitionError(code, "Refused."))
+            #expect(failure.partitionError.code == code)
+        }
+        #expect(AgentFailure(code: "no-such-code", message: "?").partitionError.code == .agent)
+    }
+
+    /// On a connection of its own, the first request goes alone (no sync for the agent to answer
+    /// first), and what was left in the channel before its reply is skipped.
+    @Test func aFreshConnectionSendsItsFirstRequestWithoutASync() throws {
+        let stale = (try? AgentCodec.encode(AgentReply(id: 7, outcome: .success(.object(["names": .array([])]))))) ?? []
+        let peer = ScriptedPeer(preamble: Array("garbage\n".utf8) + stale, answer: echo)
+        let conversation = peer.conversation(pipelining: true, fresh: true)
+        #expect(try conversation.call(Agent.List.self, AgentEmpty(), timeout: .seconds(5)).names.count == 1)
+        #expect(peer.writes.withLock { $0 } == [[.wparList]])
+        // The conversation is in step after that reply: the next request goes straight too.
+        #expect(try conversation.call(Agent.List.self, AgentEmpty(), timeout: .seconds(5)).names.count == 1)
+        #expect(peer.writes.withLock { $0 }.count == 2)
     }
 
     @Test func theAgentsRefusalIsThrownAsItsError() {

@@ -54,15 +54,15 @@ import WorkloadEngine
 
         let reports = try conversation.call(Agent.Statuses.self, AgentEmpty()).wpars
         #expect(reports.count == 1)
-        let status = try StrictJSON.decode(WorkloadStatus.self, from: reports[0].status, what: "status")
+        let status = reports[0].status
         #expect(status.state == .running)
         #expect(status.limits.memoryMax == 64 << 20)
-        let usage = try reports[0].usage.map { try StrictJSON.decode(WorkloadUsage.self, from: $0, what: "usage") }
+        let usage = reports[0].usage
         #expect(usage?.pidsCurrent == 1)
 
         try conversation.call(Agent.Shutdown.self, .init(name: name, within: 1, force: true))
         let stopped = try conversation.call(Agent.Status.self, .init(name: name))
-        #expect(try StrictJSON.decode(WorkloadStatus.self, from: stopped.status, what: "status").state == .defined)
+        #expect(stopped.status.state == .defined)
         try conversation.call(Agent.Remove.self, .init(name: name))
         #expect(try conversation.call(Agent.List.self, AgentEmpty()).names.isEmpty)
     }
@@ -73,10 +73,20 @@ import WorkloadEngine
             try conversation.call(Agent.Activate.self, .init(name: try PartitionName("ptest-missing")))
         }
         #expect(missing?.code == .notFound)
-        let badSpec = #expect(throws: PartitionError.self) {
-            try conversation.call(Agent.Define.self, .init(name: try PartitionName("ptest-bad"), spec: .object(["type": .string("vm")])))
+        // A spec the engine's type does not accept is refused by the agent's strict decoding.
+        let link = try SocketLink(path: socketPath)
+        link.send(Array("{\"v\":\(AgentWire.protocolVersion),\"id\":9,\"op\":\"wpar.define\",\"args\":{\"name\":\"ptest-bad\",\"spec\":{\"type\":\"vm\"},\"replace\":false}}\n".utf8))
+        var reader = AgentFrameReader()
+        var badSpec: AgentReply?
+        while badSpec == nil {
+            reader.append(try link.receive(max: 4096, timeout: .seconds(5)))
+            if case .frame(let bytes)? = reader.next() { badSpec = try AgentCodec.decodeReply(bytes) }
         }
-        #expect(badSpec?.code == .agent)
+        guard case .failure(let refusal)? = badSpec?.outcome else {
+            Issue.record("a bad spec was accepted")
+            return
+        }
+        #expect(refusal.code == "agent")
     }
 
     /// Sessions over the agent's link: a login fed through its stdin, one on a terminal inside the
@@ -129,12 +139,69 @@ import WorkloadEngine
 
         // After each session the conversation resynchronises and the WPAR runs on.
         let status = try conversation.call(Agent.Status.self, .init(name: name))
-        #expect(try StrictJSON.decode(WorkloadStatus.self, from: status.status, what: "status").state == .running)
+        #expect(status.status.state == .running)
         let refused = #expect(throws: PartitionError.self) {
             try conversation.session(.init(name: try PartitionName("ptest-none"), mode: .console)) { (_) throws(PartitionError) in }
         }
         #expect(refused?.code == .notFound)
         try conversation.call(Agent.Remove.self, .init(name: name, force: true))
+    }
+
+    /// The agent serves its links at the same time (in a guest: the ports of the channel pool): a
+    /// console held open on one does not keep another from querying, running commands and
+    /// opening a second session on the same WPAR. Before the pool, the second link waited unseen.
+    @Test func aSessionOnOneLinkDoesNotBlockTheOthers() throws {
+        let first = try SocketLink(path: socketPath).conversation
+        let name = try PartitionName("ptest-shared")
+        try first.call(Agent.Define.self, .init(name: name, spec: applicationSpec(name.rawValue,
+            command: ["/bin/sh", "-c", "echo shared-init; exec sleep 1000"], console: true)))
+        try first.call(Agent.Activate.self, .init(name: name))
+        // Connected before the console starts; nothing is sent on them until it runs.
+        let second = try SocketLink(path: socketPath).conversation
+        let third = try SocketLink(path: socketPath).conversation
+        try first.session(.init(name: name, mode: .console)) { (console) throws(PartitionError) in
+            let started = ContinuousClock.now
+            let status = try second.call(Agent.Status.self, .init(name: name), timeout: .seconds(3), syncTimeout: .seconds(3))
+            #expect(status.status.state == .running)
+            let echo = try second.call(Agent.Exec.self, .init(name: name, argv: ["/bin/echo", "beside"]), timeout: .seconds(5))
+            #expect(echo.stdout == "beside\n")
+            // A login of the same WPAR on a third link while the console still runs.
+            let login = try third.session(.init(name: name, mode: .login, argv: ["/bin/sh", "-c", "exit 4"]),
+                                          timeout: .seconds(5)) { (session) throws(PartitionError) -> AgentSessionFrame? in
+                try session.send(.endOfInput)
+                let deadline = ContinuousClock.now + .seconds(5)
+                while ContinuousClock.now < deadline {
+                    if let frame = try session.next(timeout: .milliseconds(100)), case .exit = frame { return frame }
+                }
+                return nil
+            }
+            #expect(login == .exit(status: 4))
+            #expect(ContinuousClock.now - started < .seconds(5))
+            // The console is still attached and served.
+            try console.send(.input(Array("\n".utf8)))
+            try console.send(.detach)
+        }
+        try first.call(Agent.Remove.self, .init(name: name, force: true))
+    }
+
+    /// A host of protocol 3 (main's partctl before the channel pool) is served as before: its sync
+    /// echo and hello name version 3, which it checks.
+    @Test func aHostOfProtocolThreeIsStillServed() throws {
+        let link = try SocketLink(path: socketPath)
+        func ask(_ text: String) throws -> AgentReply {
+            link.send(Array((text + "\n").utf8))
+            var reader = AgentFrameReader()
+            while true {
+                reader.append(try link.receive(max: 4096, timeout: .seconds(5)))
+                if case .frame(let bytes)? = reader.next() { return try AgentCodec.decodeReply(bytes) }
+            }
+        }
+        let echo = try ask("{\"v\":3,\"id\":1,\"op\":\"sync\",\"args\":{\"token\":\"abc\"}}")
+        #expect(try echo.result(of: Agent.Sync.self).protocolVersion == 3)
+        let hello = try ask("{\"v\":3,\"id\":2,\"op\":\"hello\",\"args\":{\"protocolVersion\":3}}")
+        #expect(try hello.result(of: Agent.Hello.self).protocolVersion == 3)
+        let list = try ask("{\"v\":3,\"id\":3,\"op\":\"wpar.list\",\"args\":{}}")
+        #expect(try list.result(of: Agent.List.self).names.isEmpty)
     }
 
     /// A host of protocol 1 (frames without "v") gets its sync echoed as it knows it and is told at

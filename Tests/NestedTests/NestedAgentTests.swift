@@ -98,9 +98,9 @@ import WorkloadEngine
 
         let reports = try agent.call(Agent.Statuses.self, AgentEmpty()).wpars
         try #require(reports.count == 1)
-        let status = try StrictJSON.decode(WorkloadStatus.self, from: reports[0].status, what: "status")
+        let status = reports[0].status
         #expect(status.state == .running)
-        let usage = try reports[0].usage.map { try StrictJSON.decode(WorkloadUsage.self, from: $0, what: "usage") }
+        let usage = reports[0].usage
         #expect(usage?.pidsCurrent == 1)
         #expect((usage?.memoryCurrent ?? 0) > 0)
 

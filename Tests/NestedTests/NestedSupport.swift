@@ -81,9 +81,9 @@ final class SocketLink: Sendable {
 }
 
 /// An application WPAR running `command` with the host's (or guest's) root read-only.
-func applicationSpec(_ name: String, command: [String], memoryMax: UInt64 = 64 << 20, console: Bool = false) throws -> JSONValue {
+func applicationSpec(_ name: String, command: [String], memoryMax: UInt64 = 64 << 20, console: Bool = false) throws -> WorkloadSpec {
     var spec = WorkloadSpec(name: try PartitionName(name), kind: .application, root: .host, command: command,
                             limits: WorkloadLimits(memoryMax: memoryMax, pidsMax: 32))
     spec.console = console
-    return try StrictJSON.encode(spec, what: "spec")
+    return spec
 }

@@ -63,7 +63,8 @@ import PartitionModel
         let os = try #require(root.element(named: "os"))
         #expect(os.element(named: "kernel")?.text == "/var/lib/partctl/images/partctl-guest/vmlinuz")
         let devices = try #require(root.element(named: "devices"))
-        #expect(devices.element(named: "channel")?.element(named: "target")?.attribute("name") == "org.partctl.agent.0")
+        #expect(devices.elements(named: "channel").map { $0.element(named: "target")?.attribute("name") }
+                == ["org.partctl.agent.0", "org.partctl.agent.1", "org.partctl.agent.2", "org.partctl.agent.3"])
         #expect(devices.element(named: "serial")?.element(named: "log")?.attribute("file") == "/var/log/libvirt/qemu/ptest-xml-console.log")
         let metadata = try #require(root.element(named: "metadata")?.element(named: "partition"))
         #expect(metadata.attribute("xmlns:partctl") == PartitionMetadata.namespaceURI)

@@ -1,3 +1,4 @@
+import AgentProtocol
 import PartitionModel
 
 /// Builds libvirt domain XML for an LPAR from its resolved profile (DESIGN §4's mapping).
@@ -125,10 +126,14 @@ public struct DomainXML: Sendable {
             .element(XMLNode("target", [("type", "serial"), ("port", "0")])),
         ]))
         if profile.agent {
-            devices.append(XMLNode("channel", [("type", "unix")], children: [
-                .element(XMLNode("source", [("mode", "bind")])),
-                .element(XMLNode("target", [("type", "virtio"), ("name", DomainXML.agentChannelName)])),
-            ]))
+            // A pool of agent channels: libvirt lets one client hold a channel, so each partctl
+            // command takes a free one (docs/nesting.md).
+            for index in 0..<AgentWire.channelCount {
+                devices.append(XMLNode("channel", [("type", "unix")], children: [
+                    .element(XMLNode("source", [("mode", "bind")])),
+                    .element(XMLNode("target", [("type", "virtio"), ("name", AgentWire.channelName(index))])),
+                ]))
+            }
         }
         devices.append(XMLNode("memballoon", [("model", "virtio")], children: [
             .element(XMLNode("stats", [("period", "5")])),

@@ -44,7 +44,7 @@ struct LparTransition {
         guard state == .running, let kind = current(name) else { return state }
         switch kind {
         case .stopping: return .stopping
-        case .starting: return (try? AgentChannelState.current(of: domain)) == .disconnected ? .starting : state
+        case .starting: return (try? AgentChannelState.channels(of: domain).first { $0.index == 0 }?.port) == .disconnected ? .starting : state
         }
     }
 

@@ -10,9 +10,9 @@ import PartitionModel
 /// command the loading of libvirt's libraries (~10 ms), the daemon connection and the domain
 /// lookup, which are most of a nested `login` or `query` on the host's side.
 ///
-/// This is an optimisation with a fallback, never the only way: nil from `open` means "use libvirt"
-/// (remote connection, another driver, no such socket, a name libvirt shortens, a socket that
-/// another client holds). The socket's place is libvirt's convention,
+/// This is an optimisation with a fallback, never the only way: nil from `channels` means "use
+/// libvirt" (remote connection, another driver, no such socket, a name libvirt shortens). Which
+/// channel of the pool a command takes is `AgentChannelPool`'s choice. The socket's place is libvirt's convention,
 /// `<channel dir>/domain-<id>-<name>/<channel name>`; should it change, commands take the libvirt
 /// path and only lose speed.
 final class AgentChannelSocket: Sendable {
@@ -26,36 +26,71 @@ final class AgentChannelSocket: Sendable {
 
     deinit { close(descriptor) }
 
-    /// Connects to the agent channel of the running LPAR `lpar`; nil when the direct path does not
-    /// apply and libvirt must be asked.
-    static func open(lpar: String, configuration: PartctlConfiguration) -> AgentChannelSocket? {
+    /// The sockets of the running LPAR's agent channels by index, when the direct path applies;
+    /// nil when libvirt must be asked. Only the LPAR's current run counts: a directory left by an
+    /// earlier run has sockets nobody listens on.
+    static func channels(lpar: String, configuration: PartctlConfiguration) -> [Int: String]? {
         guard configuration.connectURI == "qemu:///system", geteuid() == 0, lpar.utf8.count <= longestExactName,
               let directory = opendir(channelDirectory) else { return nil }
-        defer { closedir(directory) }
+        var candidates: [String] = []
         while let entry = readdir(directory) {
             let entryName = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            // domain-<id>-<name>: a directory left by an earlier run of the domain has a socket
-            // nobody listens on, and the connection is refused.
             guard entryName.hasPrefix("domain-"), entryName.hasSuffix("-" + lpar) else { continue }
             let id = entryName.dropFirst("domain-".count).dropLast(lpar.utf8.count + 1)
             guard !id.isEmpty, id.allSatisfy(\.isNumber) else { continue }
-            let path = "\(channelDirectory)/\(entryName)/\(AgentWire.channelName)"
-            if isHeld(path) { return nil }
-            if let socket = connect(path) { return socket }
+            candidates.append("\(channelDirectory)/\(entryName)")
+        }
+        closedir(directory)
+        guard !candidates.isEmpty else { return nil }
+        let table = SocketTable.read(under: channelDirectory)
+        for candidate in candidates {
+            var paths: [Int: String] = [:]
+            for index in 0..<AgentWire.channelCount {
+                let path = "\(candidate)/\(AgentWire.channelName(index))"
+                if table.listening.contains(path) { paths[index] = path }
+            }
+            if paths[0] != nil { return paths }
         }
         return nil
     }
 
-    /// Whether another client is connected to the socket now (QEMU serves one at a time, and a
-    /// second connection would wait unseen, its requests acted on after this command gave up).
-    /// Accepted connections carry the listener's path in /proc/net/unix, in state 03 (connected).
+    /// Connects to the channel socket at `path` unless another client holds it now (QEMU serves
+    /// one at a time, and a second connection would wait unseen, its requests acted on after this
+    /// command gave up); nil when it is held or refuses.
+    static func open(_ path: String) -> AgentChannelSocket? {
+        if isHeld(path) { return nil }
+        return connect(path)
+    }
+
+    /// Whether another client is connected to the socket now.
     static func isHeld(_ path: String) -> Bool {
-        guard let table = try? LocalFile.read("/proc/net/unix", limit: 4 << 20) else { return true }
-        for line in table.split(separator: "\n") where line.hasSuffix(" " + path) {
-            let columns = line.split(separator: " ", omittingEmptySubsequences: true)
-            if columns.count >= 8, columns[5] == "03" { return true }
+        SocketTable.read(under: path).connected.contains(path)
+    }
+
+    /// The kernel's table of Unix sockets (/proc/net/unix), for the paths under one directory:
+    /// listening sockets (state 01, flag __SO_ACCEPTCON) and accepted connections, which carry the
+    /// listener's path (state 03).
+    struct SocketTable {
+        var listening: Set<String> = []
+        var connected: Set<String> = []
+
+        static func read(under prefix: String) -> SocketTable {
+            var table = SocketTable()
+            // Unreadable: everything counts as held, and libvirt is asked instead.
+            guard let text = try? LocalFile.read("/proc/net/unix", limit: 4 << 20) else {
+                table.connected.insert(prefix)
+                return table
+            }
+            let marker = " " + prefix
+            for line in text.split(separator: "\n") where line.contains(marker) {
+                let columns = line.split(separator: " ", omittingEmptySubsequences: true)
+                guard columns.count >= 8 else { continue }
+                let path = String(columns[7])
+                if columns[5] == "03" { table.connected.insert(path) }
+                if columns[5] == "01" && columns[3] == "00010000" { table.listening.insert(path) }
+            }
+            return table
         }
-        return false
     }
 
     private static func connect(_ path: String) -> AgentChannelSocket? {

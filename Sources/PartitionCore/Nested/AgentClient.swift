@@ -1,13 +1,14 @@
 import AgentProtocol
 import LibvirtKit
 import PartitionModel
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The host's handle on one LPAR's agent: the `org.partctl.agent.0` channel, opened through libvirt
-/// (so it works over remote connections too) or, for a local system connection, directly at the
-/// socket libvirt would connect to (`AgentChannelSocket`).
+/// The host's handle on one LPAR's agent: a free channel of its pool (`AgentChannelPool`), opened
+/// through libvirt (so it works over remote connections too) or, for a local system connection,
+/// directly at the socket libvirt would connect to (`AgentChannelSocket`).
 ///
 /// Every request carries the protocol version, so no hello precedes the first one: the sync that
 /// drops stale bytes also says which agent answers (`agentVersion`), and on the direct socket the
@@ -21,6 +22,12 @@ public final class AgentClient: Sendable {
     public let lpar: String
     private let conversation: AgentConversation
     private let end: @Sendable () -> Void
+    /// The channel of the pool this client holds, kept until the client goes.
+    private let held = Mutex<AgentChannelClaim?>(nil)
+    private var claim: AgentChannelClaim? {
+        get { held.withLock { $0 } }
+        set { held.withLock { $0 = newValue } }
+    }
 
     private init(lpar: String, conversation: AgentConversation, end: @escaping @Sendable () -> Void) {
         self.lpar = lpar
@@ -33,20 +40,32 @@ public final class AgentClient: Sendable {
     /// The agent's version, as its sync echo gave it; nil before the first call.
     public var agentVersion: String? { conversation.agentVersion }
 
-    /// Opens the channel of the running `domain` through libvirt and waits up to `timeout` for the
-    /// agent to answer a sync. Right after activation the guest may still be booting: the sync is
-    /// repeated every quarter second. A stream that libvirt reports broken (QEMU can reset a
-    /// connection made while the previous one was being closed) is opened again, as long as the
-    /// domain runs. `untilPortOpened`, when given, runs once the channel is open and before the
-    /// first sync: a fresh guest's port opens late, and syncs sent before queue up for the agent to
-    /// answer one by one.
-    public static func connect(to domain: LibvirtDomain, timeout: Duration = .seconds(30),
-                               untilPortOpened: ((ContinuousClock.Instant) throws(PartitionError) -> Void)? = nil) throws(PartitionError) -> AgentClient {
+    /// Takes a free agent channel of the running `domain` through libvirt (`AgentChannelPool`,
+    /// waiting while all are held) and waits up to `timeout` for the agent to answer a sync. Right
+    /// after activation the guest may still be booting: the sync is repeated every quarter second.
+    /// A stream that libvirt reports broken is opened again, as long as the domain runs.
+    /// `untilPortOpened`, when given, runs once the channel is open and before the first sync: a
+    /// fresh guest's port opens late, and syncs sent before queue up for the agent to answer one
+    /// by one. `purpose` ("console of lp1/web") is what another command waiting for a channel is told.
+    public static func connect(to domain: LibvirtDomain, timeout: Duration = .seconds(30), purpose: String? = nil,
+                               configuration: PartctlConfiguration = .fromEnvironment(), notice: (String) -> Void = { _ in },
+                               untilPortOpened: ((Int, ContinuousClock.Instant) throws(PartitionError) -> Void)? = nil) throws(PartitionError) -> AgentClient {
         let lpar = domain.name
         let deadline = ContinuousClock.now + timeout
-        var client = try open(domain)
+        let channels = try AgentChannelState.channels(of: domain)
+        guard !channels.isEmpty else {
+            throw PartitionError(.unsupported, "The LPAR \(lpar) has no agent channel.", partition: lpar)
+        }
+        // The socket table tells about clients libvirt does not know (another partctl's direct
+        // connection, which a libvirt stream would queue behind unseen), for sockets on this host.
+        let sameHost = configuration.isLocal
+        var (client, claim) = try AgentChannelPool.take(channels.map(\.index), of: lpar, purpose: purpose ?? "a command on \(lpar)",
+                                                        configuration: configuration, until: deadline, notice: notice) { (index) throws(PartitionError) -> AgentClient? in
+            if sameHost, let path = channels.first(where: { $0.index == index })?.socketPath, AgentChannelSocket.isHeld(path) { return nil }
+            return try open(domain, channel: index)
+        }
         if let untilPortOpened {
-            do { try untilPortOpened(deadline) } catch {
+            do { try untilPortOpened(claim.index, deadline) } catch {
                 client.close()
                 throw error.with(partition: lpar)
             }
@@ -54,6 +73,7 @@ public final class AgentClient: Sendable {
         while ContinuousClock.now < deadline {
             do {
                 try client.conversation.synchronise(timeout: min(.milliseconds(250), deadline - .now))
+                client.claim = claim
                 return client
             } catch where error.code == .timeout {
                 continue
@@ -63,7 +83,8 @@ public final class AgentClient: Sendable {
                     throw PartitionError(.unavailable, "The LPAR \(lpar) stopped.", partition: lpar)
                 }
                 usleep(100_000)
-                client = try open(domain)
+                guard let reopened = try open(domain, channel: claim.index) else { continue }
+                client = reopened
             } catch {
                 throw error.with(partition: lpar)
             }
@@ -71,12 +92,14 @@ public final class AgentClient: Sendable {
         throw PartitionError(.unavailable, "The agent in \(lpar) did not answer within \(timeout).", partition: lpar)
     }
 
-    /// The channel of the running `domain` through libvirt; the first call synchronises. Not
-    /// pipelined: behind another client's connection a request would wait unseen.
-    public static func open(_ domain: LibvirtDomain) throws(PartitionError) -> AgentClient {
+    /// Agent channel `channel` of the running `domain` through libvirt, or nil when another libvirt
+    /// client holds it. Never with FORCE: taking a channel over breaks the holder's session.
+    /// Not pipelined: behind another client's connection a request would wait unseen.
+    static func open(_ domain: LibvirtDomain, channel: Int) throws(PartitionError) -> AgentClient? {
         let lpar = domain.name
         let stream: LibvirtStream
-        do { stream = try domain.openChannel(name: AgentWire.channelName) } catch {
+        do { stream = try domain.openChannel(name: AgentWire.channelName(channel), force: false) } catch {
+            if error.message.contains("exists for this domain") { return nil }
             throw PartitionError(.unavailable, "The agent channel of \(lpar) cannot be opened: \(error.message)", partition: lpar)
         }
         let conversation = AgentConversation(
@@ -87,17 +110,25 @@ public final class AgentClient: Sendable {
         return AgentClient(lpar: lpar, conversation: conversation, end: { stream.abort() })
     }
 
-    /// The channel of the running LPAR `lpar` straight at its socket, without libvirt; nil when that
-    /// path does not apply (see `AgentChannelSocket`) and `open(_:)` must be used.
-    static func openDirect(lpar: String, configuration: PartctlConfiguration) -> AgentClient? {
-        guard let socket = AgentChannelSocket.open(lpar: lpar, configuration: configuration) else { return nil }
+    /// A free agent channel of the running LPAR `lpar` straight at its socket, without libvirt;
+    /// nil when that path does not apply (see `AgentChannelSocket`) and `connect` must be used.
+    /// Waits up to `timeout` while all channels are held.
+    static func openDirect(lpar: String, purpose: String, configuration: PartctlConfiguration,
+                           timeout: Duration, notice: (String) -> Void = { _ in }) throws(PartitionError) -> AgentClient? {
+        guard let sockets = AgentChannelSocket.channels(lpar: lpar, configuration: configuration) else { return nil }
+        let (socket, claim) = try AgentChannelPool.take(sockets.keys.sorted(), of: lpar, purpose: purpose, configuration: configuration,
+                                                        until: .now + timeout, notice: notice) { (index) throws(PartitionError) -> AgentChannelSocket? in
+            AgentChannelSocket.open(sockets[index]!)
+        }
         let conversation = AgentConversation(
             send: { (bytes: [UInt8], timeout: Duration) throws(PartitionError) in try socket.send(bytes, timeout: timeout) },
             receive: { (max: Int, timeout: Duration) throws(PartitionError) -> [UInt8] in
                 try socket.receive(max: max, timeout: timeout)
             },
-            pipelining: true)
-        return AgentClient(lpar: lpar, conversation: conversation, end: { socket.shutdownBoth() })
+            pipelining: true, fresh: true)
+        let client = AgentClient(lpar: lpar, conversation: conversation, end: { socket.shutdownBoth() })
+        client.claim = claim
+        return client
     }
 
     /// Runs one operation and returns its typed result.
@@ -132,8 +163,9 @@ public final class AgentClient: Sendable {
         return hello
     }
 
-    /// Ends the channel; later calls fail with `.unavailable` or `.libvirt`.
+    /// Ends the channel and frees it for other commands; later calls fail with `.unavailable` or `.libvirt`.
     public func close() {
         end()
+        claim = nil
     }
 }

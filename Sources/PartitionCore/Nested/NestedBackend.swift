@@ -19,6 +19,8 @@ final class NestedBackend {
     var lparTargets: [String: LparTarget] = [:]
     /// How long a command waits for an agent that should already be up.
     static let agentTimeout: Duration = .seconds(10)
+    /// Told, once, when a command has to wait for a free agent channel (the command layer prints it).
+    var notice: (String) -> Void = { _ in }
 
     init(configuration: PartctlConfiguration, lpars: @escaping () throws(PartitionError) -> LparBackend) {
         self.configuration = configuration
@@ -104,67 +106,114 @@ final class NestedBackend {
 
     // MARK: Through the agent
 
-    /// The agent of a running LPAR through libvirt, synchronised (see `AgentClient.connect`).
-    func agent(_ domain: LibvirtDomain, timeout: Duration = NestedBackend.agentTimeout,
-               untilPortOpened: ((ContinuousClock.Instant) throws(PartitionError) -> Void)? = nil) throws(PartitionError) -> AgentClient {
+    /// The agent of a running LPAR through libvirt on a free channel of its pool, synchronised
+    /// (see `AgentClient.connect`); `purpose` is what a command waiting for a channel is told.
+    func agent(_ domain: LibvirtDomain, _ purpose: String, timeout: Duration = NestedBackend.agentTimeout,
+               untilPortOpened: ((Int, ContinuousClock.Instant) throws(PartitionError) -> Void)? = nil) throws(PartitionError) -> AgentClient {
         guard try domain.isActive() else {
             throw PartitionError(.invalidState, "Its LPAR '\(domain.name)' is not running; activate it first.")
         }
-        return try AgentClient.connect(to: domain, timeout: timeout, untilPortOpened: untilPortOpened)
+        return try AgentClient.connect(to: domain, timeout: timeout, purpose: purpose, configuration: configuration,
+                                       notice: notice, untilPortOpened: untilPortOpened)
     }
 
-    /// The agent of `lpar` straight at its channel's socket when that applies (a local system
+    /// The agent of `lpar` straight at a free channel's socket when that applies (a local system
     /// connection), else nil: the caller then takes the libvirt path, which also gives the
     /// precise error (LPAR missing, unmanaged, not running, without agent channel).
-    func directAgent(_ lpar: PartitionName) -> AgentClient? {
-        AgentClient.openDirect(lpar: lpar.rawValue, configuration: configuration)
+    func directAgent(_ lpar: PartitionName, _ purpose: String, timeout: Duration = NestedBackend.agentTimeout) throws(PartitionError) -> AgentClient? {
+        try AgentClient.openDirect(lpar: lpar.rawValue, purpose: purpose, configuration: configuration, timeout: timeout, notice: notice)
     }
 
-    func spec(_ name: PartitionName, entry: NestedDefinitions.Entry, lpar: String) throws(PartitionError) -> JSONValue {
+    /// "lp1/web", for messages and for what a waiting command is told.
+    static func path(_ lpar: PartitionName, _ name: PartitionName) -> String { "\(lpar)/\(name)" }
+
+    /// The agent's refusal of a WPAR it does not know or that does not run, said with the WPAR's
+    /// full path and what to do: whether the LPAR's metadata defines it decides which.
+    func explained(_ error: PartitionError, _ lpar: PartitionName, _ name: PartitionName, verb: String) -> PartitionError {
+        // Only the agent's answers about the WPAR; "Its LPAR … is not running" says what to do already.
+        guard error.code == .notFound || error.code == .invalidState, !error.message.hasPrefix("Its LPAR") else { return error }
+        let path = Self.path(lpar, name)
+        guard let (domain, _) = try? lpars.managedDomain(lpar), let definitions = try? definitions(of: domain) else { return error }
+        guard definitions.entry(name) != nil else { return Self.notDefined(lpar, name) }
+        guard error.code == .notFound || error.message.contains("not running") else { return error.with(partition: path) }
+        return PartitionError(.invalidState, "The WPAR \(path) is defined but not running; activate it with 'partctl activate \(path)'.",
+                              partition: path, operation: verb)
+    }
+
+    static func notDefined(_ lpar: PartitionName, _ name: PartitionName) -> PartitionError {
+        PartitionError(.notFound, "No WPAR named '\(name)' is defined in LPAR '\(lpar)'.", partition: path(lpar, name))
+    }
+
+    func spec(_ name: PartitionName, entry: NestedDefinitions.Entry, lpar: String) throws(PartitionError) -> WorkloadSpec {
         let resolved = try ResolvedProfile.decode(json: entry.profileJSON, domain: "\(lpar)/\(name)")
         // With a console, as host WPARs: `partctl console lp1/web` attaches to it through the agent.
-        let spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, console: true, annotate: false)
-        return try StrictJSON.encode(spec, what: "the WPAR definition")
+        return try WorkloadSpecMapping.spec(name: name, resolved: resolved, console: true, annotate: false)
     }
 
     /// Hands the guest the stored definition (it may have rebooted since) and starts the WPAR.
     func activate(_ lpar: PartitionName, _ name: PartitionName, client existing: AgentClient? = nil) throws(PartitionError) {
         let (domain, _) = try lparProfile(lpar)
         guard let entry = try definitions(of: domain).entry(name) else {
-            throw PartitionError(.notFound, "No WPAR named '\(name)' is defined in LPAR '\(lpar)'.")
+            throw Self.notDefined(lpar, name)
         }
-        let client: AgentClient
-        if let existing { client = existing } else { client = try agent(domain) }
-        try client.call(Agent.Define.self, .init(name: name, spec: try spec(name, entry: entry, lpar: lpar.rawValue), replace: true))
-        try client.call(Agent.Activate.self, AgentWparName(name: name))
+        let purpose = "activate of \(Self.path(lpar, name))"
+        var client: AgentClient
+        if let existing { client = existing } else { client = try agent(domain, purpose) }
+        let spec = try spec(name, entry: entry, lpar: lpar.rawValue)
+        do {
+            try client.call(Agent.Define.self, .init(name: name, spec: spec, replace: true))
+            try client.call(Agent.Activate.self, AgentWparName(name: name))
+        } catch where Self.channelBroke(error) && (try? domain.isActive()) == true {
+            // A libvirt stream can fail under a call right after a channel was (re)opened ("stream
+            // had I/O failure"). Handing over the definition is idempotent, and whether the WPAR
+            // started is asked, not guessed: once more on a fresh channel.
+            client.close()
+            client = try agent(domain, purpose)
+            try client.call(Agent.Define.self, .init(name: name, spec: spec, replace: true))
+            if try client.call(Agent.Status.self, AgentWparName(name: name)).status.state.isActive { return }
+            try client.call(Agent.Activate.self, AgentWparName(name: name))
+        }
+    }
+
+    /// The channel, not the agent, failed under a call: libvirt's stream broke or closed.
+    static func channelBroke(_ error: PartitionError) -> Bool {
+        error.code == .libvirt || (error.code == .unavailable && error.message.contains("channel"))
     }
 
     func shutdown(_ lpar: PartitionName, _ name: PartitionName, within: Int, force: Bool) throws(PartitionError) {
         let (domain, _) = try lparProfile(lpar)
         guard try definitions(of: domain).entry(name) != nil else {
-            throw PartitionError(.notFound, "No WPAR named '\(name)' is defined in LPAR '\(lpar)'.")
+            throw Self.notDefined(lpar, name)
         }
-        try agent(domain).call(Agent.Shutdown.self, .init(name: name, within: Double(within), force: force),
-                               timeout: .seconds(within + 15))
+        do {
+            try agent(domain, "shutdown of \(Self.path(lpar, name))").call(Agent.Shutdown.self, .init(name: name, within: Double(within), force: force),
+                                                                          timeout: .seconds(within + 15))
+        } catch {
+            throw explained(error, lpar, name, verb: "shutdown")
+        }
     }
 
     func force(_ lpar: PartitionName, _ name: PartitionName) throws(PartitionError) {
         let (domain, _) = try lparProfile(lpar)
         guard try definitions(of: domain).entry(name) != nil else {
-            throw PartitionError(.notFound, "No WPAR named '\(name)' is defined in LPAR '\(lpar)'.")
+            throw Self.notDefined(lpar, name)
         }
-        try agent(domain).call(Agent.Force.self, AgentWparName(name: name))
+        do {
+            try agent(domain, "force of \(Self.path(lpar, name))").call(Agent.Force.self, AgentWparName(name: name))
+        } catch {
+            throw explained(error, lpar, name, verb: "force")
+        }
     }
 
     func remove(_ lpar: PartitionName, _ name: PartitionName, force: Bool) throws(PartitionError) {
         let (domain, _) = try lparProfile(lpar)
         var definitions = try definitions(of: domain)
         guard definitions.entry(name) != nil else {
-            throw PartitionError(.notFound, "No WPAR named '\(name)' is defined in LPAR '\(lpar)'.")
+            throw Self.notDefined(lpar, name)
         }
         if try domain.isActive() {
             do {
-                try agent(domain).call(Agent.Remove.self, .init(name: name, force: force))
+                try agent(domain, "remove of \(Self.path(lpar, name))").call(Agent.Remove.self, .init(name: name, force: force))
             } catch where error.code == .notFound {
                 // Defined on the host only: the guest never saw it (or rebooted since).
             }
@@ -175,7 +224,9 @@ final class NestedBackend {
 
     /// Attaches this terminal to the nested WPAR's console until `~.`; the WPAR runs on.
     func console(_ lpar: PartitionName, _ name: PartitionName, terminal: any UserTerminal) throws(PartitionError) -> ConsoleEnding {
-        let client = try commandAgent(lpar)
+        let path = Self.path(lpar, name)
+        let client = try commandAgent(lpar, "console of \(path)")
+        do {
         return try client.session(.init(name: name, mode: .console)) { (session) throws(PartitionError) -> ConsoleEnding in
             terminal.consoleAttached(PartitionPath(components: [lpar, name]))
             let relay = NestedTerminal(session: session, escape: ConsoleEscape(), terminal: true)
@@ -183,14 +234,17 @@ final class NestedBackend {
             if case .closed(let reason) = ending { return .closed(reason) }
             return .left
         }
+        } catch {
+            throw explained(error, lpar, name, verb: "console")
+        }
     }
 
     /// The agent for a command on a nested WPAR: straight at its socket when that applies, else
     /// through libvirt after the LPAR's checks.
-    private func commandAgent(_ lpar: PartitionName) throws(PartitionError) -> AgentClient {
-        if let direct = directAgent(lpar) { return direct }
+    private func commandAgent(_ lpar: PartitionName, _ purpose: String) throws(PartitionError) -> AgentClient {
+        if let direct = try directAgent(lpar, purpose) { return direct }
         let (domain, _) = try lparProfile(lpar)
-        return try agent(domain)
+        return try agent(domain, purpose)
     }
 
     /// Whether the LPAR stops within a few seconds, for explaining a channel that closed: QEMU
@@ -215,7 +269,7 @@ final class NestedBackend {
         let (domain, lparProfile) = try lparProfile(lpar)
         var definitions = try definitions(of: domain)
         guard let index = definitions.entries.firstIndex(where: { $0.name == name }) else {
-            throw PartitionError(.notFound, "No WPAR named '\(name)' is defined in LPAR '\(lpar)'.")
+            throw Self.notDefined(lpar, name)
         }
         let current = try ResolvedProfile.decode(json: definitions.entries[index].profileJSON, domain: "\(lpar)/\(name)")
         let updated = try current.applying(overrides)
@@ -227,10 +281,10 @@ final class NestedBackend {
         var client: AgentClient?
         var running = false
         if try domain.isActive() {
-            let agent = try agent(domain)
+            let agent = try agent(domain, "modify of \(Self.path(lpar, name))")
             do {
                 let report = try agent.call(Agent.Status.self, AgentWparName(name: name), timeout: Self.agentTimeout)
-                running = try StrictJSON.decode(WorkloadStatus.self, from: report.status, what: "status").state.isActive
+                running = report.status.state.isActive
                 client = agent
             } catch where error.code == .notFound {
                 // Defined on the host only: the guest gets the definition at its next activation.
@@ -239,7 +293,7 @@ final class NestedBackend {
         let change = try WparModification(from: old, to: new, running: running, live: live, config: config)
         // The guest's copy of the definition is replaced at each activation from the metadata.
         if change.live, let client {
-            let limits = try StrictJSON.encode(WorkloadSpecMapping.limits(new.resources), what: "limits")
+            let limits = WorkloadSpecMapping.limits(new.resources)
             try client.call(Agent.Modify.self, .init(name: name, limits: limits, live: change.live, persistent: change.config))
         }
         if change.config {
@@ -251,7 +305,16 @@ final class NestedBackend {
     /// A command in the nested WPAR, its output and exit status passed on. The agent knows which
     /// WPARs run; the LPAR's metadata is read only when the direct path does not apply.
     func login(_ lpar: PartitionName, _ name: PartitionName, command: [String], terminal: any UserTerminal) throws(PartitionError) -> Int32 {
-        let client = try commandAgent(lpar)
+        do {
+            return try loginThroughAgent(lpar, name, command: command, terminal: terminal)
+        } catch {
+            throw explained(error, lpar, name, verb: "login")
+        }
+    }
+
+    private func loginThroughAgent(_ lpar: PartitionName, _ name: PartitionName, command: [String],
+                                   terminal: any UserTerminal) throws(PartitionError) -> Int32 {
+        let client = try commandAgent(lpar, "login of \(Self.path(lpar, name))")
         let interactive = terminal.isInteractive
         if command.isEmpty || interactive {
             // A shell, or a command on this terminal: stdin and output streamed as the session runs.
@@ -290,8 +353,8 @@ final class NestedBackend {
     func afterActivation(_ lpar: PartitionName, timeout: Duration) throws(PartitionError) {
         let (domain, _) = try lparProfile(lpar)
         // The channel is opened at once, the first sync sent when the guest has opened its port.
-        let client = try agent(domain, timeout: timeout) { (deadline) throws(PartitionError) in
-            try AgentChannelState.waitUntilOpened(domain, until: deadline)
+        let client = try agent(domain, "activate of \(lpar)", timeout: timeout) { (index, deadline) throws(PartitionError) in
+            try AgentChannelState.waitUntilOpened(domain, index: index, until: deadline)
         }
         for entry in try definitions(of: domain).entries {
             let resolved = try ResolvedProfile.decode(json: entry.profileJSON, domain: "\(lpar)/\(entry.name)")
@@ -303,12 +366,10 @@ final class NestedBackend {
 
     /// Stops the LPAR's running WPARs first, so they end cleanly before the guest powers off.
     func beforeShutdown(_ lpar: PartitionName) {
-        guard let (domain, _) = try? lparProfile(lpar), let client = try? agent(domain, timeout: .seconds(3)),
+        guard let (domain, _) = try? lparProfile(lpar), let client = try? agent(domain, "shutdown of \(lpar)", timeout: .seconds(3)),
               let reports = try? client.call(Agent.Statuses.self, AgentEmpty(), timeout: .seconds(3)) else { return }
-        for report in reports.wpars {
-            guard let status = try? StrictJSON.decode(WorkloadStatus.self, from: report.status, what: "status"),
-                  status.state.isActive else { continue }
-            _ = try? client.call(Agent.Shutdown.self, .init(name: status.name, within: 10, force: true), timeout: .seconds(25))
+        for report in reports.wpars where report.status.state.isActive {
+            _ = try? client.call(Agent.Shutdown.self, .init(name: report.status.name, within: 10, force: true), timeout: .seconds(25))
         }
     }
 
@@ -323,7 +384,8 @@ final class NestedBackend {
         let client: AgentClient
         let reports: Agent.Statuses.Result
         do {
-            client = try AgentClient.connect(to: domain, timeout: .seconds(2))
+            client = try AgentClient.connect(to: domain, timeout: .seconds(2), purpose: "status of \(lpar)'s WPARs",
+                                             configuration: configuration)
             reports = try client.call(Agent.Statuses.self, AgentEmpty(), timeout: .seconds(5))
         } catch {
             for index in children.indices { children[index].note = "its agent does not answer" }
@@ -332,9 +394,8 @@ final class NestedBackend {
         // The agent answers: what it does not know is defined on the host only (not started since boot).
         for index in children.indices { children[index].state = .defined }
         for report in reports.wpars {
-            guard let status = try? StrictJSON.decode(WorkloadStatus.self, from: report.status, what: "status"),
-                  let index = children.firstIndex(where: { $0.name == status.name.rawValue }) else { continue }
-            Self.fill(&children[index], status: status, usage: report.usage)
+            guard let index = children.firstIndex(where: { $0.name == report.status.name.rawValue }) else { continue }
+            Self.fill(&children[index], status: report.status, usage: report.usage)
         }
         return (.string("\(client.agentVersion ?? "?") ok"), children)
     }
@@ -343,16 +404,16 @@ final class NestedBackend {
     /// alone makes the record; anything else (not known to the agent, LPAR down, no direct path)
     /// takes the LPAR's metadata.
     func record(_ lpar: PartitionName, _ name: PartitionName) throws(PartitionError) -> PartitionRecord {
-        if let client = directAgent(lpar), let report = try? client.call(Agent.Status.self, AgentWparName(name: name), timeout: .seconds(2)),
-           let status = try? StrictJSON.decode(WorkloadStatus.self, from: report.status, what: "status") {
+        if let client = try? directAgent(lpar, "query of \(Self.path(lpar, name))"),
+           let report = try? client.call(Agent.Status.self, AgentWparName(name: name), timeout: .seconds(2)) {
             var record = Self.placeholder(lpar: lpar.rawValue, entry: .init(name: name, profileJSON: ""), lparRunning: true)
-            Self.fill(&record, status: status, usage: report.usage)
+            Self.fill(&record, status: report.status, usage: report.usage)
             return record
         }
         let domain = try lparTarget(lpar).domain
         let definitions = try definitions(of: domain)
         guard let entry = definitions.entry(name) else {
-            throw PartitionError(.notFound, "No partition has this path.")
+            throw Self.notDefined(lpar, name)
         }
         var single = NestedDefinitions()
         single.entries = [entry]
@@ -366,8 +427,7 @@ final class NestedBackend {
                                state: lparRunning ? .unavailable : .defined, type: stored?.wpar?.type.rawValue)
     }
 
-    private static func fill(_ record: inout PartitionRecord, status: WorkloadStatus, usage: JSONValue?) {
-        let usage = usage.flatMap { try? StrictJSON.decode(WorkloadUsage.self, from: $0, what: "usage") }
+    private static func fill(_ record: inout PartitionRecord, status: WorkloadStatus, usage: WorkloadUsage?) {
         record.state = status.state
         record.type = status.kind.rawValue
         record.fields = [
