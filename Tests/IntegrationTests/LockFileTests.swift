@@ -67,4 +67,22 @@ import Testing
         let added = Self.lockFiles().subtracting(before)
         #expect(added.isEmpty, "removed partitions left \(added.sorted()) in \(Self.directory)")
     }
+
+    static let channelDirectory = (ProcessInfo.processInfo.environment["PARTCTL_RUNTIME_ROOT"] ?? "/run/partctl") + "/agent-channels"
+
+    /// An LPAR whose agent channels were used leaves no channel lock file once removed.
+    @Test func removedLparLeavesNoChannelLockFile() throws {
+        let lpar = "ptest-lock-chan"
+        defer { CLI.removeDomain(lpar) }
+        try #require(CLI.partctl("define", lpar, "--profile", "lpar-minimal").status == 0)
+        let activate = try CLI.partctl("activate", lpar)
+        try #require(activate.status == 0, "\(activate.stderr)")
+        // A nested command takes one of its channels (the WPAR need not exist).
+        _ = try CLI.partctl("query", "\(lpar)/nosuch")
+        let channels = { Set(((try? FileManager.default.contentsOfDirectory(atPath: Self.channelDirectory)) ?? []).filter { $0.hasPrefix(lpar + ".") }) }
+        #expect(!channels().isEmpty, "the premise: a nested command left a channel lock file while the LPAR exists")
+        let remove = try CLI.partctl("remove", lpar, "--force")
+        #expect(remove.status == 0, "\(remove.stderr)")
+        #expect(channels().isEmpty, "the removed LPAR left \(channels().sorted()) in \(Self.channelDirectory)")
+    }
 }

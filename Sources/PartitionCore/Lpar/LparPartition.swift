@@ -81,8 +81,12 @@ struct LparPartition: PartitionBackend {
         try activate(reprofile: nil, wait: true)
     }
 
+    /// The domain goes, and with it what partctl kept for it at run time: its channel lock files
+    /// and any noted start or stop (nothing can hold them: the domain is gone, its lock is ours).
     func remove(force: Bool) throws(PartitionError) {
         try backend.remove(lpar, force: force)
+        AgentChannelPool.forget(lpar.name.rawValue, configuration: manager.configuration)
+        transitions.clear(lpar.name)
     }
 
     func modify(overrides: ProfileOverrides, live: Bool, config: Bool) throws(PartitionError) {

@@ -35,6 +35,11 @@ enum AgentChannelPool {
 
     static func lockDirectory(_ configuration: PartctlConfiguration) -> String { configuration.runtimeRoot + "/agent-channels" }
 
+    /// Removes the lock files of a removed LPAR's channels.
+    static func forget(_ lpar: String, configuration: PartctlConfiguration) {
+        for index in 0..<AgentWire.channelCount { unlink("\(lockDirectory(configuration))/\(lpar).\(index)") }
+    }
+
     /// The channel `index` of `lpar` for this command, or nil when another partctl command holds it.
     static func claim(_ index: Int, of lpar: String, purpose: String, configuration: PartctlConfiguration) -> AgentChannelClaim? {
         let directory = lockDirectory(configuration)
