@@ -42,6 +42,9 @@ enum CLI {
     /// Removes a test domain whatever state it is in; for cleanup after success and failure alike.
     static func removeDomain(_ name: String) {
         precondition(name.hasPrefix("ptest-"), "tests only remove what they made")
+        // partctl's own removal first, so that what it keeps per LPAR (channel locks) goes too;
+        // virsh for what partctl refuses (an unmanaged domain) or a partctl that is broken.
+        _ = try? partctl("remove", name, "--force")
         _ = try? virsh("destroy", name)
         _ = try? virsh("undefine", name, "--nvram")
         _ = try? run("/bin/rm", ["-f", "/var/log/libvirt/qemu/\(name)-console.log"])
