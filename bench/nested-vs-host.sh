@@ -1,7 +1,7 @@
 #!/bin/sh
-# A command in a WPAR nested in an LPAR against the same command in a host WPAR. Goal (issue 9):
-# `login LPAR/WPAR -- /bin/true` within 2x the host WPAR's. Both WPARs run the same idle profile.
-# Appends `label<TAB>ratio<TAB>goal` to $BENCH_RATIOS (default work/ratios.tsv, in bench/).
+# A WPAR nested in an LPAR against a host WPAR running the same idle profile (issue 9):
+# `login WPAR -- /bin/true` within 2x the host WPAR's, `query WPAR` within 1.2x. One LPAR is booted
+# for both figures. Appends both to $BENCH_RATIOS (append-ratio.py).
 set -eu
 cd "$(dirname "$0")"
 mkdir -p work
@@ -13,6 +13,7 @@ runs=${RUNS:-40}
 profile=$(pwd)/work/wpar-bench-idle.yaml
 cleanup() {
     "$PARTCTL" remove $host --force >/dev/null 2>&1 || true
+    "$PARTCTL" remove $lpar --force >/dev/null 2>&1 || true
     virsh -q destroy $lpar >/dev/null 2>&1 || true
     virsh -q undefine $lpar >/dev/null 2>&1 || true
 }
@@ -31,15 +32,17 @@ EOF2
 "$PARTCTL" activate $host
 # A guest just booted is still busy for a while (TCG): measure it settled, as it runs for its users.
 sleep "${SETTLE:-20}"
-echo "nested-login: login -- /bin/true in a nested WPAR vs a host WPAR, $runs runs each"
+
+echo "nested-vs-host: login -- /bin/true in a nested WPAR vs a host WPAR, $runs runs each"
 hyperfine -N -w 5 -r "$runs" --export-json work/nested-login.json \
     "$PARTCTL login $host -- /bin/true" \
     "$PARTCTL login $lpar/web -- /bin/true" >/dev/null
 python3 median-ratio.py work/nested-login.json
-python3 - work/nested-login.json "${BENCH_RATIOS:-work/ratios.tsv}" <<'EOF2'
-import json, sys
-results = json.load(open(sys.argv[1]))["results"]
-ratio = results[1]["median"] / results[0]["median"]
-with open(sys.argv[2], "a") as out:
-    out.write("nested login -- /bin/true / host WPAR's\t%.2fx\t<= 2x\n" % ratio)
-EOF2
+python3 append-ratio.py "nested login -- /bin/true / host WPAR's" "<= 2x" work/nested-login.json#1 work/nested-login.json#0
+
+echo "nested-vs-host: query of a nested WPAR vs a host WPAR, $runs runs each"
+hyperfine -N -w 5 -r "$runs" --export-json work/nested-query.json \
+    "$PARTCTL query $host" \
+    "$PARTCTL query $lpar/web" >/dev/null
+python3 median-ratio.py work/nested-query.json
+python3 append-ratio.py "query nested WPAR / host WPAR" "<= 1.2x" work/nested-query.json#1 work/nested-query.json#0
