@@ -170,26 +170,21 @@ private struct UnkeyedNodeEncoder: UnkeyedEncodingContainer {
         node.items!.append(try encodedNode(value, codingPath: nextPath))
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-        let child = EncodingNode()
-        let path = nextPath
-        node.items!.append(child)
-        return NodeEncoder(node: child, codingPath: path).container(keyedBy: keyType)
-    }
-
-    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-        let child = EncodingNode()
-        let path = nextPath
-        node.items!.append(child)
-        return NodeEncoder(node: child, codingPath: path).unkeyedContainer()
-    }
-
-    mutating func superEncoder() -> any Encoder {
+    /// An encoder for a new element at the end (its path taken before it counts).
+    private func appendedChild() -> NodeEncoder {
         let child = EncodingNode()
         let path = nextPath
         node.items!.append(child)
         return NodeEncoder(node: child, codingPath: path)
     }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+        appendedChild().container(keyedBy: keyType)
+    }
+
+    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer { appendedChild().unkeyedContainer() }
+
+    mutating func superEncoder() -> any Encoder { appendedChild() }
 }
 
 private struct SingleNodeEncoder: SingleValueEncodingContainer {
