@@ -184,18 +184,21 @@ import WorkloadEngine
         try first.call(Agent.Remove.self, .init(name: name, force: true))
     }
 
+    /// Sends one raw frame as an older host would and reads the agent's reply.
+    static func ask(_ link: SocketLink, _ text: String) throws -> AgentReply {
+        link.send(Array((text + "\n").utf8))
+        var reader = AgentFrameReader()
+        while true {
+            reader.append(try link.receive(max: 4096, timeout: .seconds(5)))
+            if case .frame(let bytes)? = reader.next() { return try AgentCodec.decodeReply(bytes) }
+        }
+    }
+
     /// A host of protocol 3 (main's partctl before the channel pool) is served as before: its sync
     /// echo and hello name version 3, which it checks.
     @Test func aHostOfProtocolThreeIsStillServed() throws {
         let link = try SocketLink(path: socketPath)
-        func ask(_ text: String) throws -> AgentReply {
-            link.send(Array((text + "\n").utf8))
-            var reader = AgentFrameReader()
-            while true {
-                reader.append(try link.receive(max: 4096, timeout: .seconds(5)))
-                if case .frame(let bytes)? = reader.next() { return try AgentCodec.decodeReply(bytes) }
-            }
-        }
+        func ask(_ text: String) throws -> AgentReply { try Self.ask(link, text) }
         let echo = try ask("{\"v\":3,\"id\":1,\"op\":\"sync\",\"args\":{\"token\":\"abc\"}}")
         #expect(try echo.result(of: Agent.Sync.self).protocolVersion == 3)
         let hello = try ask("{\"v\":3,\"id\":2,\"op\":\"hello\",\"args\":{\"protocolVersion\":3}}")
@@ -208,14 +211,7 @@ import WorkloadEngine
     /// hello to rebuild the image; anything else it asks is refused, not acted on.
     @Test func aHostOfAnotherVersionIsRefusedBeforeAnythingHappens() throws {
         let link = try SocketLink(path: socketPath)
-        func ask(_ text: String) throws -> AgentReply {
-            link.send(Array((text + "\n").utf8))
-            var reader = AgentFrameReader()
-            while true {
-                reader.append(try link.receive(max: 4096, timeout: .seconds(5)))
-                if case .frame(let bytes)? = reader.next() { return try AgentCodec.decodeReply(bytes) }
-            }
-        }
+        func ask(_ text: String) throws -> AgentReply { try Self.ask(link, text) }
         let echo = try ask("{\"id\":1,\"op\":\"sync\",\"args\":{\"token\":\"abc\"}}")
         #expect(echo.outcome == .success(.object(["token": .string("abc")])))
         let hello = try ask("{\"id\":2,\"op\":\"hello\",\"args\":{\"protocolVersion\":1}}")

@@ -91,15 +91,8 @@ import Testing
     /// rules checked, so the child refuses it.
     @Test func sourceReplacedByAnotherDirectoryIsRefused() throws {
         let sandbox = try EngineSandbox()
-        let root = try sandbox.busyboxRoot()
         let scratch = try Scratch()
-        let share = scratch.path + "/data"
-        try HostSystem.makeDirectories(share, mode: 0o755)
-        try HostSystem.makeDirectories(scratch.path + "/other", mode: 0o755)
-        let spec = try Self.systemSpec("ptest-replsrc", root: root, mounts: [WorkloadMount(source: share, target: "/mnt/share")])
-        let plan = try SpawnPlan(spec: spec, host: sandbox.engine.host)
-        #expect(rename(share, share + ".moved") == 0)
-        #expect(rename(scratch.path + "/other", share) == 0)
+        let (plan, _) = try Self.planWithReplacedShare("ptest-replsrc", in: sandbox, scratch: scratch)
         let message = Self.releaseFailure(plan)
         #expect(message.contains("bind /mnt/share") && message.contains("it was replaced"), "\(message)")
     }
@@ -108,17 +101,11 @@ import Testing
     /// (PassedTreeOpener): a source replaced after the check is refused there too, before any mount.
     @Test func passedTreeReplacedByAnotherDirectoryIsRefused() throws {
         let sandbox = try EngineSandbox()
-        let root = try sandbox.busyboxRoot()
         let scratch = try Scratch()
-        let share = scratch.path + "/data"
-        try HostSystem.makeDirectories(share, mode: 0o755)
-        try HostSystem.makeDirectories(scratch.path + "/other", mode: 0o755)
-        var spec = try Self.systemSpec("ptest-replpass", root: root, mounts: [WorkloadMount(source: share, target: "/mnt/share")])
-        spec.userNamespace = .shifted(by: 0x7ff0_0000)
-        let plan = try SpawnPlan(spec: spec, host: sandbox.engine.host)
+        let (plan, share) = try Self.planWithReplacedShare("ptest-replpass", in: sandbox, scratch: scratch) { spec in
+            spec.userNamespace = .shifted(by: 0x7ff0_0000)
+        }
         #expect(plan.passedTrees.contains { $0.source == share && $0.identity != nil }, "the share is not passed pinned")
-        #expect(rename(share, share + ".moved") == 0)
-        #expect(rename(scratch.path + "/other", share) == 0)
         let message = Self.releaseFailure(plan)
         #expect(message.contains(share) && message.contains("it was replaced"), "\(message)")
     }
@@ -179,6 +166,21 @@ import Testing
     }
 
     /// Runs `plan` as a direct child and returns its setup failure's message ("" if it started).
+    /// A system WPAR planned with a scratch directory mounted at /mnt/share, which is then replaced
+    /// by another directory renamed over it: the plan and the share's path.
+    static func planWithReplacedShare(_ name: String, in sandbox: EngineSandbox, scratch: Scratch,
+                                      adjusting adjust: (inout WorkloadSpec) -> Void = { _ in }) throws -> (SpawnPlan, String) {
+        let share = scratch.path + "/data"
+        try HostSystem.makeDirectories(share, mode: 0o755)
+        try HostSystem.makeDirectories(scratch.path + "/other", mode: 0o755)
+        var spec = try systemSpec(name, root: try sandbox.busyboxRoot(), mounts: [WorkloadMount(source: share, target: "/mnt/share")])
+        adjust(&spec)
+        let plan = try SpawnPlan(spec: spec, host: sandbox.engine.host)
+        #expect(rename(share, share + ".moved") == 0)
+        #expect(rename(scratch.path + "/other", share) == 0)
+        return (plan, share)
+    }
+
     static func releaseFailure(_ plan: SpawnPlan) -> String {
         let null = open("/dev/null", O_RDWR | O_CLOEXEC)
         defer { close(null) }
