@@ -33,16 +33,14 @@ EOF2
 # A guest just booted is still busy for a while (TCG): measure it settled, as it runs for its users.
 sleep "${SETTLE:-20}"
 
-echo "nested-vs-host: login -- /bin/true in a nested WPAR vs a host WPAR, $runs runs each"
-hyperfine -N -w 5 -r "$runs" --export-json work/nested-login.json \
-    "$PARTCTL login $host -- /bin/true" \
-    "$PARTCTL login $lpar/web -- /bin/true" >/dev/null
-python3 median-ratio.py work/nested-login.json
-python3 append-ratio.py "nested login -- /bin/true / host WPAR's" "<= 2x" work/nested-login.json#1 work/nested-login.json#0
-
-echo "nested-vs-host: query of a nested WPAR vs a host WPAR, $runs runs each"
-hyperfine -N -w 5 -r "$runs" --export-json work/nested-query.json \
-    "$PARTCTL query $host" \
-    "$PARTCTL query $lpar/web" >/dev/null
-python3 median-ratio.py work/nested-query.json
-python3 append-ratio.py "query nested WPAR / host WPAR" "<= 1.2x" work/nested-query.json#1 work/nested-query.json#0
+# compare TITLE JSON LABEL GOAL HOST-COMMAND NESTED-COMMAND: both timed, their ratio appended.
+compare() {
+    echo "nested-vs-host: $1, $runs runs each"
+    hyperfine -N -w 5 -r "$runs" --export-json "work/$2" "$5" "$6" >/dev/null
+    python3 median-ratio.py "work/$2"
+    python3 append-ratio.py "$3" "$4" "work/$2#1" "work/$2#0"
+}
+compare "login -- /bin/true in a nested WPAR vs a host WPAR" nested-login.json "nested login -- /bin/true / host WPAR's" "<= 2x" \
+    "$PARTCTL login $host -- /bin/true" "$PARTCTL login $lpar/web -- /bin/true"
+compare "query of a nested WPAR vs a host WPAR" nested-query.json "query nested WPAR / host WPAR" "<= 1.2x" \
+    "$PARTCTL query $host" "$PARTCTL query $lpar/web"
