@@ -6,6 +6,19 @@ import Testing
 /// in time under the minimal init; without it a stop that times out leaves the WPAR running, and
 /// `restart --force` / `shutdown --force` escalate.
 @Suite(.serialized) struct LifecycleNestedTests {
+    /// Only a waiting activation brings autostart WPARs back, so `--no-wait` is refused for an LPAR
+    /// that has them (exit 2), and the LPAR is left as it was.
+    @Test func noWaitIsRefusedForAnLparWithAutostartWpars() throws {
+        let lpar = "ptest-lc-auto"
+        CLI.removeDomain(lpar)
+        defer { CLI.removeDomain(lpar) }
+        try #require(CLI.partctl("define", lpar, "--profile", "lpar-minimal").status == 0)
+        try #require(CLI.partctl("define", "\(lpar)/web", "--profile", "wpar-app-web", "-i", "autostart=true").status == 0)
+        let refused = try CLI.partctl("activate", lpar, "--no-wait")
+        #expect(refused.status == 2 && refused.stderr.contains("autostart"), "\(refused.stderr)")
+        #expect(try CLI.partctl("query", lpar, "-F", "state").stdout == "defined\n")
+    }
+
     @Test func nestedStopsEndAndNoWaitShowsStarting() throws {
         let lpar = "ptest-lc-lpar"
         CLI.removeDomain(lpar)

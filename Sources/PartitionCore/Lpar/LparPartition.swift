@@ -23,7 +23,7 @@ struct LparPartition: PartitionBackend {
         if let reprofile {
             accelerator = try AccelerationProbe(configuration: manager.configuration).resolve(reprofile.lpar?.accel ?? .auto)
         }
-        if !wait, let nested = try? manager.nested(knowing: lpar), nested.hasAutostartWpars(lpar.name) {
+        if !wait, lpar.metadata.nested.entries.contains(where: { (try? NestedDefinitions.startsWithItsLpar($0, lpar: lpar.name)) == true }) {
             throw PartitionError(.invalidArgument,
                 "The LPAR has WPARs marked autostart, which only a waiting activation brings back; drop --no-wait.")
         }

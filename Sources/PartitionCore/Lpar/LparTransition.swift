@@ -1,5 +1,4 @@
 import LibvirtKit
-import PartitionProfiles
 import PartitionModel
 import SystemKit
 import WorkloadEngine
@@ -52,16 +51,6 @@ struct LparTransition {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
         return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
-}
-
-extension NestedBackend {
-    /// Whether any WPAR defined in the LPAR is marked autostart.
-    func hasAutostartWpars(_ lpar: PartitionName) -> Bool {
-        guard let (domain, _) = try? lparProfile(lpar), let entries = try? definitions(of: domain).entries else { return false }
-        return entries.contains { entry in
-            (try? ResolvedProfile.decode(json: entry.profileJSON, domain: "\(lpar)/\(entry.name)"))?.wpar?.autostart == true
-        }
     }
 }
 

@@ -356,11 +356,8 @@ final class NestedBackend {
         let client = try agent(domain, "activate of \(lpar)", timeout: timeout) { (index, deadline) throws(PartitionError) in
             try AgentChannelState.waitUntilOpened(domain, index: index, until: deadline)
         }
-        for entry in try definitions(of: domain).entries {
-            let resolved = try ResolvedProfile.decode(json: entry.profileJSON, domain: "\(lpar)/\(entry.name)")
-            if resolved.wpar?.autostart == true {
-                try activate(lpar, entry.name, client: client)
-            }
+        for entry in try definitions(of: domain).entries where try NestedDefinitions.startsWithItsLpar(entry, lpar: lpar) {
+            try activate(lpar, entry.name, client: client)
         }
     }
 

@@ -1,4 +1,5 @@
 import PartitionModel
+import PartitionProfiles
 
 /// The WPARs nested in an LPAR, kept inside partctl's metadata of the LPAR (its desired state), so
 /// they survive shutdown, host restarts and anything that moves the domain.
@@ -25,6 +26,11 @@ struct NestedDefinitions: Sendable, Equatable {
     }
 
     func entry(_ name: PartitionName) -> Entry? { entries.first { $0.name == name } }
+
+    /// Whether the WPAR starts with its LPAR (`autostart` of its stored profile).
+    static func startsWithItsLpar(_ entry: Entry, lpar: PartitionName) throws(PartitionError) -> Bool {
+        try ResolvedProfile.decode(json: entry.profileJSON, domain: "\(lpar)/\(entry.name)").wpar?.autostart == true
+    }
 
     func element(prefix: String) -> XMLNode {
         var root = XMLNode("\(prefix)wpars")
