@@ -70,15 +70,7 @@ struct LparPartition: PartitionBackend {
     }
 
     func restart(immediate: Bool, within: Int, force: Bool) throws(PartitionError) {
-        try restartTimeout(within) { () throws(PartitionError) in
-            if immediate {
-                progress.waiting(path, "stopping the domain")
-                try backend.force(lpar)
-            } else {
-                try shutdown(within: within, force: force, wait: true)
-            }
-        }
-        try activate(reprofile: nil, wait: true)
+        try stopThenStart(immediate: immediate, within: within, force: force)
     }
 
     /// The domain goes, and with it what partctl kept for it at run time: its channel lock files

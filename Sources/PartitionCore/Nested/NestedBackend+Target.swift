@@ -48,12 +48,7 @@ struct NestedWparPartition: PartitionBackend {
     }
 
     func restart(immediate: Bool, within: Int, force: Bool) throws(PartitionError) {
-        progress.waiting(path, "waiting for it to stop")
-        try restartTimeout(within) { () throws(PartitionError) in
-            if immediate { try backend.force(lpar, name) } else { try backend.shutdown(lpar, name, within: within, force: force) }
-        }
-        progress.waiting(path, "starting it")
-        try backend.activate(lpar, name)
+        try stopThenStart(immediate: immediate, within: within, force: force)
     }
 
     func remove(force: Bool) throws(PartitionError) {

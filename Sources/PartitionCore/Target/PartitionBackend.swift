@@ -19,6 +19,8 @@ public enum ConsoleEnding: Equatable, Sendable {
 /// sentence naming what to use instead, so the manager never branches on the kind.
 protocol PartitionBackend {
     var target: PartitionTarget { get }
+    /// Told what a long verb waits for.
+    var progress: OperationProgress { get }
     /// Whether `verb` applies to this kind of partition: false exactly where the verb throws `.unsupported`.
     func supports(_ verb: PartitionVerb) -> Bool
 
@@ -31,7 +33,7 @@ protocol PartitionBackend {
     func force() throws(PartitionError)
     /// Stops (gracefully for up to `within` seconds, killed when that runs out with `force`, at
     /// once with `immediate`) and activates again; a graceful stop that times out without `force`
-    /// leaves the partition running and says so (`restartTimeout`).
+    /// leaves the partition running and says so (`stopThenStart`).
     func restart(immediate: Bool, within: Int, force: Bool) throws(PartitionError)
     func remove(force: Bool) throws(PartitionError)
     func modify(overrides: ProfileOverrides, live: Bool, config: Bool) throws(PartitionError)
@@ -44,11 +46,24 @@ extension PartitionBackend {
     var path: PartitionPath { target.path }
 }
 
-/// A graceful stop that timed out in `restart`: one line naming `restart --force`.
-func restartTimeout(_ within: Int, _ body: () throws(PartitionError) -> Void) throws(PartitionError) {
-    do { try body() } catch where error.code == .timeout {
-        throw PartitionError(.timeout,
-            "It did not stop within \(within) seconds and keeps running, so it was not restarted; add --force to kill it then.")
+extension PartitionBackend {
+    /// `restart` for every kind: stopped at once (`immediate`) or by a waiting shutdown, which says
+    /// what it waits for itself, then activated and waited for. A graceful stop that times out
+    /// without `force` leaves the partition running: one line naming `restart --force`.
+    func stopThenStart(immediate: Bool, within: Int, force: Bool) throws(PartitionError) {
+        do {
+            if immediate {
+                progress.waiting(path, "stopping it")
+                try self.force()
+            } else {
+                try shutdown(within: within, force: force, wait: true)
+            }
+        } catch where error.code == .timeout {
+            throw PartitionError(.timeout,
+                "It did not stop within \(within) seconds and keeps running, so it was not restarted; add --force to kill it then.")
+        }
+        progress.waiting(path, "starting it")
+        try activate(reprofile: nil, wait: true)
     }
 }
 

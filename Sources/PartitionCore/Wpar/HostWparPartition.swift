@@ -27,12 +27,7 @@ struct HostWparPartition: PartitionBackend {
     }
 
     func restart(immediate: Bool, within: Int, force: Bool) throws(PartitionError) {
-        progress.waiting(path, "waiting for it to stop")
-        try restartTimeout(within) { () throws(PartitionError) in
-            if immediate { try backend.force(name) } else { try backend.shutdown(name, within: within, force: force) }
-        }
-        progress.waiting(path, "starting it")
-        try backend.activate(name, reprofile: nil)
+        try stopThenStart(immediate: immediate, within: within, force: force)
     }
 
     func remove(force: Bool) throws(PartitionError) {
