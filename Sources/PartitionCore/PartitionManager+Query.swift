@@ -14,8 +14,9 @@ extension PartitionManager {
             return [try withNested(path, "query", locked: false) { (backend, lpar, wpar) throws(PartitionError) in
                 let record = try backend.record(lpar, wpar)
                 // What only the definition knows (profile, autostart, configured limits), as the tree shows it.
-                guard let (_, metadata) = try? backend.lpars.managedDomain(lpar) else { return record }
-                return NestedRecords.completed([record], definitions: metadata.nested)[0]
+                // The LPAR as this command already read it, when the agent could not answer alone.
+                guard let target = try? backend.lparTarget(lpar) else { return record }
+                return NestedRecords.completed([record], definitions: target.metadata.nested)[0]
             }]
         }
         return [try context(path, "query") { () throws(PartitionError) -> PartitionRecord in try record(topLevel: path) }]
