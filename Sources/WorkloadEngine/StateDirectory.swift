@@ -57,6 +57,16 @@ public enum StateDirectory {
         }
     }
 
+    /// `<runtime root>/<name>`, a directory of partctl's own below its runtime root (lock files of
+    /// agent channels, noted LPAR transitions), both 0700: the root as RuntimePaths makes it, so
+    /// whichever command comes first after a reboot never leaves it open.
+    public static func ensureRuntime(_ name: String, below runtimeRoot: String) throws(PartitionError) -> String {
+        try ensure(runtimeRoot, mode: 0o700, followingSymlink: true)
+        let directory = runtimeRoot + "/" + name
+        try ensure(directory, mode: 0o700)
+        return directory
+    }
+
     /// Tightens a WPAR's own directory `path` as `ensure` does when it exists; creates nothing.
     public static func tightenIfPresent(_ path: String, mode: mode_t) throws(PartitionError) {
         guard HostSystem.fileType(path) == .directory else { return }

@@ -15,11 +15,12 @@ struct LparTransition {
 
     let runtimeRoot: String
 
-    private var directory: String { runtimeRoot + "/lpar-transitions" }
+    static let directoryName = "lpar-transitions"
+    private var directory: String { runtimeRoot + "/" + Self.directoryName }
     private func file(_ name: PartitionName) -> String { directory + "/" + name.rawValue }
 
     func note(_ name: PartitionName, _ kind: Kind, for duration: Duration) {
-        guard (try? StateDirectory.ensure(directory, mode: 0o755)) != nil else { return }
+        guard (try? StateDirectory.ensureRuntime(Self.directoryName, below: runtimeRoot)) != nil else { return }
         let until = Self.now() + Double(duration.components.seconds)
         try? AtomicFile.write(Array("\(kind.rawValue) \(until)\n".utf8), to: file(name), mode: 0o644, durable: false)
     }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import AgentProtocol
 import PartitionModel
+import WorkloadEngine
 
 /// One agent channel taken by this command: its index, and the local lock that keeps other
 /// partctl commands off it while this one talks to the agent. The lock goes with the process, so a
@@ -33,7 +34,8 @@ enum AgentChannelPool {
     /// How often a waiting command looks again.
     static let retryMicroseconds: UInt32 = 50_000
 
-    static func lockDirectory(_ configuration: PartctlConfiguration) -> String { configuration.runtimeRoot + "/agent-channels" }
+    static let directoryName = "agent-channels"
+    static func lockDirectory(_ configuration: PartctlConfiguration) -> String { configuration.runtimeRoot + "/" + directoryName }
 
     /// Removes the lock files of a removed LPAR's channels.
     static func forget(_ lpar: String, configuration: PartctlConfiguration) {
@@ -44,9 +46,7 @@ enum AgentChannelPool {
     static func claim(_ index: Int, of lpar: String, purpose: String, configuration: PartctlConfiguration) -> AgentChannelClaim? {
         let directory = lockDirectory(configuration)
         var descriptor = open("\(directory)/\(lpar).\(index)", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        if descriptor < 0 && errno == ENOENT {
-            _ = mkdir(configuration.runtimeRoot, 0o755)
-            _ = mkdir(directory, 0o700)
+        if descriptor < 0 && errno == ENOENT, (try? StateDirectory.ensureRuntime(directoryName, below: configuration.runtimeRoot)) != nil {
             descriptor = open("\(directory)/\(lpar).\(index)", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         }
         // Without a lock file (an unprivileged user, a read-only /run) the socket table and
