@@ -103,11 +103,13 @@ public struct ImageStore: Sendable {
                             replacing: replacing)
     }
 
-    /// The lock that serialises build, import and remove of `name`; `.busy` when another command holds it.
-    public func lock(_ name: ImageName) throws(PartitionError) -> PartitionLock {
+    /// The lock that serialises build, import and remove of `name` (and a partition's define that
+    /// names it, against its removal); `.busy` when another command holds it (after `waiting`
+    /// seconds, when given).
+    public func lock(_ name: ImageName, waiting: Double? = nil) throws(PartitionError) -> PartitionLock {
         try makeDirectories()
         do {
-            return try PartitionLock.acquire(path: "\(locksDirectory)/\(name.text).lock", wait: false, timeout: nil)
+            return try PartitionLock.acquire(path: "\(locksDirectory)/\(name.text).lock", wait: waiting != nil, timeout: waiting)
         } catch where error.code == .busy {
             throw PartitionError(.busy, "The image '\(name)' is busy: another partctl command is building, importing or removing it.")
         }

@@ -56,6 +56,9 @@ import Testing
         expectRefusal(try store.partctl("image", "remove", "ptest-bb"), status: 2, mentioning: ["used by ptest-imgw1, ptest-imgw2"])
         #expect(try store.partctl("image", "list", "-F", "name,used_by").stdout == "ptest-bb,ptest-imgw1,ptest-imgw2\n")
         #expect(FileManager.default.fileExists(atPath: rootfs + "/bin/busybox"))
+        // A running WPAR keeps its image: its definition cannot name another meanwhile.
+        expectRefusal(try store.partctl("modify", names[0], "-i", "image=ptest-other", "--config"), status: 1,
+                      mentioning: ["image of a running WPAR"])
 
         for name in names { #expect(try store.partctl("remove", name, "--force").status == 0) }
         #expect(try store.partctl("image", "remove", "ptest-bb").status == 0)

@@ -1,5 +1,6 @@
 import LibvirtKit
 import PartitionImages
+import SystemKit
 import PartitionModel
 import PartitionProfiles
 import WorkloadEngine
@@ -31,13 +32,24 @@ final class WparBackend {
     }
 
     func define(_ name: PartitionName, resolved: ResolvedProfile) throws(PartitionError) {
+        let imageLock = try lockImage(of: resolved)
         let spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, console: true, images: images)
         try resolved.validateHostPaths()
         try engine.define(name, spec: spec)
+        withExtendedLifetime(imageLock) {}
+    }
+
+    /// The lock of the image a profile names, held while a definition that names it is stored, so
+    /// that `image remove` (which holds it while it looks for users) cannot slip in between.
+    func lockImage(of resolved: ResolvedProfile) throws(PartitionError) -> PartitionLock? {
+        guard let image = resolved.wpar?.image else { return nil }
+        return try images.lock(try ImageName(validating: image), waiting: 30)
     }
 
     func activate(_ name: PartitionName, reprofile: ResolvedProfile?) throws(PartitionError) {
         if let reprofile {
+            let imageLock = try lockImage(of: reprofile)
+            defer { withExtendedLifetime(imageLock) {} }
             let spec = try WorkloadSpecMapping.spec(name: name, resolved: reprofile, console: true, images: images)
             try reprofile.validateHostPaths()
             let status = try engine.status(name)
@@ -100,6 +112,8 @@ final class WparBackend {
         }
         let running = try engine.status(name).state.isActive
         let change = try WparModification(from: old, to: new, running: running, live: live, config: config)
+        let imageLock = change.config ? try lockImage(of: updated) : nil
+        defer { withExtendedLifetime(imageLock) {} }
         if change.config {
             let fresh = try WorkloadSpecMapping.spec(name: name, resolved: updated, console: spec.console, images: images)
             spec = fresh
