@@ -192,6 +192,11 @@ public struct ImageStore: Sendable {
                 guard lstat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR else {
                     throw PartitionError(.invalidState, "The image store path \(path) is not a directory.")
                 }
+                // Image trees hold setuid files and device nodes of their own (Moby CVE-2021-41091):
+                // no other user may reach into the store, whoever made its directories wider.
+                if path != parent, status.st_mode & 0o077 != 0, chmod(path, 0o700) != 0 {
+                    throw POSIX.failure("close the image store directory \(path) to other users")
+                }
             }
         }
     }
