@@ -33,7 +33,8 @@ final class WparBackend {
 
     func define(_ name: PartitionName, resolved: ResolvedProfile) throws(PartitionError) {
         let imageLock = try lockImage(of: resolved)
-        let spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, console: true, images: images)
+        let spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, console: true,
+                                                imageLower: try WorkloadSpecMapping.imageRoot(of: resolved, in: images))
         try resolved.validateHostPaths()
         try engine.define(name, spec: spec)
         withExtendedLifetime(imageLock) {}
@@ -50,7 +51,8 @@ final class WparBackend {
         if let reprofile {
             let imageLock = try lockImage(of: reprofile)
             defer { withExtendedLifetime(imageLock) {} }
-            let spec = try WorkloadSpecMapping.spec(name: name, resolved: reprofile, console: true, images: images)
+            let spec = try WorkloadSpecMapping.spec(name: name, resolved: reprofile, console: true,
+                                                    imageLower: try WorkloadSpecMapping.imageRoot(of: reprofile, in: images))
             try reprofile.validateHostPaths()
             let status = try engine.status(name)
             if status.state.isActive { throw PartitionError(.invalidState, "The WPAR is already running.") }
@@ -115,7 +117,8 @@ final class WparBackend {
         let imageLock = change.config ? try lockImage(of: updated) : nil
         defer { withExtendedLifetime(imageLock) {} }
         if change.config {
-            let fresh = try WorkloadSpecMapping.spec(name: name, resolved: updated, console: spec.console, images: images)
+            let fresh = try WorkloadSpecMapping.spec(name: name, resolved: updated, console: spec.console,
+                                                        imageLower: try WorkloadSpecMapping.imageRoot(of: updated, in: images))
             spec = fresh
         }
         let limits = WorkloadSpecMapping.limits(new.resources)
@@ -148,7 +151,8 @@ final class WparBackend {
             throw PartitionError(.invalidProfile, "run needs an application WPAR profile; '\(resolved.name)' is not one.")
         }
         let name = try PartitionName("run-\(getpid())")
-        let spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, command: command, console: false, annotate: false, images: images)
+        let spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, command: command, console: false, annotate: false,
+                                                imageLower: try WorkloadSpecMapping.imageRoot(of: resolved, in: images))
         return try engine.run(spec)
     }
 
