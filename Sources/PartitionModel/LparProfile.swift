@@ -126,13 +126,15 @@ public struct LparProfile: Sendable, Codable, Hashable {
     public var agent: Bool
     public var autostart: Bool
     public var accel: Acceleration
+    /// A graphical console (VNC or SPICE on localhost); nil: the serial console only.
+    public var graphics: GraphicsSpec?
 
     public static let defaultWeight = 100
     public static let weightRange = 1...10000
 
     public init(memory: ResourceRange<ByteSize>, processors: ResourceRange<Int>, weight: Int = defaultWeight,
                 cap: Double? = nil, boot: BootSpec = BootSpec(), network: [NetworkSpec] = [], disks: [DiskSpec] = [],
-                agent: Bool = false, autostart: Bool = false, accel: Acceleration = .auto) {
+                agent: Bool = false, autostart: Bool = false, accel: Acceleration = .auto, graphics: GraphicsSpec? = nil) {
         self.memory = memory
         self.processors = processors
         self.weight = weight
@@ -143,5 +145,6 @@ public struct LparProfile: Sendable, Codable, Hashable {
         self.agent = agent
         self.autostart = autostart
         self.accel = accel
+        self.graphics = graphics
     }
 }

@@ -11,6 +11,8 @@ struct ListedLparValues: Equatable {
     var weight: Int?
     var cap: Double?
     var autostart: Bool?
+    /// `vnc` or `spice` when the profile asks for a graphical console.
+    var graphics: String?
 
     init?(json: String) {
         // Only the top-level "lpar" member is parsed; the provenance and settings around it are
@@ -28,6 +30,7 @@ struct ListedLparValues: Equatable {
         weight = Self.int(lpar["weight"])
         cap = Self.number(lpar["cap"])
         if case .bool(let flag)? = lpar["autostart"] { autostart = flag }
+        if case .string(let kind)? = lpar["graphics"]?.objectValue?["kind"] { graphics = kind }
     }
 
     static func bytes(_ value: JSONValue?) -> UInt64? {
