@@ -34,6 +34,7 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ptest-grub-\(UUID().uuidString)").path
         let disk = "\(Self.images)/ptest-grub-disk.raw", iso = "\(Self.images)/ptest-grub-rescue.iso"
         CLI.removeDomain(Self.lpar)
+        for leftover in [disk, iso] { try? FileManager.default.removeItem(atPath: leftover) }
         defer {
             CLI.removeDomain(Self.lpar)
             try? FileManager.default.removeItem(atPath: directory)

@@ -30,7 +30,8 @@ import Testing
         // Interactive: a shell on a terminal of the guest.
         let session = try TerminalSession("\(CLI.binary) login \(lpar)")
         #expect(session.waitForShell(timeout: 60), "no shell: \(session.output)")
-        #expect(session.run("tty; exit 5"))
+        #expect(session.run("tty"))
+        session.type("exit 5\r")
         let ended = session.finish(within: 20)
         #expect(ended.status == 5, "\(session.output)")
         #expect(session.output.contains("/dev/pts/"), "\(session.output)")
