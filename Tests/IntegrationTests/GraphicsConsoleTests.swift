@@ -121,3 +121,52 @@ import Testing
         #expect(try CLI.partctl("query", lpar, "-F", "graphics").stdout == "-\n")
     }
 }
+
+/// The display's password comes from a root-only file, reaches libvirt's own (root-only) domain
+/// definition and nothing else: not the stored profile, not `query`, not libvirt's ordinary XML.
+@Suite(.serialized) struct GraphicsPasswordTests {
+    @Test func passwordStaysOutOfEveryOutput() throws {
+        let lpar = "ptest-vncpass"
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ptest-vncpass-\(UUID().uuidString)").path
+        CLI.removeDomain(lpar)
+        defer {
+            CLI.removeDomain(lpar)
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let secret = "pt\(Int.random(in: 100_000...999_999))"
+        let passwordFile = directory + "/vnc.pass"
+        try "\(secret)\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        let profile = directory + "/vncpass.yaml"
+        try "kind: lpar\nextends: lpar-memtest\ngraphics: {type: vnc, password_file: \(passwordFile)}\n"
+            .write(toFile: profile, atomically: true, encoding: .utf8)
+
+        // Readable by others: refused by check and define alike, nothing defined.
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: passwordFile)
+        expectRefusal(try CLI.partctl("profile", "check", profile), status: 2, mentioning: ["graphics.password_file", "root only"])
+        expectRefusal(try CLI.partctl("define", lpar, "--profile", profile), status: 2, mentioning: ["graphics.password_file"])
+        #expect(try !CLI.domainNames().contains(lpar))
+
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: passwordFile)
+        #expect(try CLI.partctl("profile", "check", profile).status == 0)
+        try #require(CLI.partctl("define", lpar, "--profile", profile).status == 0)
+        #expect(try CLI.virsh("dumpxml", "--security-info", lpar).stdout.contains("passwd='\(secret)'"))
+        for output in [try CLI.virsh("dumpxml", lpar).stdout, try CLI.partctl("query", lpar, "--json").stdout,
+                       try CLI.partctl("tree", "--json").stdout, try CLI.partctl("profile", "explain", profile).stdout] {
+            #expect(!output.contains(secret), "the password shows: \(output)")
+        }
+    }
+
+    @Test func aVncPasswordLongerThanVncTakesIsRefused() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ptest-vncpass-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let passwordFile = directory + "/long.pass"
+        try "123456789\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: passwordFile)
+        let profile = directory + "/long.yaml"
+        try "kind: lpar\nextends: lpar-memtest\ngraphics: {type: vnc, password_file: \(passwordFile)}\n"
+            .write(toFile: profile, atomically: true, encoding: .utf8)
+        expectRefusal(try CLI.partctl("profile", "check", profile), status: 2, mentioning: ["at most 8"])
+    }
+}
