@@ -80,21 +80,27 @@ public final class AgentConversation: Sendable {
     /// dropped by the sync before the next call.
     public func session<T>(_ arguments: Agent.Attach.Arguments, timeout: Duration = .seconds(30),
                            _ body: (AgentSession) throws(PartitionError) -> T) throws(PartitionError) -> T {
+        try session(Agent.Attach.self, arguments, timeout: timeout, body)
+    }
+
+    /// A session started by `call` (`wpar.attach`, `system.attach`), as above.
+    public func session<Call: AgentCall, T>(_ call: Call.Type, _ arguments: Call.Arguments, timeout: Duration = .seconds(30),
+                                            _ body: (AgentSession) throws(PartitionError) -> T) throws(PartitionError) -> T {
         let deadline = ContinuousClock.now + timeout
         return try state.withLock { (state: inout State) throws(PartitionError) -> T in
-            let request = try AgentRequest(id: take(&state), Agent.Attach.self, arguments)
+            let request = try AgentRequest(id: take(&state), call, arguments)
             if !state.synchronised && firstWithoutSync.withLock({ first in defer { first = false }; return first }) {
                 try send([AgentWire.newline] + (try AgentCodec.encode(request)), remaining(deadline, timeout))
-                _ = try receiveReply(&state, to: request, deadline: deadline, timeout: timeout, skippingStale: true).result(of: Agent.Attach.self)
+                _ = try receiveReply(&state, to: request, deadline: deadline, timeout: timeout, skippingStale: true).result(of: call)
             } else if !state.synchronised {
                 try synchronise(&state, deadline: deadline, timeout: timeout, before: pipelining ? request : nil)
                 if pipelining {
-                    _ = try receiveReply(&state, to: request, deadline: deadline, timeout: timeout).result(of: Agent.Attach.self)
+                    _ = try receiveReply(&state, to: request, deadline: deadline, timeout: timeout).result(of: call)
                 } else {
-                    _ = try exchange(&state, request, deadline: deadline, timeout: timeout).result(of: Agent.Attach.self)
+                    _ = try exchange(&state, request, deadline: deadline, timeout: timeout).result(of: call)
                 }
             } else {
-                _ = try exchange(&state, request, deadline: deadline, timeout: timeout).result(of: Agent.Attach.self)
+                _ = try exchange(&state, request, deadline: deadline, timeout: timeout).result(of: call)
             }
             defer {
                 state.synchronised = false

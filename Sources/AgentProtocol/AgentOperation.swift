@@ -17,6 +17,9 @@ public enum AgentOperation: String, Sendable, Hashable, CaseIterable, Codable {
     case wparExec = "wpar.exec"
     case wparList = "wpar.list"
     case wparAttach = "wpar.attach"
+    /// A session with a command in the guest itself, outside every WPAR (`login LPAR`). Agents
+    /// before it answer "not part of protocol version 4" (`Agent.SystemAttach.explainRefusal`).
+    case systemAttach = "system.attach"
 }
 
 /// One operation's contract: what its request carries and what a successful reply carries. Both are

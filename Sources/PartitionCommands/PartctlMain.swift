@@ -17,7 +17,7 @@ public struct Partctl: ParsableCommand {
                 Define.self, Activate.self, Shutdown.self, Force.self, Restart.self, Remove.self,
             ]),
             CommandGroup(name: "Inspect and change", subcommands: [Query.self, Tree.self, Modify.self]),
-            CommandGroup(name: "Work inside", subcommands: [Console.self, Login.self, Run.self]),
+            CommandGroup(name: "Work inside", subcommands: [Console.self, Login.self, Run.self, Screenshot.self]),
             CommandGroup(name: "Profiles and images", subcommands: [ProfileCommand.self, ImageVerb.self]),
         ]
     )

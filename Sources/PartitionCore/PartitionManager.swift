@@ -174,6 +174,7 @@ public final class PartitionManager {
             switch resolved.kind {
             case .lpar:
                 let backend = try lpars()
+                if let refusal = Self.refusal(try hostProblems(of: resolved, inactiveNetworks: false), profile: profile) { throw refusal }
                 let accelerator = try AccelerationProbe(configuration: configuration).resolve(resolved.lpar?.accel ?? .auto)
                 try withNamesLock { () throws(PartitionError) in
                     if isHostWpar(name) {
@@ -189,6 +190,7 @@ public final class PartitionManager {
                     if let connection = try? libvirt(), try connection.lookupDomain(name: name.rawValue) != nil {
                         throw PartitionError(.alreadyExists, "An LPAR (libvirt domain) named '\(name)' already exists.")
                     }
+                    if let refusal = Self.refusal(resolved.hostProblems(), profile: profile) { throw refusal }
                     try wpars().define(name, resolved: resolved)
                 }
             case .system:

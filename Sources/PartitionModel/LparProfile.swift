@@ -129,14 +129,18 @@ public struct LparProfile: Sendable, Codable, Hashable {
     /// `image:` an image of the store whose disk the LPAR boots from, on a copy-on-write overlay of
     /// its own (docs/images.md, "LPAR disks"). nil = none.
     public var image: String?
+    /// A graphical console (VNC or SPICE on localhost); nil: the serial console only.
+    public var graphics: GraphicsSpec?
 
     public static let defaultWeight = 100
     public static let weightRange = 1...10000
 
     public init(memory: ResourceRange<ByteSize>, processors: ResourceRange<Int>, weight: Int = defaultWeight,
                 cap: Double? = nil, boot: BootSpec = BootSpec(), network: [NetworkSpec] = [], disks: [DiskSpec] = [],
-                agent: Bool = false, autostart: Bool = false, accel: Acceleration = .auto, image: String? = nil) {
+                agent: Bool = false, autostart: Bool = false, accel: Acceleration = .auto, image: String? = nil,
+                graphics: GraphicsSpec? = nil) {
         self.image = image
+        self.graphics = graphics
         self.memory = memory
         self.processors = processors
         self.weight = weight

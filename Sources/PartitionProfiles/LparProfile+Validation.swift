@@ -42,6 +42,9 @@ extension LparProfile {
                                                involving: ["cap", "processors.max"]))
             }
         }
+        if let file = graphics?.passwordFile, let problem = ProfileRules.absolutePathProblem(file) {
+            problems.append(ProfileProblem("graphics.password_file", problem))
+        }
         return problems + bootProblems() + adapterProblems() + diskProblems()
     }
 
@@ -212,6 +215,17 @@ extension LparProfile {
             if let problem = ProfileHostPath.regularFileProblem(disk.file, forbidden: ProfileRules.diskForbiddenRoots)
                 ?? ProfileHostPath.imageFormatProblem(disk.file, format: disk.format) {
                 problems.append(ProfileProblem(key, problem))
+            }
+        }
+        for (index, adapter) in network.enumerated() {
+            if case .bridge(let bridge) = adapter.attachment, let problem = ProfileHostPath.bridgeProblem(bridge) {
+                problems.append(ProfileProblem("network[\(index)].bridge", problem))
+            }
+        }
+        if let graphics {
+            do { _ = try GraphicsPassword.read(graphics) } catch {
+                let text = error.message.hasPrefix("graphics.password_file: ") ? String(error.message.dropFirst(24)) : error.message
+                problems.append(ProfileProblem("graphics.password_file", text))
             }
         }
         return problems

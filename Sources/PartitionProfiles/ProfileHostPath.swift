@@ -63,6 +63,13 @@ enum ProfileHostPath {
         return nil
     }
 
+    /// A host bridge by that name exists (a network interface with a `bridge` directory in sysfs).
+    static func bridgeProblem(_ name: String) -> String? {
+        guard inspect("/sys/class/net/\(name)") != nil else { return "there is no bridge '\(name)' on this host (ip link add \(name) type bridge makes one)." }
+        guard inspect("/sys/class/net/\(name)/bridge")?.kind == .directory else { return "'\(name)' is a network interface of this host but not a bridge." }
+        return nil
+    }
+
     /// Checks the image's header against `format`. A qcow2 image may name a backing file anywhere on
     /// the host, which QEMU would open for the guest; such images are refused.
     static func imageFormatProblem(_ path: String, format: DiskFormat) -> String? {

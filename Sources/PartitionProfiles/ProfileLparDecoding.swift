@@ -3,10 +3,11 @@ import PartitionModel
 /// The LPAR keys of a profile (DESIGN §4) and how they decode into an `LparProfile`.
 /// Decoding checks shapes and types; `LparProfile.problems()` checks ranges and how values fit together.
 enum ProfileLparDecoding {
-    static let keys = ["memory", "processors", "weight", "cap", "accel", "boot", "network", "disks", "agent"]
+    static let keys = ["memory", "processors", "weight", "cap", "accel", "boot", "network", "disks", "agent", "graphics"]
     static let bootKeys = ["firmware", "kernel", "initrd", "cmdline", "order"]
     static let adapterKeys = ["network", "bridge", "model", "mac"]
     static let diskKeys = ["file", "format", "bus", "device", "readonly"]
+    static let graphicsKeys = ["type", "video", "password_file"]
 
     /// Decodes `root`. With `complete` false (an abstract profile) missing required values are
     /// allowed and no `LparProfile` is made; everything present is still read and recorded.
@@ -33,10 +34,11 @@ enum ProfileLparDecoding {
         let autostart = reader.orDefault(try reader.flag(root["autostart"], at: top / "autostart"), root["autostart"],
                                          at: top / "autostart", false, { String($0) })
         let image = try ProfileImageKey.decode(root["image"], reader)
+        let graphics = try decodeGraphics(root["graphics"], reader)
         guard complete, let memory, let processors else { return nil }
         return LparProfile(memory: memory, processors: processors, weight: weight, cap: cap, boot: boot,
                            network: network, disks: disks, agent: agent, autostart: autostart, accel: accel,
-                           image: image)
+                           image: image, graphics: graphics)
     }
 
     /// `{min, desired, max}`: desired is required; min and max default to desired.
@@ -134,5 +136,33 @@ enum ProfileLparDecoding {
             disks.append(DiskSpec(file: file, device: device, format: format, bus: bus, readonly: readonly))
         }
         return disks
+    }
+
+    /// `graphics: none | vnc | spice`, or `{type: vnc, video: vga, password_file: /etc/partctl/vnc.pass}`.
+    static func decodeGraphics(_ node: ProfileNode?, _ reader: ProfileReader) throws(PartitionError) -> GraphicsSpec? {
+        let path = ProfileKeyPath.root / "graphics"
+        let choices = "none, " + GraphicsKind.allCases.map(\.rawValue).joined(separator: ", ")
+        guard let node, case .mapping = node.content else {
+            let kind = try reader.scalar(node, at: path, expecting: "one of \(choices), or a mapping like {type: vnc, video: vga}",
+                                         orNone: true, parse: { GraphicsKind(rawValue: $0) },
+                                         problem: { ProfileReader.choiceProblem($0, ["none"] + GraphicsKind.allCases.map(\.rawValue)) },
+                                         render: { $0.rawValue })
+            return kind.map { GraphicsSpec(kind: $0) }
+        }
+        let graphics = try reader.mapping(node, at: path, keys: graphicsKeys, expecting: "a mapping like {type: vnc, video: vga}")
+        let kind = try reader.scalar(graphics?["type"], at: path / "type", expecting: "one of \(choices)", orNone: true,
+                                     parse: { GraphicsKind(rawValue: $0) },
+                                     problem: { ProfileReader.choiceProblem($0, ["none"] + GraphicsKind.allCases.map(\.rawValue)) },
+                                     render: { $0.rawValue })
+        let video = reader.orDefault(try reader.choice(graphics?["video"], at: path / "video", VideoModel.self),
+                                     graphics?["video"], at: path / "video", .vga, \.rawValue)
+        let passwordFile = try reader.text(graphics?["password_file"], at: path / "password_file", expecting: "an absolute path")
+        guard let kind else {
+            if graphics?["video"] != nil || passwordFile != nil {
+                throw reader.failure(node.origin, path / "type", "is none, so video and password_file have nothing to apply to; give type: vnc or spice.")
+            }
+            return nil
+        }
+        return GraphicsSpec(kind: kind, video: video, passwordFile: passwordFile)
     }
 }

@@ -259,6 +259,9 @@ extension WparProfile {
                 problems.append(ProfileProblem("mounts[\(index)].source", problem))
             }
         }
+        if case .bridge(let attachment) = network, let problem = ProfileHostPath.bridgeProblem(attachment.bridge) {
+            problems.append(ProfileProblem("network.bridge", problem))
+        }
         return problems
     }
 }

@@ -62,8 +62,19 @@ public struct ResolvedProfile: Sendable, Hashable, Codable {
     /// Checks the files and directories the profile names on this host (see
     /// `LparProfile.validateHostPaths()`); the error names the profile file and line that set the path.
     public func validateHostPaths() throws(PartitionError) {
-        let problems = lpar?.hostPathProblems() ?? wpar?.hostPathProblems() ?? []
-        if let problem = problems.first { throw blame.error(problem) }
+        if let problem = hostProblems().first { throw problem }
+    }
+
+    /// Every problem of what the profile names on this host (files, directories, bridges), each
+    /// placed at the profile file and line that set the value: `profile check` reports them all.
+    public func hostProblems() -> [PartitionError] {
+        (lpar?.hostPathProblems() ?? wpar?.hostPathProblems() ?? []).map { blame.error($0) }
+    }
+
+    /// A problem of the value at `keyPath` found by a caller that knows more of the managed system
+    /// (libvirt's networks), placed like the others.
+    public func placed(_ keyPath: String, _ text: String) -> PartitionError {
+        blame.error(ProfileProblem(keyPath, text))
     }
 
     // MARK: Origins

@@ -59,13 +59,17 @@ struct AgentDispatcher: Sendable {
         case .wparList:
             _ = try request.arguments(of: Agent.List.self)
             return try reply(Agent.List.self, .init(names: engine.definedNames()))
-        case .wparAttach:
+        case .wparAttach, .systemAttach:
             throw PartitionError(.internal, "A session is started by the server, not answered as a request.")
         }
     }
 
-    /// `wpar.attach`: the session, started; the server replies and then runs it on the link.
+    /// `wpar.attach` or `system.attach`: the session, started; the server replies and then runs it on the link.
     func attach(_ request: AgentRequest) throws(PartitionError) -> AgentSessionRunner {
+        if request.operation == .systemAttach {
+            let arguments = try request.arguments(of: Agent.SystemAttach.self)
+            return try AgentSessionRunner.startInSystem(engine, arguments)
+        }
         let arguments = try request.arguments(of: Agent.Attach.self)
         if arguments.mode == .login && arguments.argv.isEmpty {
             throw PartitionError(.invalidArgument, "A login session needs a command.")

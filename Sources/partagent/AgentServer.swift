@@ -12,7 +12,8 @@ struct AgentServer: Sendable {
             reader.append(bytes)
             while let event = reader.next() {
                 if case .frame(let frame) = event, let request = try? AgentCodec.decodeRequest(frame),
-                   request.operation == .wparAttach, AgentWire.servedVersions.contains(request.version) {
+                   request.operation == .wparAttach || request.operation == .systemAttach,
+                   AgentWire.servedVersions.contains(request.version) {
                     guard session(request, on: link, reader: &reader) else { return }
                     continue
                 }
@@ -27,7 +28,7 @@ struct AgentServer: Sendable {
         }
     }
 
-    /// Replies to `wpar.attach` and, when the session started, runs it; false when the host is gone.
+    /// Replies to `wpar.attach` or `system.attach` and, when the session started, runs it; false when the host is gone.
     private func session(_ request: AgentRequest, on link: AgentLink, reader: inout AgentFrameReader) -> Bool {
         let runner: AgentSessionRunner
         do { runner = try dispatcher.attach(request) } catch {

@@ -39,37 +39,73 @@ final class AgentSessionRunner: @unchecked Sendable {
         if arguments.mode == .console, try !engine.definition(of: arguments.name).console {
             throw PartitionError(.unsupported, "The WPAR has no console; activate it again to give it one.")
         }
-        let done = try pipePair()
-        // The worker's descriptors (closed by it when the engine returns) and the runner's.
-        var workerEnds: [Int32] = []
-        let runner: AgentSessionRunner
-        let work: @Sendable () throws(PartitionError) -> Int32
         let name = arguments.name
         switch (arguments.mode, arguments.terminal) {
-        case (.console, _), (.login, true):
-            // One socket both ways: the engine relays it to the console or to the login's terminal.
+        case (.console, _):
+            return try launch(.console, .socket { (theirs) throws(PartitionError) -> Int32 in
+                try engine.attachConsole(name, input: theirs, output: theirs)
+                return 0
+            })
+        case (.login, true):
+            let size = arguments.rows.flatMap { rows in arguments.columns.map { TerminalSize(rows: rows, columns: $0) } }
+            let command = WorkloadCommand(arguments: arguments.argv, terminal: true, terminalSize: size)
+            return try launch(.login, .socket { (theirs) throws(PartitionError) -> Int32 in
+                try engine.exec(name, command, input: theirs, output: theirs)
+            })
+        case (.login, false):
+            let command = WorkloadCommand(arguments: arguments.argv)
+            return try launch(.login, .pipes { (input, output, error) throws(PartitionError) -> Int32 in
+                try engine.exec(name, command, input: input, output: output, error: error)
+            })
+        }
+    }
+
+    /// `system.attach`: a command as root in the guest itself, outside every WPAR.
+    static func startInSystem(_ engine: WorkloadEngine, _ arguments: Agent.SystemAttach.Arguments) throws(PartitionError) -> AgentSessionRunner {
+        var environment = WorkloadEngine.systemEnvironment
+        if arguments.terminal {
+            // Only a plain terminal name: it becomes part of the command's environment.
+            let term = arguments.term.flatMap { $0.utf8.count <= 64 && $0.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "=") } ? $0 : nil }
+            environment.append("TERM=" + (term ?? "xterm"))
+        }
+        let size = arguments.rows.flatMap { rows in arguments.columns.map { TerminalSize(rows: rows, columns: $0) } }
+        let command = WorkloadCommand(arguments: arguments.argv, environment: environment, terminal: arguments.terminal,
+                                      terminalSize: size)
+        if arguments.terminal {
+            return try launch(.login, .socket { (theirs) throws(PartitionError) -> Int32 in
+                try engine.execInSystem(command, input: theirs, output: theirs)
+            })
+        }
+        return try launch(.login, .pipes { (input, output, error) throws(PartitionError) -> Int32 in
+            try engine.execInSystem(command, input: input, output: output, error: error)
+        })
+    }
+
+    /// What the worker runs: on one socket both ways (a console, or a command on a terminal the
+    /// engine relays), or on three pipes (a command without a terminal).
+    private enum Work {
+        case socket(@Sendable (Int32) throws(PartitionError) -> Int32)
+        case pipes(@Sendable (Int32, Int32, Int32) throws(PartitionError) -> Int32)
+    }
+
+    private static func launch(_ mode: Agent.Attach.Mode, _ work: Work) throws(PartitionError) -> AgentSessionRunner {
+        let done = try pipePair()
+        // The worker's descriptors (closed by it when the engine returns) and the runner's.
+        let workerEnds: [Int32]
+        let runner: AgentSessionRunner
+        let body: @Sendable () throws(PartitionError) -> Int32
+        switch work {
+        case .socket(let run):
             let (mine, theirs) = try socketPair()
             workerEnds = [theirs]
-            runner = AgentSessionRunner(mode: arguments.mode, terminal: true, input: mine, outputs: [(mine, 1)], finished: done.read)
-            if arguments.mode == .console {
-                work = { () throws(PartitionError) -> Int32 in
-                    try engine.attachConsole(name, input: theirs, output: theirs)
-                    return 0
-                }
-            } else {
-                let size = arguments.rows.flatMap { rows in arguments.columns.map { TerminalSize(rows: rows, columns: $0) } }
-                let command = WorkloadCommand(arguments: arguments.argv, terminal: true, terminalSize: size)
-                work = { () throws(PartitionError) -> Int32 in try engine.exec(name, command, input: theirs, output: theirs) }
-            }
-        case (.login, false):
+            runner = AgentSessionRunner(mode: mode, terminal: true, input: mine, outputs: [(mine, 1)], finished: done.read)
+            body = { () throws(PartitionError) -> Int32 in try run(theirs) }
+        case .pipes(let run):
             let stdin = try pipePair(), stdout = try pipePair(), stderr = try pipePair()
             workerEnds = [stdin.read, stdout.write, stderr.write]
-            runner = AgentSessionRunner(mode: .login, terminal: false, input: stdin.write,
+            runner = AgentSessionRunner(mode: mode, terminal: false, input: stdin.write,
                                         outputs: [(stdout.read, 1), (stderr.read, 2)], finished: done.read)
-            let command = WorkloadCommand(arguments: arguments.argv)
-            work = { () throws(PartitionError) -> Int32 in
-                try engine.exec(name, command, input: stdin.read, output: stdout.write, error: stderr.write)
-            }
+            body = { () throws(PartitionError) -> Int32 in try run(stdin.read, stdout.write, stderr.write) }
         }
         for descriptor in [runner.input] + runner.outputs.map(\.descriptor) {
             _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
@@ -78,7 +114,7 @@ final class AgentSessionRunner: @unchecked Sendable {
         let signal = done.write
         let started = WorkerThread.start {
             let result: Result<Int32, PartitionError>
-            do throws(PartitionError) { result = .success(try work()) } catch { result = .failure(error) }
+            do throws(PartitionError) { result = .success(try body()) } catch { result = .failure(error) }
             runner.outcome = result
             for end in ends { close(end) }
             var byte: UInt8 = 1

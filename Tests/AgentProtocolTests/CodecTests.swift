@@ -137,3 +137,28 @@ import WorkloadEngine
         #expect(throws: PartitionError.self) { try StrictJSON.encode(Agent.Shutdown.Arguments(name: try PartitionName("web"), within: .nan), what: "x") }
     }
 }
+
+/// `system.attach` (login of an LPAR) came within protocol 4: an agent from before it refuses the
+/// operation's name, and the host turns that refusal into what to do.
+@Suite struct SystemAttachTests {
+    @Test func anOlderAgentsRefusalNamesTheRebuild() throws {
+        // What an agent without the operation answers: its codec does not know the name.
+        var refusal: PartitionError?
+        do { _ = try AgentCodec.decodeRequest(Array("{\"v\":4,\"id\":9,\"op\":\"system.attach2\",\"args\":{}}".utf8)) } catch { refusal = error }
+        let error = try #require(refusal)
+        let explained = Agent.SystemAttach.explainRefusal(error, lpar: "lp1")
+        #expect(explained.code == .unsupported)
+        #expect(explained.message.contains("rebuild the guest image") && explained.message.contains("partagent .deb"), "\(explained.message)")
+        // Other errors pass unchanged.
+        let other = PartitionError(.invalidState, "The WPAR is not running.")
+        #expect(Agent.SystemAttach.explainRefusal(other, lpar: "lp1") == other)
+    }
+
+    @Test func argumentsRoundTrip() throws {
+        let arguments = Agent.SystemAttach.Arguments(argv: ["cat", "/proc/1/comm"], terminal: true, rows: 24, columns: 80, term: "xterm")
+        let request = try AgentRequest(id: 5, Agent.SystemAttach.self, arguments)
+        let decoded = try AgentCodec.decodeRequest(Array(try AgentCodec.encode(request).dropLast()))
+        #expect(decoded.operation == .systemAttach)
+        #expect(try decoded.arguments(of: Agent.SystemAttach.self) == arguments)
+    }
+}

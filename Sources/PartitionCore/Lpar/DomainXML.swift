@@ -20,6 +20,9 @@ public struct DomainXML: Sendable {
     public var consoleLogPath: String
     /// The existing domain's UUID when redefining it; libvirt would otherwise see a second domain of the same name.
     public var uuid: String?
+    /// The display's password (from `graphics.password_file`): libvirt keeps it in its root-only
+    /// domain file and leaves it out of every XML it shows without VIR_DOMAIN_XML_SECURE.
+    public var graphicsPassword: String?
 
     public init(name: PartitionName, profile: LparProfile, accelerator: Acceleration,
                 metadata: PartitionMetadata, consoleLogPath: String) {
@@ -135,6 +138,7 @@ public struct DomainXML: Sendable {
                 ]))
             }
         }
+        if let graphics = profile.graphics { graphicsElements(graphics).forEach { devices.append($0) } }
         devices.append(XMLNode("memballoon", [("model", "virtio")], children: [
             .element(XMLNode("stats", [("period", "5")])),
         ]))
@@ -142,6 +146,18 @@ public struct DomainXML: Sendable {
             .element(XMLNode("backend", [("model", "random")], text: "/dev/urandom")),
         ]))
         return devices
+    }
+
+    /// The display on the loopback address only, on a port libvirt picks; its video card; and a
+    /// tablet, so that a pointer in the viewer lands where it points.
+    private func graphicsElements(_ graphics: GraphicsSpec) -> [XMLNode] {
+        var attributes = [("type", graphics.kind.rawValue), ("autoport", "yes"), ("listen", GraphicsSpec.listenAddress)]
+        if let graphicsPassword { attributes.append(("passwd", graphicsPassword)) }
+        var display = XMLNode("graphics", attributes)
+        display.append(XMLNode("listen", [("type", "address"), ("address", GraphicsSpec.listenAddress)]))
+        var model = XMLNode("model", [("type", graphics.video.rawValue), ("heads", "1"), ("primary", "yes")])
+        if graphics.video != .virtio { model.attributes.insert(("vram", "16384"), at: 1) }
+        return [XMLNode("input", [("type", "tablet"), ("bus", "usb")]), display, XMLNode("video", children: [.element(model)])]
     }
 
     private func diskElement(_ disk: DiskSpec, target: String) -> XMLNode {

@@ -83,6 +83,7 @@ final class LparBackend {
         var builder = DomainXML(name: name, profile: profile, accelerator: accelerator, metadata: metadata,
                                 consoleLogPath: DomainXML.defaultConsoleLogPath(for: name))
         builder.uuid = uuid
+        if let graphics = profile.graphics { builder.graphicsPassword = try GraphicsPassword.read(graphics) }
         return (builder.serialized(), metadata)
     }
 

@@ -11,7 +11,7 @@ struct LparPartition: PartitionBackend {
 
     var target: PartitionTarget { .lpar(lpar) }
 
-    func supports(_ verb: PartitionVerb) -> Bool { verb != .login }
+    func supports(_ verb: PartitionVerb) -> Bool { true }
 
     var progress: OperationProgress { manager.progress }
     var transitions: LparTransition { LparTransition(runtimeRoot: manager.configuration.runtimeRoot) }
@@ -94,6 +94,6 @@ struct LparPartition: PartitionBackend {
     }
 
     func login(command: [String], terminal: any UserTerminal) throws(PartitionError) -> Int32 {
-        throw unsupported("login runs commands in WPARs; reach an LPAR's shell with 'partctl console \(lpar.name)'.")
+        try loginInGuest(command: command, terminal: terminal)
     }
 }

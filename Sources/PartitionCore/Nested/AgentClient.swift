@@ -152,6 +152,17 @@ public final class AgentClient: Sendable {
         }
     }
 
+    /// A session with a command in the guest itself (`system.attach`, `login LPAR`); an agent too
+    /// old for it is named with what to do.
+    public func systemSession<T>(_ arguments: Agent.SystemAttach.Arguments,
+                                 _ body: (AgentSession) throws(PartitionError) -> T) throws(PartitionError) -> T {
+        do {
+            return try conversation.session(Agent.SystemAttach.self, arguments, timeout: NestedBackend.agentTimeout, body)
+        } catch {
+            throw Agent.SystemAttach.explainRefusal(error, lpar: lpar).with(partition: lpar)
+        }
+    }
+
     /// What the agent says about itself and its guest (kernel, cgroups): a hello round trip.
     public func facts(timeout: Duration = .seconds(10)) throws(PartitionError) -> Agent.Hello.Result {
         let hello = try call(Agent.Hello.self, .init(), timeout: timeout)

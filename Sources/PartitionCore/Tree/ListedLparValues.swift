@@ -12,6 +12,8 @@ struct ListedLparValues: Equatable {
     var cap: Double?
     var autostart: Bool?
     var image: String?
+    /// `vnc` or `spice` when the profile asks for a graphical console.
+    var graphics: String?
 
     init?(json: String) {
         // Only the top-level "lpar" member is parsed; the provenance and settings around it are
@@ -30,6 +32,7 @@ struct ListedLparValues: Equatable {
         cap = Self.number(lpar["cap"])
         if case .bool(let flag)? = lpar["autostart"] { autostart = flag }
         if case .string(let name)? = lpar["image"] { image = name }
+        if case .string(let kind)? = lpar["graphics"]?.objectValue?["kind"] { graphics = kind }
     }
 
     static func bytes(_ value: JSONValue?) -> UInt64? {

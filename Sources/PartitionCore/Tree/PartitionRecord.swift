@@ -144,7 +144,8 @@ public struct PartitionRecord: Sendable, Equatable {
         ("cpu_time", "CPU time used, seconds"), ("memory_current", "WPAR memory in use"), ("pids_current", "WPAR tasks now"),
         ("id", "LPAR: libvirt's domain id while running"), ("pid", "WPAR init's PID (in its LPAR for nested WPARs)"),
         ("exit_status", "WPAR init's last exit status"), ("uid_map", "WPAR user namespace: inside, host, count"),
-        ("agent", "LPAR: its agent (version ok, down, unavailable)"), ("hypervisor", "system: libvirt's version, or unavailable"),
+        ("agent", "LPAR: its agent (version ok, down, unavailable)"),
+        ("graphics", "LPAR: its display, vnc://127.0.0.1:PORT while running (vnc or spice while stopped)"), ("hypervisor", "system: libvirt's version, or unavailable"),
         ("note", "why a partition is in error or unavailable"),
     ]
 }

@@ -104,6 +104,7 @@ struct TreeBuilder {
         fields.append(("accel", metadata.map { .string($0.accelerator.rawValue) } ?? .none))
         fields.append(("cpu_time", active ? .number(Double(info.cpuTimeNanoseconds) / 1e9) : .none))
         fields.append(("id", active ? domain.id.map { .int(Int($0)) } ?? .none : .none))
+        fields.append(("graphics", Self.graphicsField(domain, kind: profile?.graphics, active: active)))
         if let metadata, !metadata.nested.entries.isEmpty, let backend = try? manager.nested() {
             let (agent, children) = backend.records(of: domain, definitions: metadata.nested, lparRunning: active)
             fields.append(("agent", agent))
@@ -111,5 +112,15 @@ struct TreeBuilder {
         }
         record.fields = fields
         return record
+    }
+
+    /// A running LPAR's display address from its live XML (only for LPARs whose profile has one: the
+    /// XML costs a call); the kind while it is stopped.
+    static func graphicsField(_ domain: LibvirtDomain, kind: String?, active: Bool) -> FieldValue {
+        guard let kind else { return .none }
+        guard active, let display = (try? GraphicsDisplay.live(domain))?.first(where: { $0.kind.rawValue == kind }) else {
+            return .string(kind)
+        }
+        return .string(display.uri)
     }
 }

@@ -24,6 +24,7 @@ enum FuzzDecoding {
         case .wparExec: arguments(Agent.Exec.self, request)
         case .wparList: arguments(Agent.List.self, request)
         case .wparAttach: arguments(Agent.Attach.self, request)
+        case .systemAttach: arguments(Agent.SystemAttach.self, request)
         }
     }
 
