@@ -42,7 +42,7 @@ extension LparProfile {
                                                involving: ["cap", "processors.max"]))
             }
         }
-        return problems + bootProblems() + adapterProblems() + diskProblems()
+        return problems + bootProblems() + adapterProblems() + diskProblems() + firstBootProblems()
     }
 
     // Desired first: min and max default to it, and then the problem is desired's, on its line.
@@ -201,6 +201,9 @@ extension LparProfile {
 
     func hostPathProblems() -> [ProfileProblem] {
         var problems: [ProfileProblem] = []
+        if let userData, let problem = ProfileHostPath.plainFileProblem(userData) {
+            problems.append(ProfileProblem("user_data", problem))
+        }
         for (key, path) in [("boot.kernel", boot.kernel), ("boot.initrd", boot.initrd)] {
             guard let path else { continue }
             if let problem = ProfileHostPath.regularFileProblem(path, forbidden: ProfileRules.kernelForbiddenRoots) {

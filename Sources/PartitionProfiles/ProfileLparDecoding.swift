@@ -3,7 +3,8 @@ import PartitionModel
 /// The LPAR keys of a profile (DESIGN §4) and how they decode into an `LparProfile`.
 /// Decoding checks shapes and types; `LparProfile.problems()` checks ranges and how values fit together.
 enum ProfileLparDecoding {
-    static let keys = ["memory", "processors", "weight", "cap", "accel", "boot", "network", "disks", "agent"]
+    static let keys = ["memory", "processors", "weight", "cap", "accel", "boot", "network", "disks", "agent",
+                              "hostname", "ssh_authorized_keys", "user_data"]
     static let bootKeys = ["firmware", "kernel", "initrd", "cmdline", "order"]
     static let adapterKeys = ["network", "bridge", "model", "mac"]
     static let diskKeys = ["file", "format", "bus", "device", "readonly"]
@@ -32,9 +33,16 @@ enum ProfileLparDecoding {
                                      at: top / "agent", false, { String($0) })
         let autostart = reader.orDefault(try reader.flag(root["autostart"], at: top / "autostart"), root["autostart"],
                                          at: top / "autostart", false, { String($0) })
+        let hostname = try reader.text(root["hostname"], at: top / "hostname", expecting: "a host name")
+        let keys = try reader.texts(root["ssh_authorized_keys"], at: top / "ssh_authorized_keys",
+                                    expecting: "a list of OpenSSH public keys like ['ssh-ed25519 AAAA... me@host']",
+                                    default: []) ?? []
+        let userData = try reader.text(root["user_data"], at: top / "user_data",
+                                       expecting: "the absolute path of a cloud-config file or script")
         guard complete, let memory, let processors else { return nil }
         return LparProfile(memory: memory, processors: processors, weight: weight, cap: cap, boot: boot,
-                           network: network, disks: disks, agent: agent, autostart: autostart, accel: accel)
+                           network: network, disks: disks, agent: agent, autostart: autostart, accel: accel,
+                           hostname: hostname, sshAuthorizedKeys: keys, userData: userData)
     }
 
     /// `{min, desired, max}`: desired is required; min and max default to desired.

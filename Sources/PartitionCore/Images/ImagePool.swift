@@ -1,0 +1,87 @@
+import LibvirtKit
+import PartitionModel
+import SystemKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The LPAR disks of the managed system: libvirt's storage pool `partctl`, a directory pool at
+/// `$PARTCTL_ROOT/pool` (0711: QEMU passes through, nobody lists it). It holds a read-only base
+/// volume per disk image, a thin qcow2 overlay per LPAR and an LPAR's NoCloud seed, so that
+/// `virsh vol-list partctl` shows every one. Defined, built, started and marked autostart on first use.
+public struct ImagePool {
+    public static let name = "partctl"
+    public let connection: LibvirtConnection
+    /// `$PARTCTL_ROOT/pool` on the managed system.
+    public let directory: String
+
+    public init(connection: LibvirtConnection, stateRoot: String) {
+        self.connection = connection
+        self.directory = stateRoot + "/pool"
+    }
+
+    // MARK: Names (THE IMAGE CONTRACT)
+
+    /// `image-<name>-<12 hex of the digest>.qcow2`.
+    public static func baseVolumeName(image: String, digest: String) -> String {
+        let hex = digest.hasPrefix("sha256:") ? digest.dropFirst(7) : Substring(digest)
+        return "image-\(image)-\(hex.prefix(12)).qcow2"
+    }
+
+    public static func overlayName(_ lpar: PartitionName) -> String { "lpar-\(lpar.rawValue).qcow2" }
+    public static func seedName(_ lpar: PartitionName) -> String { "lpar-\(lpar.rawValue)-seed.iso" }
+
+    // MARK: The pool
+
+    func poolXML() -> String {
+        var pool = XMLNode("pool", [("type", "dir")])
+        pool.append(XMLNode("name", text: ImagePool.name))
+        pool.append(XMLNode("target", children: [
+            .element(XMLNode("path", text: directory)),
+            .element(XMLNode("permissions", children: [
+                .element(XMLNode("mode", text: "0711")),
+                .element(XMLNode("owner", text: "0")),
+                .element(XMLNode("group", text: "0")),
+            ])),
+        ]))
+        return pool.serialized()
+    }
+
+    /// The started pool, defined (and its directory built) if missing, started if stopped.
+    /// A pool of that name that points elsewhere is not partctl's to change: refused.
+    public func pool() throws(PartitionError) -> LibvirtStoragePool {
+        let pool: LibvirtStoragePool
+        if let existing = try connection.lookupStoragePool(name: ImagePool.name) {
+            pool = existing
+            let xml = try pool.xmlDesc()
+            guard let path = (try? XMLReader.parse(xml))?.element(named: "target")?.element(named: "path")?.text,
+                  path == directory else {
+                throw PartitionError(.invalidState,
+                    "libvirt's storage pool '\(ImagePool.name)' does not point at \(directory); remove it ('virsh pool-destroy \(ImagePool.name); virsh pool-undefine \(ImagePool.name)') or set PARTCTL_ROOT to match it.")
+            }
+        } else {
+            pool = try connection.defineStoragePool(xml: poolXML())
+            do {
+                try pool.build()
+            } catch {
+                try? pool.undefine()
+                throw error
+            }
+        }
+        if try !pool.isActive() {
+            // A directory removed behind libvirt's back is made again before starting.
+            if (try? pool.start()) == nil {
+                try pool.build()
+                try pool.start()
+            }
+        }
+        if try !pool.autostart() { try pool.setAutostart(true) }
+        return pool
+    }
+
+    /// The pool if it is defined and started; nil otherwise (nothing is made).
+    public func existingPool() throws(PartitionError) -> LibvirtStoragePool? {
+        guard let pool = try connection.lookupStoragePool(name: ImagePool.name), try pool.isActive() else { return nil }
+        return pool
+    }
+}
