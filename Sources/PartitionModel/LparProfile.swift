@@ -126,6 +126,9 @@ public struct LparProfile: Sendable, Codable, Hashable {
     public var agent: Bool
     public var autostart: Bool
     public var accel: Acceleration
+    /// `image:` an image of the store whose disk the LPAR boots from, on a copy-on-write overlay of
+    /// its own (docs/images.md, "LPAR disks"). nil = none.
+    public var image: String?
     /// First boot (cloud-init's NoCloud seed): the guest's host name, root's SSH keys, and a host
     /// file of cloud-config or a script. Any of them (or an image) gives the LPAR a seed.
     public var hostname: String?
@@ -137,8 +140,9 @@ public struct LparProfile: Sendable, Codable, Hashable {
 
     public init(memory: ResourceRange<ByteSize>, processors: ResourceRange<Int>, weight: Int = defaultWeight,
                 cap: Double? = nil, boot: BootSpec = BootSpec(), network: [NetworkSpec] = [], disks: [DiskSpec] = [],
-                agent: Bool = false, autostart: Bool = false, accel: Acceleration = .auto,
+                agent: Bool = false, autostart: Bool = false, accel: Acceleration = .auto, image: String? = nil,
                 hostname: String? = nil, sshAuthorizedKeys: [String] = [], userData: String? = nil) {
+        self.image = image
         self.memory = memory
         self.processors = processors
         self.weight = weight
@@ -161,7 +165,7 @@ public struct LparProfile: Sendable, Codable, Hashable {
 extension LparProfile {
     private enum CodingKeys: String, CodingKey {
         case memory, processors, weight, cap, boot, network, disks, agent, autostart, accel
-        case hostname, sshAuthorizedKeys, userData
+        case image, hostname, sshAuthorizedKeys, userData
     }
 
     /// Definitions stored before the first-boot keys existed lack them: they read as absent.
@@ -177,6 +181,7 @@ extension LparProfile {
                   agent: try container.decode(Bool.self, forKey: .agent),
                   autostart: try container.decode(Bool.self, forKey: .autostart),
                   accel: try container.decode(Acceleration.self, forKey: .accel),
+                  image: try container.decodeIfPresent(String.self, forKey: .image),
                   hostname: try container.decodeIfPresent(String.self, forKey: .hostname),
                   sshAuthorizedKeys: try container.decodeIfPresent([String].self, forKey: .sshAuthorizedKeys) ?? [],
                   userData: try container.decodeIfPresent(String.self, forKey: .userData))

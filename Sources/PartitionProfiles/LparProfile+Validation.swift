@@ -110,8 +110,8 @@ extension LparProfile {
                 problems.append(ProfileProblem("boot.cmdline", "needs boot.kernel: a command line goes only to a kernel given directly.",
                                                involving: ["boot.cmdline", "boot.kernel"]))
             }
-            if disks.isEmpty, !boot.order.contains(.network) {
-                problems.append(ProfileProblem("boot", "there is nothing to boot from: give boot.kernel, or disks (and boot.order), or boot.order: [network].",
+            if disks.isEmpty, image == nil, !boot.order.contains(.network) {
+                problems.append(ProfileProblem("boot", "there is nothing to boot from: give boot.kernel, an image, or disks (and boot.order), or boot.order: [network].",
                                                involving: ["boot.kernel", "disks"]))
             }
         } else if !boot.order.isEmpty {
@@ -125,7 +125,7 @@ extension LparProfile {
                 continue
             }
             switch device {
-            case .disk where !disks.contains(where: { $0.device == .disk }):
+            case .disk where image == nil && !disks.contains(where: { $0.device == .disk }):
                 problems.append(ProfileProblem("boot.order", "lists 'disk', but no entry of disks has device: disk.", involving: ["boot.order", "disks"]))
             case .cdrom where !disks.contains(where: { $0.device == .cdrom }):
                 problems.append(ProfileProblem("boot.order", "lists 'cdrom', but no entry of disks has device: cdrom.", involving: ["boot.order", "disks"]))

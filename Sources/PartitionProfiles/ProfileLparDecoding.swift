@@ -33,6 +33,7 @@ enum ProfileLparDecoding {
                                      at: top / "agent", false, { String($0) })
         let autostart = reader.orDefault(try reader.flag(root["autostart"], at: top / "autostart"), root["autostart"],
                                          at: top / "autostart", false, { String($0) })
+        let image = try ProfileImageKey.decode(root["image"], reader)
         let hostname = try reader.text(root["hostname"], at: top / "hostname", expecting: "a host name")
         let keys = try reader.texts(root["ssh_authorized_keys"], at: top / "ssh_authorized_keys",
                                     expecting: "a list of OpenSSH public keys like ['ssh-ed25519 AAAA... me@host']",
@@ -42,7 +43,7 @@ enum ProfileLparDecoding {
         guard complete, let memory, let processors else { return nil }
         return LparProfile(memory: memory, processors: processors, weight: weight, cap: cap, boot: boot,
                            network: network, disks: disks, agent: agent, autostart: autostart, accel: accel,
-                           hostname: hostname, sshAuthorizedKeys: keys, userData: userData)
+                           image: image, hostname: hostname, sshAuthorizedKeys: keys, userData: userData)
     }
 
     /// `{min, desired, max}`: desired is required; min and max default to desired.

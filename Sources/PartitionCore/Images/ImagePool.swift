@@ -1,4 +1,5 @@
 import LibvirtKit
+import PartitionImages
 import PartitionModel
 import SystemKit
 #if canImport(Glibc)
@@ -24,8 +25,24 @@ public struct ImagePool {
 
     /// `image-<name>-<12 hex of the digest>.qcow2`.
     public static func baseVolumeName(image: String, digest: String) -> String {
-        let hex = digest.hasPrefix("sha256:") ? digest.dropFirst(7) : Substring(digest)
-        return "image-\(image)-\(hex.prefix(12)).qcow2"
+        ImageDisk.volumeName(image: image, digest: digest)
+    }
+
+    /// The base volume an LPAR profile's `image:` boots from; nil without one. An image without a
+    /// disk, or one whose disk does not boot with the profile's firmware, is refused.
+    static func baseVolume(for profile: LparProfile, stateRoot: String) throws(PartitionError) -> String? {
+        guard let image = profile.image else { return nil }
+        let manifest = try ImageStore(stateRoot: stateRoot).image(try ImageName(validating: image))
+        guard let disk = manifest.disk else {
+            throw PartitionError(.invalidProfile,
+                "image: '\(image)' has no disk (it is \(manifest.kinds.map(\.rawValue).joined(separator: ", "))); an LPAR boots from an image of kind disk.")
+        }
+        let firmware = profile.boot.firmware.rawValue
+        guard disk.firmware.isEmpty || disk.firmware.contains(firmware) else {
+            throw PartitionError(.invalidProfile,
+                "image: '\(image)' boots with \(disk.firmware.joined(separator: " or ")), not with boot.firmware \(firmware).")
+        }
+        return disk.volume
     }
 
     public static func overlayName(_ lpar: PartitionName) -> String { "lpar-\(lpar.rawValue).qcow2" }
@@ -77,6 +94,21 @@ public struct ImagePool {
         }
         if try !pool.autostart() { try pool.setAutostart(true) }
         return pool
+    }
+
+    /// The store's commit of a disk image: its staged `disk.qcow2` becomes the manifest's base volume.
+    @discardableResult
+    public func addBase(from stagingDisk: String, for manifest: ImageManifest, local: Bool = true) throws(PartitionError) -> String {
+        guard let disk = manifest.disk else {
+            throw PartitionError(.internal, "The image '\(manifest.name)' has no disk to add to the pool.")
+        }
+        return try addBase(from: stagingDisk, volume: disk.volume, local: local)
+    }
+
+    /// The store's remove of a disk image: its base volume goes (the store has refused it while in use).
+    public func removeBase(of manifest: ImageManifest) throws(PartitionError) {
+        guard let disk = manifest.disk else { return }
+        try removeBase(volume: disk.volume)
     }
 
     /// The pool if it is defined and started; nil otherwise (nothing is made).

@@ -24,6 +24,8 @@ struct LparDisks {
     /// Makes the overlay and the seed of a new LPAR; on failure nothing of them is left.
     func create(for lpar: PartitionName, profile: LparProfile, uuid: String) throws(PartitionError) -> Made {
         let base = try baseVolume(profile)
+        // What an earlier define of this name left (it died before its domain existed) goes first.
+        try pool.removeVolumes(of: lpar)
         guard LparDisks.needsSeed(profile, hasImage: base != nil) else { return Made() }
         do throws(PartitionError) {
             var made = Made()
@@ -63,6 +65,24 @@ struct LparDisks {
         let (iso, directory) = try seed.makeISO(runtimeRoot: runtimeRoot)
         defer { FirstBootSeed.removeDirectory(directory) }
         return try pool.putSeed(for: lpar, isoPath: iso)
+    }
+
+    /// Removes the overlays and seeds that a define killed half way left behind: volumes of LPARs
+    /// without a domain whose lock no command holds (a define in progress holds its lock).
+    func sweepLeftovers(connection: LibvirtConnection, lockPath: (PartitionName) -> String) {
+        guard let names = try? pool.lparsWithVolumes() else { return }
+        // Only a domain known to be missing counts: an error (libvirtd busy) is no proof.
+        func missing(_ text: String) -> Bool {
+            do { return try connection.lookupDomain(name: text) == nil } catch { return false }
+        }
+        for text in names {
+            guard let name = try? PartitionName(text), missing(text),
+                  let lock = try? PartitionLock.acquire(path: lockPath(name), wait: false, timeout: nil) else { continue }
+            // Looked at again under its lock: a define may have finished in between.
+            if missing(text) { try? pool.removeVolumes(of: name) }
+            lock.removeFile()
+            withExtendedLifetime(lock) {}
+        }
     }
 
     /// Gives back the LPAR's overlay and seed; ones already gone are fine.

@@ -58,6 +58,9 @@ final class LparBackend {
         }
         // Its disks come first (the seed names the domain's UUID); a define that fails takes them back.
         let disks = lparDisks()
+        disks.sweepLeftovers(connection: connection) { other in
+            configuration.runtimeRoot + "/locks/" + other.rawValue + ".lock"
+        }
         let uuid = try LparDisks.newUUID()
         let made = try disks.create(for: name, profile: profile, uuid: uuid)
         do throws(PartitionError) {
@@ -79,7 +82,8 @@ final class LparBackend {
     /// The LPAR disks of this managed system (the `partctl` pool).
     func lparDisks() -> LparDisks {
         LparDisks(pool: ImagePool(connection: connection, stateRoot: configuration.stateRoot),
-                  runtimeRoot: configuration.runtimeRoot, baseVolume: { _ throws(PartitionError) in nil })
+                  runtimeRoot: configuration.runtimeRoot,
+                  baseVolume: { profile throws(PartitionError) in try ImagePool.baseVolume(for: profile, stateRoot: self.configuration.stateRoot) })
     }
 
     /// A redefinition keeps the overlay and remakes the seed if its values changed.
