@@ -5,12 +5,13 @@ set -eu
 
 PACKAGES="libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev qemu-system-x86
 qemu-utils libxml2-utils e2fsprogs busybox-static memtest86+ ovmf hyperfine cpio xz-utils zstd lz4 pkg-config iproute2 kmod
-libseccomp-dev gcc libc6-dev tini man-db groff-base bsdutils util-linux"
+libseccomp-dev gcc libc6-dev tini man-db groff-base bsdutils util-linux xorriso dnsmasq-base"
 # tini: its static build /usr/bin/tini-static is the minimal init of application WPARs (init: true).
 # libseccomp-dev: the seccomp filter's compiler, linked statically (libseccomp.a) into partctl and
 # partagent. gcc and libc6-dev: the seccomp tests build a static probe program (cc -static).
 # man-db and groff-base: the man-page test renders the generated pages (man -l); bsdutils (script)
 # and util-linux (setpriv): terminal sessions and the unprivileged run of the unit tests.
+# xorriso: the NoCloud seed (first boot) of LPARs; dnsmasq-base: DHCP and DNS of libvirt's `default` network.
 
 missing=""
 for p in $PACKAGES; do
@@ -64,6 +65,19 @@ done
 # image, a user-namespaced WPAR's root to its own directory. install -d also tightens older 0755 ones.
 install -d -m 0711 /var/lib/partctl /var/lib/partctl/wpars
 install -d -m 0700 /run/partctl
+# libvirt's NAT network `default`, where LPARs from images get their address: started, and
+# started with libvirtd from now on. The storage pool `partctl` of LPAR disks (base volumes of
+# images, overlays and seeds of LPARs, docs/images.md): a directory pool, 0711, started with libvirtd.
+if virsh -c qemu:///system net-info default >/dev/null 2>&1; then
+    virsh -c qemu:///system net-info default | grep -q '^Active: *yes' || virsh -c qemu:///system net-start default >/dev/null
+    virsh -c qemu:///system net-autostart default >/dev/null
+fi
+if ! virsh -c qemu:///system pool-info partctl >/dev/null 2>&1; then
+    virsh -c qemu:///system pool-define-as partctl dir --target /var/lib/partctl/pool >/dev/null
+    virsh -c qemu:///system pool-build partctl >/dev/null
+fi
+virsh -c qemu:///system pool-info partctl | grep -q '^State: *running' || virsh -c qemu:///system pool-start partctl >/dev/null
+virsh -c qemu:///system pool-autostart partctl >/dev/null
 # The root file system of system WPARs, and the host bridge bridged WPARs attach to.
 sh "$(dirname "$0")/build-rootfs.sh"
 sh "$(dirname "$0")/setup-bridge.sh"

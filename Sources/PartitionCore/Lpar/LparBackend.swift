@@ -155,7 +155,10 @@ final class LparBackend {
             (target.domain, target.metadata) = (domain, metadata)
         }
         let resolved = try ResolvedProfile.decode(json: metadata.resolvedProfileJSON, domain: name.rawValue)
-        if let profile = resolved.lpar { try HostPaths.check(profile) }
+        if let profile = resolved.lpar {
+            try HostPaths.check(profile)
+            try LparNetworks.startNeeded(profile, connection: connection)
+        }
         try domain.create()
     }
 
