@@ -103,6 +103,7 @@ struct TreeBuilder {
         fields.append(("accel", metadata.map { .string($0.accelerator.rawValue) } ?? .none))
         fields.append(("cpu_time", active ? .number(Double(info.cpuTimeNanoseconds) / 1e9) : .none))
         fields.append(("id", active ? domain.id.map { .int(Int($0)) } ?? .none : .none))
+        fields.append(("ip", LparAddresses.field(domain, active: active)))
         if let metadata, !metadata.nested.entries.isEmpty, let backend = try? manager.nested() {
             let (agent, children) = backend.records(of: domain, definitions: metadata.nested, lparRunning: active)
             fields.append(("agent", agent))
