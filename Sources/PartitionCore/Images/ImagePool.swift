@@ -117,3 +117,17 @@ public struct ImagePool {
         return pool
     }
 }
+
+extension ImageBaseVolumes {
+    /// The `partctl` pool behind the store: a disk image's staged disk becomes its base volume at
+    /// commit (moved on this machine, uploaded to a remote one), and goes with the image.
+    static let pool = ImageBaseVolumes(
+        upload: { staging, manifest, manager throws(PartitionError) in
+            let pool = ImagePool(connection: try manager.libvirt(), stateRoot: manager.configuration.stateRoot)
+            try pool.addBase(from: staging.disk, for: manifest, local: manager.configuration.isLocal)
+        },
+        remove: { manifest, manager throws(PartitionError) in
+            let pool = ImagePool(connection: try manager.libvirt(), stateRoot: manager.configuration.stateRoot)
+            try pool.removeBase(of: manifest)
+        })
+}

@@ -58,7 +58,7 @@ public struct ImageBaseVolumes: Sendable {
 public enum ImageProducers {
     public static var builders: [any ImageBuilder] { [] }
     public static var importers: [any ImageImporter] { [DirectoryImageImporter()] }
-    public static var baseVolumes: ImageBaseVolumes { .unavailable }
+    public static var baseVolumes: ImageBaseVolumes { .pool }
 
     static func builder(for recipe: String) -> (any ImageBuilder)? {
         builders.first { $0.recipes.contains(recipe) }
