@@ -76,6 +76,9 @@ struct LparDiskTests {
             let basePath = try #require(try volume(manifest.disk!.volume)).path()
             #expect(try overlay.xmlDesc().contains(basePath))
             let seed = try #require(try volume("lpar-\(lpar)-seed.iso"))
+            // Its user-data may hold secrets: no other host user reads it (it was 0644).
+            var status = stat()
+            #expect(stat(try seed.path(), &status) == 0 && status.st_mode & 0o077 == 0, "mode \(String(status.st_mode & 0o777, radix: 8))")
 
             // The domain: the overlay is vda with its whole chain given, the seed a read-only cdrom.
             let xml = try #require(try connection.lookupDomain(name: lpar)).xmlDesc([.inactive])

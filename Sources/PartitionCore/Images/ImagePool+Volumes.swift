@@ -97,7 +97,8 @@ extension ImagePool {
         return LparSystemDisk(overlayPath: try overlay.path(), basePath: path, baseFormat: format)
     }
 
-    /// Puts `bytes` (the NoCloud seed ISO) into the pool as the LPAR's seed volume, through libvirt.
+    /// Puts the NoCloud seed ISO into the pool as the LPAR's seed volume, through libvirt; 0600: its
+    /// user-data may hold secrets (libvirt gives it to QEMU's user while the LPAR runs).
     public func putSeed(for lpar: PartitionName, isoPath: String) throws(PartitionError) -> String {
         let pool = try pool()
         let name = ImagePool.seedName(lpar)
@@ -107,7 +108,7 @@ extension ImagePool {
         defer { close(descriptor) }
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw POSIX.failure("read the size of \(isoPath)", errno: errno) }
-        let volume = try pool.createVolume(xml: volumeXML(name: name, capacity: UInt64(info.st_size), format: "raw", mode: "0644"))
+        let volume = try pool.createVolume(xml: volumeXML(name: name, capacity: UInt64(info.st_size), format: "raw", mode: "0600"))
         do {
             try volume.upload(from: descriptor, length: UInt64(info.st_size))
         } catch {

@@ -123,8 +123,11 @@ public struct DomainXML: Sendable {
             devices.append(diskElement(disk, target: targets.next(for: disk.bus)))
         }
         if let seedPath {
-            devices.append(diskElement(DiskSpec(file: seedPath, device: .cdrom, format: .raw, bus: .sata, readonly: true),
-                                       target: targets.next(for: .sata)))
+            // A SCSI cdrom on virtio-scsi: Debian's cloud kernel has virtio_scsi and sr_mod but no AHCI
+            // driver, so a SATA cdrom would be invisible to cloud-init.
+            devices.append(XMLNode("controller", [("type", "scsi"), ("index", "0"), ("model", "virtio-scsi")]))
+            devices.append(diskElement(DiskSpec(file: seedPath, device: .cdrom, format: .raw, bus: .scsi, readonly: true),
+                                       target: targets.next(for: .scsi)))
         }
         for adapter in profile.network {
             devices.append(interfaceElement(adapter))
