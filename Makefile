@@ -127,6 +127,7 @@ DESTDIR ?=
 BINDIR = $(DESTDIR)$(PREFIX)/bin
 LIBEXECDIR = $(DESTDIR)$(PREFIX)/libexec/partctl
 MAN1DIR = $(DESTDIR)$(PREFIX)/share/man/man1
+SHAREDIR = $(DESTDIR)$(PREFIX)/share/partctl
 BASH_COMPLETIONS = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 ZSH_COMPLETIONS = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 FISH_COMPLETIONS = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
@@ -148,7 +149,7 @@ docs-generated:
 		--authors "the partctl developers"
 	cp .build/plugins/GenerateManual/outputs/partctl/*.1 $(DOCS_OUT)/man1/
 
-install: release docs-generated
+install: release deb docs-generated
 	install -D -m 0755 $(RELEASE_BIN) $(BINDIR)/partctl
 	install -D -m 0755 .build/release/partctl-supervisor $(LIBEXECDIR)/partctl-supervisor
 	install -D -m 0644 $(DOCS_OUT)/partctl.bash $(BASH_COMPLETIONS)/partctl
@@ -156,12 +157,19 @@ install: release docs-generated
 	install -D -m 0644 $(DOCS_OUT)/partctl.fish $(FISH_COMPLETIONS)/partctl.fish
 	install -d $(MAN1DIR)
 	install -m 0644 $(DOCS_OUT)/man1/*.1 $(MAN1DIR)/
+	# Image recipes and their builders (partctl finds them in ../share/partctl/images), and the
+	# partagent package that recipes with agent: true install.
+	install -d $(SHAREDIR)/images
+	cp -R images/. $(SHAREDIR)/images/
+	install -m 0644 $(DEB_DIR)/partagent.deb $(SHAREDIR)/partagent.deb
 
 uninstall:
 	rm -f $(BINDIR)/partctl $(LIBEXECDIR)/partctl-supervisor
 	-rmdir $(LIBEXECDIR) 2>/dev/null
 	rm -f $(BASH_COMPLETIONS)/partctl $(ZSH_COMPLETIONS)/_partctl $(FISH_COMPLETIONS)/partctl.fish
 	rm -f $(MAN1DIR)/partctl.1 $(MAN1DIR)/partctl.*.1
+	rm -rf $(SHAREDIR)/images $(SHAREDIR)/partagent.deb
+	-rmdir $(SHAREDIR) 2>/dev/null
 
 clean:
 	rm -rf .build .build-guest .build-fuzz guest/build
