@@ -29,9 +29,9 @@ SUPERVISOR_BIN = $(SUPERVISOR_BUILD)/release/partctl-supervisor
 DEBUG_BIN = .build/debug/partctl
 RELEASE_BIN = .build/release/partctl
 
-.PHONY: all setup build release supervisor guest-image run test unit-test unit-test-unprivileged integration-test bench install uninstall docs-generated clean fuzz fuzz-build fuzz-smoke
+.PHONY: all setup build release supervisor guest-binaries guest-image deb run test unit-test unit-test-unprivileged integration-test bench install uninstall docs-generated clean fuzz fuzz-build fuzz-smoke
 
-all: release
+all: release deb
 
 setup:
 	sh scripts/setup.sh
@@ -51,13 +51,22 @@ supervisor:
 GUEST_BUILD = .build-guest
 # The agent starts at every guest boot: the same flags as partctl (the supervisor: its own, above).
 GUEST_SWIFT = $(SWIFT) build $(RELEASE_FLAGS) --scratch-path $(GUEST_BUILD)
-guest-image: setup supervisor
+guest-binaries: supervisor
 	$(GUEST_SWIFT) --product partagent
 	mkdir -p $(GUEST_BUILD)/image
 	strip -o $(GUEST_BUILD)/image/partagent $(GUEST_BUILD)/release/partagent
 	strip -o $(GUEST_BUILD)/image/partctl-supervisor $(SUPERVISOR_BIN)
+
+guest-image: setup guest-binaries
 	PARTAGENT=$(CURDIR)/$(GUEST_BUILD)/image/partagent PARTCTL_SUPERVISOR=$(CURDIR)/$(GUEST_BUILD)/image/partctl-supervisor \
 		sh guest/build-image.sh
+
+# The partagent Debian package (docs/guest-image.md): the same two binaries, a systemd unit and a
+# udev rule, for any Debian-family guest and for the Debian image. The fixed name is what the image
+# recipe installs; the versioned one is for `apt install ./partagent_*.deb`.
+DEB_DIR = $(GUEST_BUILD)/deb
+deb: guest-binaries
+	sh packaging/deb/build-deb.sh $(GUEST_BUILD)/image $(DEB_DIR)
 
 # The main job: partitions defined and started from profiles/, the tree printed.
 run: setup guest-image release
@@ -65,7 +74,7 @@ run: setup guest-image release
 
 # The hermetic tests: no root, no libvirtd (libvirt's in-process test driver only), no namespaces;
 # seconds once built. Every other suite needs root, libvirtd or the guest image (docs/testing.md).
-UNIT_TESTS = PartitionModelTests|PartitionImagesTests|AgentProtocolTests|PartitionCommandsTests|PartitionCoreTests|SystemKitTests|LibvirtKitTests\.(Domain|Error|Connection)|WorkloadEngineTests\.(CgroupLayout|CgroupV2Writer|CgroupLimit|NetworkAddress|RuntimeStateProcessIdentity|RuntimeState(AtomicFile|Lock|Paths)|SeccompFilter|SpawnPlanValidation)
+UNIT_TESTS = PartitionModelTests|PartitionImagesTests|AgentProtocolTests|PartitionCommandsTests|PartitionCoreTests|SystemKitTests|LibvirtKitTests\.(Domain|Error|Connection|Storage)|WorkloadEngineTests\.(CgroupLayout|CgroupV2Writer|CgroupLimit|NetworkAddress|RuntimeStateProcessIdentity|RuntimeState(AtomicFile|Lock|Paths)|SeccompFilter|SpawnPlanValidation)
 unit-test:
 	$(SWIFT) test --filter '$(UNIT_TESTS)'
 
@@ -81,7 +90,7 @@ unit-test-unprivileged:
 		./partctlPackageTests.xctest --testing-library swift-testing --filter '$(UNIT_TESTS)'
 	rm -rf $(UNIT_COPY)
 
-test: setup guest-image build fuzz-smoke
+test: setup guest-image deb build fuzz-smoke
 	$(MAKE) docs-generated DOCS_BIN=$(DEBUG_BIN)
 	PARTCTL_BIN=$(CURDIR)/$(DEBUG_BIN) $(SWIFT) test --no-parallel
 
@@ -118,6 +127,7 @@ DESTDIR ?=
 BINDIR = $(DESTDIR)$(PREFIX)/bin
 LIBEXECDIR = $(DESTDIR)$(PREFIX)/libexec/partctl
 MAN1DIR = $(DESTDIR)$(PREFIX)/share/man/man1
+SHAREDIR = $(DESTDIR)$(PREFIX)/share/partctl
 BASH_COMPLETIONS = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 ZSH_COMPLETIONS = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 FISH_COMPLETIONS = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
@@ -139,7 +149,7 @@ docs-generated:
 		--authors "the partctl developers"
 	cp .build/plugins/GenerateManual/outputs/partctl/*.1 $(DOCS_OUT)/man1/
 
-install: release docs-generated
+install: release deb docs-generated
 	install -D -m 0755 $(RELEASE_BIN) $(BINDIR)/partctl
 	install -D -m 0755 .build/release/partctl-supervisor $(LIBEXECDIR)/partctl-supervisor
 	install -D -m 0644 $(DOCS_OUT)/partctl.bash $(BASH_COMPLETIONS)/partctl
@@ -147,12 +157,19 @@ install: release docs-generated
 	install -D -m 0644 $(DOCS_OUT)/partctl.fish $(FISH_COMPLETIONS)/partctl.fish
 	install -d $(MAN1DIR)
 	install -m 0644 $(DOCS_OUT)/man1/*.1 $(MAN1DIR)/
+	# Image recipes and their builders (partctl finds them in ../share/partctl/images), and the
+	# partagent package that recipes with agent: true install.
+	install -d $(SHAREDIR)/images
+	cp -R images/. $(SHAREDIR)/images/
+	install -m 0644 $(DEB_DIR)/partagent.deb $(SHAREDIR)/partagent.deb
 
 uninstall:
 	rm -f $(BINDIR)/partctl $(LIBEXECDIR)/partctl-supervisor
 	-rmdir $(LIBEXECDIR) 2>/dev/null
 	rm -f $(BASH_COMPLETIONS)/partctl $(ZSH_COMPLETIONS)/_partctl $(FISH_COMPLETIONS)/partctl.fish
 	rm -f $(MAN1DIR)/partctl.1 $(MAN1DIR)/partctl.*.1
+	rm -rf $(SHAREDIR)/images $(SHAREDIR)/partagent.deb
+	-rmdir $(SHAREDIR) 2>/dev/null
 
 clean:
 	rm -rf .build .build-guest .build-fuzz guest/build

@@ -108,6 +108,8 @@ let package = Package(
         .testTarget(name: "AgentProtocolTests", dependencies: ["AgentProtocol", "WorkloadEngine", "PartctlTestSupport"]),
         // Needs a real libvirtd and the guest image: an LPAR booted, its agent driven from the host.
         .testTarget(name: "NestedTests", dependencies: ["PartitionCore", "AgentProtocol", "WorkloadEngine", "PartctlTestSupport"]),
+        // The Debian image: a real mmdebstrap build (cached between runs), its disk booted in an LPAR.
+        .testTarget(name: "DebianImageTests", dependencies: ["PartitionCore", "PartitionImages", "PartctlTestSupport"]),
     ]
 )
 

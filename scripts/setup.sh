@@ -5,7 +5,8 @@ set -eu
 
 PACKAGES="libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev qemu-system-x86
 qemu-utils libxml2-utils e2fsprogs busybox-static memtest86+ ovmf hyperfine cpio xz-utils zstd lz4 pkg-config iproute2 kmod
-libseccomp-dev gcc libc6-dev tini man-db groff-base bsdutils util-linux grub-rescue-pc python3"
+libseccomp-dev gcc libc6-dev tini man-db groff-base bsdutils util-linux grub-rescue-pc python3 xorriso dnsmasq-base
+dpkg-dev fdisk curl mmdebstrap grub-pc-bin grub-efi-amd64-bin dosfstools mtools"
 # tini: its static build /usr/bin/tini-static is the minimal init of application WPARs (init: true).
 # libseccomp-dev: the seccomp filter's compiler, linked statically (libseccomp.a) into partctl and
 # partagent. gcc and libc6-dev: the seccomp tests build a static probe program (cc -static).
@@ -13,6 +14,9 @@ libseccomp-dev gcc libc6-dev tini man-db groff-base bsdutils util-linux grub-res
 # and util-linux (setpriv): terminal sessions and the unprivileged run of the unit tests.
 # grub-rescue-pc: the ISO the graphical-console test boots; python3: its zlib decodes the
 # screenshots in tests, independently of partctl's own PNG writer.
+# xorriso: the NoCloud seed (first boot) of LPARs; dnsmasq-base: DHCP and DNS of libvirt's `default` network.
+# dpkg-dev (dpkg-shlibdeps): the partagent package's Depends. mmdebstrap, fdisk (sfdisk), curl (the
+# mirror's Release dates), grub-pc-bin, grub-efi-amd64-bin, dosfstools and mtools: Debian images.
 
 missing=""
 for p in $PACKAGES; do
@@ -66,6 +70,19 @@ done
 # image, a user-namespaced WPAR's root to its own directory. install -d also tightens older 0755 ones.
 install -d -m 0711 /var/lib/partctl /var/lib/partctl/wpars
 install -d -m 0700 /run/partctl
+# libvirt's NAT network `default`, where LPARs from images get their address: started, and
+# started with libvirtd from now on. The storage pool `partctl` of LPAR disks (base volumes of
+# images, overlays and seeds of LPARs, docs/images.md): a directory pool, 0711, started with libvirtd.
+if virsh -c qemu:///system net-info default >/dev/null 2>&1; then
+    virsh -c qemu:///system net-info default | grep -q '^Active: *yes' || virsh -c qemu:///system net-start default >/dev/null
+    virsh -c qemu:///system net-autostart default >/dev/null
+fi
+if ! virsh -c qemu:///system pool-info partctl >/dev/null 2>&1; then
+    virsh -c qemu:///system pool-define-as partctl dir --target /var/lib/partctl/pool >/dev/null
+    virsh -c qemu:///system pool-build partctl >/dev/null
+fi
+virsh -c qemu:///system pool-info partctl | grep -q '^State: *running' || virsh -c qemu:///system pool-start partctl >/dev/null
+virsh -c qemu:///system pool-autostart partctl >/dev/null
 # The root file system of system WPARs, and the host bridge bridged WPARs attach to.
 sh "$(dirname "$0")/build-rootfs.sh"
 sh "$(dirname "$0")/setup-bridge.sh"

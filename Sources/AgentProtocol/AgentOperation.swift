@@ -20,6 +20,9 @@ public enum AgentOperation: String, Sendable, Hashable, CaseIterable, Codable {
     /// A session with a command in the guest itself, outside every WPAR (`login LPAR`). Agents
     /// before it answer "not part of protocol version 4" (`Agent.SystemAttach.explainRefusal`).
     case systemAttach = "system.attach"
+    /// The guest's own global addresses (newer agents; older ones refuse it as unknown, which the
+    /// host takes as "none": the protocol version stays).
+    case systemAddresses = "system.addresses"
 }
 
 /// One operation's contract: what its request carries and what a successful reply carries. Both are
@@ -264,6 +267,16 @@ public enum Agent {
     }
 
     /// The names of every defined WPAR.
+    /// The guest's global addresses (loopback and link-local left out), for `query`'s `ip` field.
+    public enum Addresses: AgentCall {
+        public static let operation = AgentOperation.systemAddresses
+        public typealias Arguments = AgentEmpty
+        public struct Result: Codable, Sendable, Hashable {
+            public var addresses: [String]
+            public init(addresses: [String]) { self.addresses = addresses }
+        }
+    }
+
     public enum List: AgentCall {
         public static let operation = AgentOperation.wparList
         public typealias Arguments = AgentEmpty

@@ -131,6 +131,11 @@ public struct LparProfile: Sendable, Codable, Hashable {
     public var image: String?
     /// A graphical console (VNC or SPICE on localhost); nil: the serial console only.
     public var graphics: GraphicsSpec?
+    /// First boot (cloud-init's NoCloud seed): the guest's host name, root's SSH keys, and a host
+    /// file of cloud-config or a script. Any of them (or an image) gives the LPAR a seed.
+    public var hostname: String?
+    public var sshAuthorizedKeys: [String]
+    public var userData: String?
 
     public static let defaultWeight = 100
     public static let weightRange = 1...10000
@@ -138,7 +143,8 @@ public struct LparProfile: Sendable, Codable, Hashable {
     public init(memory: ResourceRange<ByteSize>, processors: ResourceRange<Int>, weight: Int = defaultWeight,
                 cap: Double? = nil, boot: BootSpec = BootSpec(), network: [NetworkSpec] = [], disks: [DiskSpec] = [],
                 agent: Bool = false, autostart: Bool = false, accel: Acceleration = .auto, image: String? = nil,
-                graphics: GraphicsSpec? = nil) {
+                graphics: GraphicsSpec? = nil,
+                hostname: String? = nil, sshAuthorizedKeys: [String] = [], userData: String? = nil) {
         self.image = image
         self.graphics = graphics
         self.memory = memory
@@ -151,5 +157,38 @@ public struct LparProfile: Sendable, Codable, Hashable {
         self.agent = agent
         self.autostart = autostart
         self.accel = accel
+        self.hostname = hostname
+        self.sshAuthorizedKeys = sshAuthorizedKeys
+        self.userData = userData
+    }
+
+    /// Whether the profile asks for anything at first boot.
+    public var hasFirstBootValues: Bool { hostname != nil || !sshAuthorizedKeys.isEmpty || userData != nil }
+}
+
+extension LparProfile {
+    private enum CodingKeys: String, CodingKey {
+        case memory, processors, weight, cap, boot, network, disks, agent, autostart, accel
+        case image, graphics, hostname, sshAuthorizedKeys, userData
+    }
+
+    /// Definitions stored before the image, graphics and first-boot keys existed lack them: they read as absent.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(memory: try container.decode(ResourceRange<ByteSize>.self, forKey: .memory),
+                  processors: try container.decode(ResourceRange<Int>.self, forKey: .processors),
+                  weight: try container.decode(Int.self, forKey: .weight),
+                  cap: try container.decodeIfPresent(Double.self, forKey: .cap),
+                  boot: try container.decode(BootSpec.self, forKey: .boot),
+                  network: try container.decode([NetworkSpec].self, forKey: .network),
+                  disks: try container.decode([DiskSpec].self, forKey: .disks),
+                  agent: try container.decode(Bool.self, forKey: .agent),
+                  autostart: try container.decode(Bool.self, forKey: .autostart),
+                  accel: try container.decode(Acceleration.self, forKey: .accel),
+                  image: try container.decodeIfPresent(String.self, forKey: .image),
+                  graphics: try container.decodeIfPresent(GraphicsSpec.self, forKey: .graphics),
+                  hostname: try container.decodeIfPresent(String.self, forKey: .hostname),
+                  sshAuthorizedKeys: try container.decodeIfPresent([String].self, forKey: .sshAuthorizedKeys) ?? [],
+                  userData: try container.decodeIfPresent(String.self, forKey: .userData))
     }
 }

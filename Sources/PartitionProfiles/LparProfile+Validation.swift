@@ -45,7 +45,7 @@ extension LparProfile {
         if let file = graphics?.passwordFile, let problem = ProfileRules.absolutePathProblem(file) {
             problems.append(ProfileProblem("graphics.password_file", problem))
         }
-        return problems + bootProblems() + adapterProblems() + diskProblems()
+        return problems + bootProblems() + adapterProblems() + diskProblems() + firstBootProblems()
     }
 
     // Desired first: min and max default to it, and then the problem is desired's, on its line.
@@ -128,7 +128,7 @@ extension LparProfile {
                 continue
             }
             switch device {
-            case .disk where !disks.contains(where: { $0.device == .disk }):
+            case .disk where image == nil && !disks.contains(where: { $0.device == .disk }):
                 problems.append(ProfileProblem("boot.order", "lists 'disk', but no entry of disks has device: disk.", involving: ["boot.order", "disks"]))
             case .cdrom where !disks.contains(where: { $0.device == .cdrom }):
                 problems.append(ProfileProblem("boot.order", "lists 'cdrom', but no entry of disks has device: cdrom.", involving: ["boot.order", "disks"]))
@@ -204,6 +204,9 @@ extension LparProfile {
 
     func hostPathProblems() -> [ProfileProblem] {
         var problems: [ProfileProblem] = []
+        if let userData, let problem = ProfileHostPath.plainFileProblem(userData) {
+            problems.append(ProfileProblem("user_data", problem))
+        }
         for (key, path) in [("boot.kernel", boot.kernel), ("boot.initrd", boot.initrd)] {
             guard let path else { continue }
             if let problem = ProfileHostPath.regularFileProblem(path, forbidden: ProfileRules.kernelForbiddenRoots) {

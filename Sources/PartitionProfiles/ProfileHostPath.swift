@@ -97,3 +97,23 @@ enum ProfileHostPath {
         }
     }
 }
+
+extension ProfileHostPath {
+    /// A file partctl reads for a partition (user_data): it exists, and it is a regular file that
+    /// no component of the path reaches through a symbolic link. PartitionCore reads it the same way.
+    static func plainFileProblem(_ path: String) -> String? {
+        var walked = ""
+        var info = stat()
+        for component in path.split(separator: "/") {
+            walked += "/" + component
+            guard lstat(walked, &info) == 0 else {
+                return errno == ENOENT ? "'\(path)' does not exist." : "'\(walked)' cannot be inspected (errno \(errno))."
+            }
+            if info.st_mode & S_IFMT == S_IFLNK {
+                return "'\(path)' goes through a symbolic link at '\(walked)'; give the file's real path."
+            }
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else { return "'\(path)' is not a regular file." }
+        return nil
+    }
+}

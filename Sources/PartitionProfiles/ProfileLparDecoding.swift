@@ -3,7 +3,8 @@ import PartitionModel
 /// The LPAR keys of a profile (DESIGN §4) and how they decode into an `LparProfile`.
 /// Decoding checks shapes and types; `LparProfile.problems()` checks ranges and how values fit together.
 enum ProfileLparDecoding {
-    static let keys = ["memory", "processors", "weight", "cap", "accel", "boot", "network", "disks", "agent", "graphics"]
+    static let keys = ["memory", "processors", "weight", "cap", "accel", "boot", "network", "disks", "agent", "graphics",
+                       "hostname", "ssh_authorized_keys", "user_data"]
     static let bootKeys = ["firmware", "kernel", "initrd", "cmdline", "order"]
     static let adapterKeys = ["network", "bridge", "model", "mac"]
     static let diskKeys = ["file", "format", "bus", "device", "readonly"]
@@ -35,10 +36,17 @@ enum ProfileLparDecoding {
                                          at: top / "autostart", false, { String($0) })
         let image = try ProfileImageKey.decode(root["image"], reader)
         let graphics = try decodeGraphics(root["graphics"], reader)
+        let hostname = try reader.text(root["hostname"], at: top / "hostname", expecting: "a host name")
+        let keys = try reader.texts(root["ssh_authorized_keys"], at: top / "ssh_authorized_keys",
+                                    expecting: "a list of OpenSSH public keys like ['ssh-ed25519 AAAA... me@host']",
+                                    default: []) ?? []
+        let userData = try reader.text(root["user_data"], at: top / "user_data",
+                                       expecting: "the absolute path of a cloud-config file or script")
         guard complete, let memory, let processors else { return nil }
         return LparProfile(memory: memory, processors: processors, weight: weight, cap: cap, boot: boot,
                            network: network, disks: disks, agent: agent, autostart: autostart, accel: accel,
-                           image: image, graphics: graphics)
+                           image: image, graphics: graphics, hostname: hostname, sshAuthorizedKeys: keys,
+                           userData: userData)
     }
 
     /// `{min, desired, max}`: desired is required; min and max default to desired.

@@ -28,6 +28,7 @@ public struct ProfileOverrides: Sendable, Codable, Hashable {
         ("min_mem", "memory.min"), ("desired_mem", "memory.desired"), ("max_mem", "memory.max"),
         ("min_procs", "processors.min"), ("desired_procs", "processors.desired"), ("max_procs", "processors.max"),
         ("weight", "weight"), ("cap", "cap"), ("autostart", "autostart"), ("accel", "accel"), ("image", "image"),
+        ("hostname", "hostname"),
     ]
 
     /// WPAR attributes and the key paths they set.

@@ -61,6 +61,9 @@ struct AgentDispatcher: Sendable {
             return try reply(Agent.List.self, .init(names: engine.definedNames()))
         case .wparAttach, .systemAttach:
             throw PartitionError(.internal, "A session is started by the server, not answered as a request.")
+        case .systemAddresses:
+            _ = try request.arguments(of: Agent.Addresses.self)
+            return try reply(Agent.Addresses.self, .init(addresses: GuestAddresses.global()))
         }
     }
 

@@ -61,6 +61,16 @@ import PartitionModel
         #expect(lines[2].hasPrefix("└─ win \"x\" (unmanaged)") && lines[2].contains("defined"))
     }
 
+    @Test func treeTextShowsAnLparsAddresses() {
+        var lpar = Self.lpar
+        lpar.fields.append(("ip", .string("192.168.122.57 fd00::57")))
+        var root = Self.root
+        root.children = [lpar]
+        let line = TextOutput.tree(root).split(separator: "\n")[1]
+        #expect(line.hasSuffix("tcg  192.168.122.57 fd00::57") || line.hasSuffix("tcg 192.168.122.57 fd00::57"), "\(line)")
+        #expect(!TextOutput.tree(Self.root).contains("192.168"))
+    }
+
     @Test func errorsInJSON() {
         let error = PartitionError(.notFound, "No partition named 'x' is defined.", partition: "x", operation: "activate")
         #expect(JSONOutput.error(error) == #"{"error":{"code":"not-found","message":"x: activate: No partition named 'x' is defined.","partition":"x","operation":"activate"}}"#)

@@ -7,7 +7,7 @@ import Testing
 @Suite struct ProfileShippedTests {
     let store = ProfileStore(searchPath: [shippedProfiles])
 
-    @Test(arguments: ["lpar-minimal", "lpar-memtest", "lpar-disk", "wpar-system", "wpar-app", "wpar-app-web"])
+    @Test(arguments: ["lpar-minimal", "lpar-memtest", "lpar-disk", "lpar-debian", "wpar-system", "wpar-app", "wpar-app-web"])
     func resolves(_ name: String) throws {
         let resolved = try store.resolve(name)
         #expect(resolved.name == name)
@@ -84,9 +84,17 @@ import Testing
         #expect(wpar.environment["PATH"] == "/sbin:/usr/sbin:/bin:/usr/bin")
     }
 
+    @Test func lparDebianBootsTheDebianImageWithItsAgentOnTheNatNetwork() throws {
+        let lpar = try #require(try store.resolve("lpar-debian").lpar)
+        #expect(lpar.image == "debian-12")
+        #expect(lpar.agent)
+        #expect(lpar.memory.desired == .mebibytes(1024) && lpar.processors.max == 2)
+        #expect(lpar.network.map(\.attachment) == [.network("default")])
+    }
+
     @Test func listShowsEveryShippedProfile() {
         let listings = store.list()
-        #expect(listings.map(\.name) == ["lpar-base", "lpar-disk", "lpar-memtest", "lpar-minimal", "wpar-app", "wpar-app-web", "wpar-system"])
+        #expect(listings.map(\.name) == ["lpar-base", "lpar-debian", "lpar-disk", "lpar-memtest", "lpar-minimal", "wpar-app", "wpar-app-web", "wpar-system"])
         for listing in listings {
             #expect(listing.problem == nil, "\(listing.name): \(listing.problem ?? "")")
             #expect(listing.shadowedBy == nil)
@@ -96,7 +104,7 @@ import Testing
     }
 
     /// Every key of every shipped profile carries a comment: in the file, or on the line above.
-    @Test(arguments: ["lpar-base", "lpar-minimal", "lpar-memtest", "lpar-disk", "wpar-system", "wpar-app", "wpar-app-web"])
+    @Test(arguments: ["lpar-base", "lpar-minimal", "lpar-memtest", "lpar-disk", "lpar-debian", "wpar-system", "wpar-app", "wpar-app-web"])
     func everyKeyIsCommented(_ name: String) throws {
         let lines = try String(contentsOfFile: "\(shippedProfiles)/\(name).yaml", encoding: .utf8)
             .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

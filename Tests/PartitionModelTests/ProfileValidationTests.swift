@@ -84,6 +84,18 @@ import Testing
         ("memory: {desired: 256MiB}\nprocessors: {desired: 1}\nboot: {kernel: /k}\n", "kind", "is required"),
         (validLpar.replacingOccurrences(of: "kind: lpar", with: "kind: system"), "kind", "expected lpar or wpar"),
         (validLpar + "description: |\n  two\n  lines\n", "description", "one line"),
+        // First boot (cloud-init): host name, SSH keys, user_data.
+        (validLpar + "hostname: -bad-\n", "hostname", "is not a host name"),
+        (validLpar + "hostname: [a]\n", "hostname", "expected a host name"),
+        (validLpar + "ssh_authorized_keys: ssh-ed25519 AAAA\n", "ssh_authorized_keys", "a list of OpenSSH public keys"),
+        (validLpar + "ssh_authorized_keys: ['AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me']\n",
+         "ssh_authorized_keys[0]", "is not an OpenSSH public key"),
+        (validLpar + "ssh_authorized_keys: ['ssh-ed25519 not*base64 me']\n", "ssh_authorized_keys[0]", "is not base64"),
+        (validLpar + "ssh_authorized_keys: ['ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me']\n",
+         "ssh_authorized_keys[0]", "is not a ssh-rsa key"),
+        (validLpar + "ssh_authorized_keys: [\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl a\\nssh-rsa b\"]\n",
+         "ssh_authorized_keys[0]", "control character"),
+        (validLpar + "user_data: cloud.yaml\n", "user_data", "not an absolute path"),
     ]
 
     @Test(arguments: badLpars)

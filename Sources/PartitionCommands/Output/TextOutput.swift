@@ -99,6 +99,7 @@ enum TextOutput {
             }
             if let accel = record.field("accel"), accel != .none { parts.append(accel.text) }
             if let agent = record.field("agent"), agent != .none { parts.append("agent \(agent.text)") }
+            if let ip = record.field("ip"), ip != .none { parts.append(ip.text) }
         case .wpar:
             if let type = record.type { parts.append(type) }
             if let cap = record.field("cpu_max"), cap != .none { parts.append("cpu \(cap.text)") }

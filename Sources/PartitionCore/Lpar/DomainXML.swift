@@ -23,6 +23,10 @@ public struct DomainXML: Sendable {
     /// The display's password (from `graphics.password_file`): libvirt keeps it in its root-only
     /// domain file and leaves it out of every XML it shows without VIR_DOMAIN_XML_SECURE.
     public var graphicsPassword: String?
+    /// The LPAR's disk from an image (its overlay on the image's base): the first virtio disk, booted from.
+    public var systemDisk: LparSystemDisk?
+    /// The LPAR's NoCloud seed (first boot data for cloud-init), attached as a read-only cdrom.
+    public var seedPath: String?
 
     public init(name: PartitionName, profile: LparProfile, accelerator: Acceleration,
                 metadata: PartitionMetadata, consoleLogPath: String) {
@@ -99,6 +103,8 @@ public struct DomainXML: Sendable {
             if let initrd = boot.initrd { os.append(XMLNode("initrd", text: initrd)) }
             if let cmdline = boot.cmdline { os.append(XMLNode("cmdline", text: cmdline)) }
         } else {
+            // An LPAR from an image boots from its own disk unless the profile orders otherwise.
+            if boot.order.isEmpty, systemDisk != nil { os.append(XMLNode("boot", [("dev", "hd")])) }
             for device in boot.order {
                 let dev: String
                 switch device {
@@ -115,8 +121,16 @@ public struct DomainXML: Sendable {
     private func devices() -> XMLNode {
         var devices = XMLNode("devices")
         var targets = DiskTargetNames()
+        if let systemDisk { devices.append(systemDiskElement(systemDisk, target: targets.next(for: .virtio))) }
         for disk in profile.disks {
             devices.append(diskElement(disk, target: targets.next(for: disk.bus)))
+        }
+        if let seedPath {
+            // A SCSI cdrom on virtio-scsi: Debian's cloud kernel has virtio_scsi and sr_mod but no AHCI
+            // driver, so a SATA cdrom would be invisible to cloud-init.
+            devices.append(XMLNode("controller", [("type", "scsi"), ("index", "0"), ("model", "virtio-scsi")]))
+            devices.append(diskElement(DiskSpec(file: seedPath, device: .cdrom, format: .raw, bus: .scsi, readonly: true),
+                                       target: targets.next(for: .scsi)))
         }
         for adapter in profile.network {
             devices.append(interfaceElement(adapter))
@@ -169,6 +183,21 @@ public struct DomainXML: Sendable {
         element.append(XMLNode("backingStore"))
         element.append(XMLNode("target", [("dev", target), ("bus", disk.bus.rawValue)]))
         if disk.readonly || disk.device == .cdrom { element.append(XMLNode("readonly")) }
+        return element
+    }
+
+    /// The overlay with its chain spelled out: the base (read-only to QEMU as every backing file is),
+    /// and nothing behind it, so QEMU never follows a backing file named in the base's header.
+    private func systemDiskElement(_ disk: LparSystemDisk, target: String) -> XMLNode {
+        var element = XMLNode("disk", [("type", "file"), ("device", "disk")])
+        element.append(XMLNode("driver", [("name", "qemu"), ("type", "qcow2"), ("discard", "unmap")]))
+        element.append(XMLNode("source", [("file", disk.overlayPath)]))
+        element.append(XMLNode("backingStore", [("type", "file")], children: [
+            .element(XMLNode("format", [("type", disk.baseFormat)])),
+            .element(XMLNode("source", [("file", disk.basePath)])),
+            .element(XMLNode("backingStore")),
+        ]))
+        element.append(XMLNode("target", [("dev", target), ("bus", "virtio")]))
         return element
     }
 

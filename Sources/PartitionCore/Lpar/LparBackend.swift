@@ -56,24 +56,55 @@ final class LparBackend {
         if try connection.lookupDomain(name: name.rawValue) != nil {
             throw PartitionError(.alreadyExists, "A domain named '\(name)' already exists on \(configuration.connectURI).")
         }
-        let xml = try domainXML(name, resolved: resolved, accelerator: accelerator, uuid: nil)
-        let domain = try connection.defineDomain(xml: xml)
-        if profile.autostart {
-            do { try domain.setAutostart(true) } catch {
-                try? domain.undefine()
-                throw error
+        // Its disks come first (the seed names the domain's UUID); a define that fails takes them back.
+        let disks = lparDisks()
+        disks.sweepLeftovers(connection: connection) { other in
+            configuration.runtimeRoot + "/locks/" + other.rawValue + ".lock"
+        }
+        let uuid = try LparDisks.newUUID()
+        let made = try disks.create(for: name, profile: profile, uuid: uuid)
+        do throws(PartitionError) {
+            let xml = try domainDefinition(name, resolved: resolved, accelerator: accelerator, uuid: uuid,
+                                           nested: NestedDefinitions(), disks: made).xml
+            let domain = try connection.defineDomain(xml: xml)
+            if profile.autostart {
+                do { try domain.setAutostart(true) } catch {
+                    try? domain.undefine()
+                    throw error
+                }
             }
+        } catch {
+            try? disks.remove(name)
+            throw error
         }
     }
 
+    /// The LPAR disks of this managed system (the `partctl` pool).
+    func lparDisks() -> LparDisks {
+        LparDisks(pool: ImagePool(connection: connection, stateRoot: configuration.stateRoot),
+                  runtimeRoot: configuration.runtimeRoot,
+                  baseVolume: { profile throws(PartitionError) in try ImagePool.baseVolume(for: profile, stateRoot: self.configuration.stateRoot) })
+    }
+
+    /// A redefinition keeps the overlay and remakes the seed if its values changed.
+    func redefinition(_ target: LparTarget, old: ResolvedProfile?, new: ResolvedProfile, accelerator: Acceleration) throws(PartitionError) -> (xml: String, metadata: PartitionMetadata) {
+        guard let profile = new.lpar else {
+            throw PartitionError(.invalidProfile, "The profile '\(new.name)' does not describe an LPAR.")
+        }
+        let uuid = target.domain.uuidString
+        let made = try lparDisks().current(for: target.name, old: old?.lpar, new: profile, uuid: uuid)
+        return try domainDefinition(target.name, resolved: new, accelerator: accelerator, uuid: uuid,
+                                    nested: target.metadata.nested, disks: made)
+    }
+
     func domainXML(_ name: PartitionName, resolved: ResolvedProfile, accelerator: Acceleration, uuid: String?,
-                   nested: NestedDefinitions = NestedDefinitions()) throws(PartitionError) -> String {
-        try domainDefinition(name, resolved: resolved, accelerator: accelerator, uuid: uuid, nested: nested).xml
+                   nested: NestedDefinitions = NestedDefinitions(), disks: LparDisks.Made = LparDisks.Made()) throws(PartitionError) -> String {
+        try domainDefinition(name, resolved: resolved, accelerator: accelerator, uuid: uuid, nested: nested, disks: disks).xml
     }
 
     /// The domain's XML and the metadata it carries, so that a redefinition need not read it back.
     func domainDefinition(_ name: PartitionName, resolved: ResolvedProfile, accelerator: Acceleration, uuid: String?,
-                          nested: NestedDefinitions) throws(PartitionError) -> (xml: String, metadata: PartitionMetadata) {
+                          nested: NestedDefinitions, disks: LparDisks.Made) throws(PartitionError) -> (xml: String, metadata: PartitionMetadata) {
         guard let profile = resolved.lpar else {
             throw PartitionError(.invalidProfile, "The profile '\(resolved.name)' does not describe an LPAR.")
         }
@@ -84,6 +115,8 @@ final class LparBackend {
                                 consoleLogPath: DomainXML.defaultConsoleLogPath(for: name))
         builder.uuid = uuid
         if let graphics = profile.graphics { builder.graphicsPassword = try GraphicsPassword.read(graphics) }
+        builder.systemDisk = disks.systemDisk
+        builder.seedPath = disks.seedPath
         return (builder.serialized(), metadata)
     }
 
@@ -115,15 +148,18 @@ final class LparBackend {
             }
             try checkHostFits(profile)
             try HostPaths.check(profile)
-            let definition = try domainDefinition(name, resolved: reprofile, accelerator: accelerator, uuid: domain.uuidString,
-                                                  nested: metadata.nested)
+            let stored = try? ResolvedProfile.decode(json: metadata.resolvedProfileJSON, domain: name.rawValue)
+            let definition = try redefinition(target, old: stored, new: reprofile, accelerator: accelerator)
             domain = try connection.defineDomain(xml: definition.xml)
             try domain.setAutostart(profile.autostart)
             metadata = definition.metadata
             (target.domain, target.metadata) = (domain, metadata)
         }
         let resolved = try ResolvedProfile.decode(json: metadata.resolvedProfileJSON, domain: name.rawValue)
-        if let profile = resolved.lpar { try HostPaths.check(profile) }
+        if let profile = resolved.lpar {
+            try HostPaths.check(profile)
+            try LparNetworks.startNeeded(profile, connection: connection)
+        }
         try domain.create()
     }
 
@@ -188,6 +224,8 @@ final class LparBackend {
             try destroyIfActive(domain)
         }
         try domain.undefine()
+        // Its overlay and seed go with it (the base stays: it is the image's).
+        try lparDisks().remove(name)
         if configuration.isLocal {
             // The console log is partctl's (its path is in the definition it made); libvirt would keep it forever.
             _ = unlink(DomainXML.defaultConsoleLogPath(for: name))
@@ -221,8 +259,7 @@ final class LparBackend {
         }
         if applyConfig {
             try checkHostFits(new)
-            let definition = try domainDefinition(name, resolved: updated, accelerator: metadata.accelerator, uuid: domain.uuidString,
-                                                  nested: metadata.nested)
+            let definition = try redefinition(target, old: current, new: updated, accelerator: metadata.accelerator)
             let redefined = try connection.defineDomain(xml: definition.xml)
             if new.autostart != old.autostart { try redefined.setAutostart(new.autostart) }
             (target.domain, target.metadata) = (redefined, definition.metadata)

@@ -374,10 +374,11 @@ final class NestedBackend {
 
     /// The nested WPARs of one LPAR and the agent's health: `defined` while the LPAR is down,
     /// `unavailable` when its agent does not answer.
-    func records(of domain: LibvirtDomain, definitions: NestedDefinitions, lparRunning: Bool) -> (agent: FieldValue, children: [PartitionRecord]) {
+    func records(of domain: LibvirtDomain, definitions: NestedDefinitions, lparRunning: Bool)
+        -> (agent: FieldValue, children: [PartitionRecord], addresses: [String]) {
         let lpar = domain.name
         var children = definitions.entries.map { Self.placeholder(lpar: lpar, entry: $0, lparRunning: lparRunning) }
-        guard lparRunning else { return (.string("down"), children) }
+        guard lparRunning else { return (.string("down"), children, []) }
         let client: AgentClient
         let reports: Agent.Statuses.Result
         do {
@@ -386,7 +387,7 @@ final class NestedBackend {
             reports = try client.call(Agent.Statuses.self, AgentEmpty(), timeout: .seconds(5))
         } catch {
             for index in children.indices { children[index].note = "its agent does not answer" }
-            return (.string("unavailable"), children)
+            return (.string("unavailable"), children, [])
         }
         // The agent answers: what it does not know is defined on the host only (not started since boot).
         for index in children.indices { children[index].state = .defined }
@@ -394,7 +395,9 @@ final class NestedBackend {
             guard let index = children.firstIndex(where: { $0.name == report.status.name.rawValue }) else { continue }
             Self.fill(&children[index], status: report.status, usage: report.usage)
         }
-        return (.string("\(client.agentVersion ?? "?") ok"), children)
+        // The guest's own addresses, while we talk to it anyway; an older agent refuses the request: none.
+        let addresses = (try? client.call(Agent.Addresses.self, AgentEmpty(), timeout: .seconds(2)))?.addresses ?? []
+        return (.string("\(client.agentVersion ?? "?") ok"), children, addresses)
     }
 
     /// One nested WPAR, as the tree shows it. A WPAR the agent reports is defined, so its answer
@@ -414,7 +417,7 @@ final class NestedBackend {
         }
         var single = NestedDefinitions()
         single.entries = [entry]
-        let (_, children) = records(of: domain, definitions: single, lparRunning: try domain.isActive())
+        let (_, children, _) = records(of: domain, definitions: single, lparRunning: try domain.isActive())
         return children[0]
     }
 

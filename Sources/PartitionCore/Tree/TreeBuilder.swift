@@ -105,9 +105,15 @@ struct TreeBuilder {
         fields.append(("cpu_time", active ? .number(Double(info.cpuTimeNanoseconds) / 1e9) : .none))
         fields.append(("id", active ? domain.id.map { .int(Int($0)) } ?? .none : .none))
         fields.append(("graphics", Self.graphicsField(domain, kind: profile?.graphics, active: active)))
+        fields.append(("ip", LparAddresses.field(domain, active: active)))
         if let metadata, !metadata.nested.entries.isEmpty, let backend = try? manager.nested() {
-            let (agent, children) = backend.records(of: domain, definitions: metadata.nested, lparRunning: active)
+            let (agent, children, addresses) = backend.records(of: domain, definitions: metadata.nested, lparRunning: active)
             fields.append(("agent", agent))
+            // libvirt knows no address (a bridge without DHCP, before any ARP): the agent's own.
+            if let index = fields.firstIndex(where: { $0.0 == "ip" }), fields[index].1 == .none {
+                let shown = LparAddresses.ordered(addresses.filter(LparAddresses.isGlobal))
+                if !shown.isEmpty { fields[index].1 = .string(shown.joined(separator: " ")) }
+            }
             record.children = NestedRecords.completed(children, definitions: metadata.nested).sorted { $0.name < $1.name }
         }
         record.fields = fields

@@ -25,6 +25,7 @@ enum FuzzDecoding {
         case .wparList: arguments(Agent.List.self, request)
         case .wparAttach: arguments(Agent.Attach.self, request)
         case .systemAttach: arguments(Agent.SystemAttach.self, request)
+        case .systemAddresses: arguments(Agent.Addresses.self, request)
         }
     }
 
@@ -64,6 +65,7 @@ enum FuzzDecoding {
         result(Agent.Exec.self, reply)
         result(Agent.List.self, reply)
         result(Agent.Attach.self, reply)
+        result(Agent.Addresses.self, reply)
     }
 
     static func result<Call: AgentCall>(_ call: Call.Type, _ reply: AgentReply) where Call.Result: Equatable {

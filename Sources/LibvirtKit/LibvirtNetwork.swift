@@ -1,0 +1,48 @@
+import CLibvirt
+import PartitionModel
+
+/// One libvirt virtual network (`virNetworkPtr`), e.g. `default` (NAT), freed with the last reference.
+public final class LibvirtNetwork: @unchecked Sendable {
+    let pointer: virNetworkPtr
+    public let connection: LibvirtConnection
+
+    init(owning pointer: virNetworkPtr, connection: LibvirtConnection) {
+        self.pointer = pointer
+        self.connection = connection
+    }
+
+    deinit {
+        virNetworkFree(pointer)
+    }
+
+    /// Whether the network is started (virNetworkIsActive).
+    public func isActive() throws(PartitionError) -> Bool {
+        try LibvirtCall.run("virNetworkIsActive") { virNetworkIsActive(pointer) } == 1
+    }
+
+    /// Starts the defined network (virNetworkCreate).
+    public func start() throws(PartitionError) {
+        try LibvirtCall.run("virNetworkCreate") { virNetworkCreate(pointer) }
+    }
+
+    public func autostart() throws(PartitionError) -> Bool {
+        var enabled: Int32 = 0
+        try LibvirtCall.run("virNetworkGetAutostart") { virNetworkGetAutostart(pointer, &enabled) }
+        return enabled != 0
+    }
+
+    public func setAutostart(_ enabled: Bool) throws(PartitionError) {
+        try LibvirtCall.run("virNetworkSetAutostart") { virNetworkSetAutostart(pointer, enabled ? 1 : 0) }
+    }
+}
+
+extension LibvirtConnection {
+    /// The network with this name, or nil when there is none (virNetworkLookupByName).
+    public func lookupNetwork(name: String) throws(PartitionError) -> LibvirtNetwork? {
+        switch LibvirtCall.result("virNetworkLookupByName", { virNetworkLookupByName(pointer, name) }) {
+        case .success(let network): return LibvirtNetwork(owning: network, connection: self)
+        case .failure(let info) where info.is(VIR_ERR_NO_NETWORK): return nil
+        case .failure(let info): throw info.partitionError
+        }
+    }
+}
