@@ -36,6 +36,11 @@ enum WorkloadSpecMapping {
         spec.diskLimit = profile.resources.disk.max?.bytes
         spec.privileged = profile.privileged
         spec.minimalInit = profile.usesMinimalInit ? true : nil
+        if profile.systemd == true {
+            spec.systemd = true
+            // systemd as PID 1 re-executes itself on SIGTERM; SIGRTMIN+3 halts it (Container Interface).
+            spec.stopSignal = WorkloadSystemd.haltSignal
+        }
         spec.seccomp = seccomp(profile.seccomp)
         try checkSeccomp(profile, resolved: resolved)
         if annotate {
