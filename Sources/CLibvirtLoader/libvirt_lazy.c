@@ -92,6 +92,8 @@ LIBVIRT_FUNCTION(virDomainPtr, virDomainLookupByName, (virConnectPtr conn, const
 LIBVIRT_FUNCTION(virDomainPtr, virDomainLookupByUUIDString, (virConnectPtr conn, const char *uuid), (conn, uuid))
 LIBVIRT_FUNCTION(int, virDomainOpenChannel, (virDomainPtr dom, const char *name, virStreamPtr st, unsigned int flags), (dom, name, st, flags))
 LIBVIRT_FUNCTION(int, virDomainOpenConsole, (virDomainPtr dom, const char *dev_name, virStreamPtr st, unsigned int flags), (dom, dev_name, st, flags))
+LIBVIRT_FUNCTION(int, virDomainAttachDeviceFlags, (virDomainPtr domain, const char *xml, unsigned int flags), (domain, xml, flags))
+LIBVIRT_FUNCTION(int, virDomainDetachDeviceFlags, (virDomainPtr domain, const char *xml, unsigned int flags), (domain, xml, flags))
 LIBVIRT_FUNCTION(int, virDomainReboot, (virDomainPtr domain, unsigned int flags), (domain, flags))
 LIBVIRT_FUNCTION(int, virDomainRef, (virDomainPtr domain), (domain))
 LIBVIRT_FUNCTION(int, virDomainResume, (virDomainPtr domain), (domain))

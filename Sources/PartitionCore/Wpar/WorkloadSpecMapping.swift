@@ -10,8 +10,10 @@ enum WorkloadSpecMapping {
     static let profileNameAnnotation = "org.partctl.profile-name"
 
     /// `annotate: false` for transient runs, which store nothing (and must not pay for encoding it).
+    /// `imageLower`: where the root file system of the profile's `image:` is (a nested WPAR's: the
+    /// image disk's mount point in the guest, see NestedImageDisk); it is the overlay's lower layer.
     static func spec(name: PartitionName, resolved: ResolvedProfile, command override: [String] = [],
-                     console: Bool, annotate: Bool = true) throws(PartitionError) -> WorkloadSpec {
+                     console: Bool, annotate: Bool = true, imageLower: String? = nil) throws(PartitionError) -> WorkloadSpec {
         guard let profile = resolved.wpar else {
             throw PartitionError(.invalidProfile, "The profile '\(resolved.name)' describes an \(resolved.kind.rawValue), not a WPAR.")
         }
@@ -19,6 +21,7 @@ enum WorkloadSpecMapping {
         switch (profile.type, profile.rootfs) {
         case (.application, _): root = .host
         case (.system, let rootfs?): root = rootfs.overlay ? .overlay(lower: [rootfs.base], upper: nil) : .directory(path: rootfs.base)
+        case (.system, nil) where imageLower != nil: root = .overlay(lower: [imageLower!], upper: nil)
         case (.system, nil):
             throw PartitionError(.invalidProfile, "The system WPAR profile '\(resolved.name)' has no rootfs.")
         }
