@@ -40,6 +40,16 @@ public struct ImageStore: Sendable {
     /// Every committed image, by name, after removing what killed builds, imports and removals left.
     public func list() throws(PartitionError) -> [ImageManifest] {
         sweep()
+        var images: [ImageManifest] = []
+        for name in try names() {
+            if let manifest = try manifest(name) { images.append(manifest) }
+        }
+        return images
+    }
+
+    /// The names of the committed images, sorted, without reading their manifests or sweeping
+    /// (shell completion uses it: it must change nothing and be quick).
+    public func names() throws(PartitionError) -> [ImageName] {
         guard let handle = opendir(root) else {
             if errno == ENOENT { return [] }
             throw POSIX.failure("read the image store \(root)")
@@ -49,14 +59,10 @@ public struct ImageStore: Sendable {
         while let entry = readdir(handle) {
             let text = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             // Dot entries are the store's own (.staging, .locks); anything not an image name is not an image.
-            guard !text.hasPrefix("."), let name = try? ImageName(validating: text) else { continue }
+            guard !text.hasPrefix("."), let name = try? ImageName(validating: text), contains(name) else { continue }
             names.append(name)
         }
-        var images: [ImageManifest] = []
-        for name in names.sorted() {
-            if let manifest = try manifest(name) { images.append(manifest) }
-        }
-        return images
+        return names.sorted()
     }
 
     /// The image named `name`; `.notFound` when there is none.
@@ -103,11 +109,13 @@ public struct ImageStore: Sendable {
                             replacing: replacing)
     }
 
-    /// The lock that serialises build, import and remove of `name`; `.busy` when another command holds it.
-    public func lock(_ name: ImageName) throws(PartitionError) -> PartitionLock {
+    /// The lock that serialises build, import and remove of `name` (and a partition's define that
+    /// names it, against its removal); `.busy` when another command holds it (after `waiting`
+    /// seconds, when given).
+    public func lock(_ name: ImageName, waiting: Double? = nil) throws(PartitionError) -> PartitionLock {
         try makeDirectories()
         do {
-            return try PartitionLock.acquire(path: "\(locksDirectory)/\(name.text).lock", wait: false, timeout: nil)
+            return try PartitionLock.acquire(path: "\(locksDirectory)/\(name.text).lock", wait: waiting != nil, timeout: waiting)
         } catch where error.code == .busy {
             throw PartitionError(.busy, "The image '\(name)' is busy: another partctl command is building, importing or removing it.")
         }
@@ -126,8 +134,10 @@ public struct ImageStore: Sendable {
         }
         let (path, stagingLock) = try newStagingPath(for: name)
         if rename(directory(name), path) != 0 { throw POSIX.failure("move the image \(directory(name)) out of the store") }
-        try TreeRemoval.remove(path)
-        stagingLock.removeFile()
+        lock.removeFile()  // no image, no lock file; a waiter on it retries on a new one
+        // The image is gone from the store with the rename: what cannot be deleted now (a mount
+        // someone made below it) stays in the staging area, whose lock is free, for the next sweep.
+        if (try? TreeRemoval.remove(path)) != nil { stagingLock.removeFile() }
     }
 
     /// Removes every staging directory whose lock is free (its owner died) and locks without a
@@ -170,9 +180,12 @@ public struct ImageStore: Sendable {
         }
     }
 
-    /// store/, store/.staging and store/.locks, 0700: nothing in the store is for other users.
+    /// store/, store/.staging and store/.locks, 0700: nothing in the store is for other users. A
+    /// missing state root above the store is made 0700 too.
     func makeDirectories() throws(PartitionError) {
-        for path in [root, stagingDirectory, locksDirectory] {
+        var parent = ""
+        if let slash = root.lastIndex(of: "/"), slash != root.startIndex { parent = String(root[..<slash]) }
+        for path in [parent, root, stagingDirectory, locksDirectory] where !path.isEmpty {
             if mkdir(path, 0o700) != 0 {
                 guard errno == EEXIST else { throw POSIX.failure("create the image store directory \(path)") }
                 var status = stat()

@@ -7,41 +7,27 @@ import Testing
 /// inside the WPAR's limits, the host's systemd never hears of its units, and `shutdown` (SIGRTMIN+3)
 /// ends in `defined` well within its time.
 ///
-/// The tree is the debian-12 image's (`partctl image build debian-12`), or the directory named by
-/// PARTCTL_TEST_DEBIAN_ROOTFS (an `mmdebstrap --variant=minbase --include=systemd,systemd-sysv,dbus`
-/// tree); without either the test says so and does nothing.
+/// The profile is the shipped wpar-debian, on the debian-12 image (`partctl image build debian-12`)
+/// or on the directory named by PARTCTL_TEST_DEBIAN_ROOTFS (an `mmdebstrap --variant=minbase
+/// --include=systemd,systemd-sysv,dbus` tree), imported as a test image; without either the test
+/// says so and does nothing.
 @Suite(.serialized) struct SystemdWparTests {
     static let name = "ptest-systemd"
     static let pidsMax = 64
 
-    /// The profile: wpar-debian itself with the store's image, or the same keys on the given tree.
-    static func profile() throws -> String? {
-        let rootfs: String
-        if let given = ProcessInfo.processInfo.environment["PARTCTL_TEST_DEBIAN_ROOTFS"], !given.isEmpty {
-            rootfs = given
-        } else if FileManager.default.fileExists(atPath: "/var/lib/partctl/store/debian-12/image.json") {
-            return "wpar-debian"
-        } else {
-            print("SystemdWparTests: no debian-12 image in the store and no PARTCTL_TEST_DEBIAN_ROOTFS; build it with 'partctl image build debian-12'.")
-            return nil
-        }
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("ptest-systemd-\(getpid()).yaml").path
-        let text = """
-            kind: wpar
-            description: systemd WPAR test
-            type: system
-            systemd: true
-            rootfs: {base: \(rootfs), overlay: true}
-            command: [/lib/systemd/systemd]
-            resources:
-              memory: {high: 192MiB, max: 256MiB}
-              processes: {max: 512}
-            network: loopback
-            environment: {PATH: /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}
+    static let testImage = "ptest-img-sd"
 
-            """
-        try text.write(toFile: file, atomically: true, encoding: .utf8)
-        return file
+    /// The image wpar-debian runs on: the store's debian-12, or the given tree imported as a test image.
+    static func image() throws -> String? {
+        if let given = ProcessInfo.processInfo.environment["PARTCTL_TEST_DEBIAN_ROOTFS"], !given.isEmpty {
+            _ = try? CLI.partctl("image", "remove", testImage)
+            let imported = try CLI.partctl("image", "import", "dir:\(given)", "--name", testImage, timeout: 300)
+            try #require(imported.status == 0, "\(imported.stderr)")
+            return testImage
+        }
+        if FileManager.default.fileExists(atPath: "/var/lib/partctl/store/debian-12/image.json") { return "debian-12" }
+        print("SystemdWparTests: no debian-12 image in the store and no PARTCTL_TEST_DEBIAN_ROOTFS; build it with 'partctl image build debian-12'.")
+        return nil
     }
 
     static func cleanup() {
@@ -57,13 +43,14 @@ import Testing
     }
 
     @Test func systemdBootsInsideItsLimitsAndHalts() throws {
-        guard let profile = try Self.profile() else { return }
         Self.cleanup()
+        guard let image = try Self.image() else { return }
         defer {
             Self.cleanup()
-            if profile.hasPrefix("/") { try? FileManager.default.removeItem(atPath: profile) }
+            if image == Self.testImage { _ = try? CLI.partctl("image", "remove", Self.testImage) }
         }
-        let define = try CLI.partctl("define", Self.name, "--profile", profile, "-i", "pids_max=\(Self.pidsMax)")
+        // The shipped profile itself, on that image, with a small task limit to run into.
+        let define = try CLI.partctl("define", Self.name, "--profile", "wpar-debian", "-i", "image=\(image),pids_max=\(Self.pidsMax)")
         try #require(define.status == 0, "\(define.stderr)")
         let activate = try CLI.partctl("activate", Self.name)
         try #require(activate.status == 0, "\(activate.stderr)")

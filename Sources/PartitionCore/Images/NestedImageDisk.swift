@@ -40,7 +40,7 @@ struct NestedImageDisk: Sendable, Hashable {
         guard let name = wpar.image else { return nil }
         let store = ImageStore(stateRoot: stateRoot)
         let manifest = try store.image(ImageName(validating: name))
-        guard manifest.kinds.contains(.rootfs) || manifest.kinds.contains(.oci) else {
+        guard manifest.hasRootfs else {
             throw PartitionError(.invalidArgument, "The image '\(name)' has no root file system for a WPAR (it is a disk image only).")
         }
         let disk = NestedImageDisk(image: manifest, stateRoot: stateRoot)
@@ -69,6 +69,11 @@ struct NestedImageDisk: Sendable, Hashable {
         guard chmod(partial, 0o644) == 0, rename(partial, file) == 0 else {
             throw POSIX.failure("put the file system image of '\(image)' in place at \(file)")
         }
+    }
+
+    /// Deletes the file system image (with `image remove`: no definition names the image any more).
+    func removeFile() {
+        unlink(file)
     }
 
     /// Bytes (rounded up to 4 KiB blocks) and entries of a tree, without following symlinks.

@@ -1,4 +1,6 @@
 import LibvirtKit
+import PartitionImages
+import SystemKit
 import PartitionModel
 import PartitionProfiles
 import WorkloadEngine
@@ -17,6 +19,9 @@ final class WparBackend {
         self.engine = WorkloadEngine(paths: RuntimePaths(root: configuration.runtimeRoot, definitions: configuration.stateRoot))
     }
 
+    /// The image store WPAR roots come from (`image:`).
+    var images: ImageStore { ImageStore(stateRoot: configuration.stateRoot) }
+
     func exists(_ name: PartitionName) -> Bool {
         target(name) != nil
     }
@@ -27,14 +32,25 @@ final class WparBackend {
     }
 
     func define(_ name: PartitionName, resolved: ResolvedProfile) throws(PartitionError) {
-        let spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, console: true)
+        let imageLock = try lockImage(of: resolved)
+        let spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, console: true, images: images)
         try resolved.validateHostPaths()
         try engine.define(name, spec: spec)
+        withExtendedLifetime(imageLock) {}
+    }
+
+    /// The lock of the image a profile names, held while a definition that names it is stored, so
+    /// that `image remove` (which holds it while it looks for users) cannot slip in between.
+    func lockImage(of resolved: ResolvedProfile) throws(PartitionError) -> PartitionLock? {
+        guard let image = resolved.wpar?.image else { return nil }
+        return try images.lock(try ImageName(validating: image), waiting: 30)
     }
 
     func activate(_ name: PartitionName, reprofile: ResolvedProfile?) throws(PartitionError) {
         if let reprofile {
-            let spec = try WorkloadSpecMapping.spec(name: name, resolved: reprofile, console: true)
+            let imageLock = try lockImage(of: reprofile)
+            defer { withExtendedLifetime(imageLock) {} }
+            let spec = try WorkloadSpecMapping.spec(name: name, resolved: reprofile, console: true, images: images)
             try reprofile.validateHostPaths()
             let status = try engine.status(name)
             if status.state.isActive { throw PartitionError(.invalidState, "The WPAR is already running.") }
@@ -96,8 +112,10 @@ final class WparBackend {
         }
         let running = try engine.status(name).state.isActive
         let change = try WparModification(from: old, to: new, running: running, live: live, config: config)
+        let imageLock = change.config ? try lockImage(of: updated) : nil
+        defer { withExtendedLifetime(imageLock) {} }
         if change.config {
-            let fresh = try WorkloadSpecMapping.spec(name: name, resolved: updated, console: spec.console)
+            let fresh = try WorkloadSpecMapping.spec(name: name, resolved: updated, console: spec.console, images: images)
             spec = fresh
         }
         let limits = WorkloadSpecMapping.limits(new.resources)
@@ -130,7 +148,7 @@ final class WparBackend {
             throw PartitionError(.invalidProfile, "run needs an application WPAR profile; '\(resolved.name)' is not one.")
         }
         let name = try PartitionName("run-\(getpid())")
-        let spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, command: command, console: false, annotate: false)
+        let spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, command: command, console: false, annotate: false, images: images)
         return try engine.run(spec)
     }
 
@@ -161,6 +179,7 @@ final class WparBackend {
         } ?? .none))
         fields.append(("autostart", resolved?.wpar.map { .bool($0.autostart) } ?? .none))
         fields.append(("profile", status.annotations?[WorkloadSpecMapping.profileNameAnnotation].map(FieldValue.string) ?? .none))
+        fields.append(("image", resolved?.wpar?.image.map(FieldValue.string) ?? .none))
         return PartitionRecord(name: status.name.rawValue, path: status.name.rawValue, kind: .wpar, state: status.state,
                                type: status.kind.rawValue, managed: true, fields: fields, note: status.problem)
     }
