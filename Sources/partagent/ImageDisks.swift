@@ -33,6 +33,10 @@ enum ImageDisks {
         for serial in serials(of: spec) where !isMounted(serial) {
             let device = try waitForDevice(serial: serial)
             let target = "\(directory)/\(serial)"
+            // A guest other than partctl's own (a Debian LPAR with the .deb) may lack the parents.
+            for parent in ["/var/lib/partctl", directory] where mkdir(parent, 0o711) != 0 && errno != EEXIST {
+                throw failure("create \(parent)")
+            }
             if mkdir(target, 0o755) != 0 && errno != EEXIST {
                 throw failure("create \(target)")
             }
