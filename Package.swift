@@ -102,12 +102,12 @@ let package = Package(
         .testTarget(name: "SystemKitTests", dependencies: ["SystemKit", "PartctlTestSupport"]),
         .testTarget(name: "PartitionImagesTests", dependencies: ["PartitionImages", "SystemKit", "PartctlTestSupport"]),
         .testTarget(name: "WorkloadEngineTests", dependencies: ["WorkloadEngine", "SystemKit", "PartctlTestSupport"]),
-        .testTarget(name: "PartitionCoreTests", dependencies: ["PartitionCore", "PartctlTestSupport"]),
+        .testTarget(name: "PartitionCoreTests", dependencies: ["PartitionCore", "PartitionImages", "PartctlTestSupport"]),
         .testTarget(name: "PartitionCommandsTests", dependencies: ["PartitionCommands", "PartctlTestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["PartitionModel", "PartctlTestSupport"]),
         .testTarget(name: "AgentProtocolTests", dependencies: ["AgentProtocol", "WorkloadEngine", "PartctlTestSupport"]),
         // Needs a real libvirtd and the guest image: an LPAR booted, its agent driven from the host.
-        .testTarget(name: "NestedTests", dependencies: ["PartitionCore", "AgentProtocol", "WorkloadEngine", "PartctlTestSupport"]),
+        .testTarget(name: "NestedTests", dependencies: ["PartitionCore", "PartitionImages", "AgentProtocol", "WorkloadEngine", "PartctlTestSupport"]),
         // The Debian image: a real mmdebstrap build (cached between runs), its disk booted in an LPAR.
         .testTarget(name: "DebianImageTests", dependencies: ["PartitionCore", "PartitionImages", "PartctlTestSupport"]),
     ]

@@ -46,3 +46,17 @@ extension LibvirtConnection {
         }
     }
 }
+
+/// A libvirt virtual network as a profile names it (`network: default`).
+public enum LibvirtNetworkState: Sendable, Equatable {
+    case active
+    case inactive
+}
+
+extension LibvirtConnection {
+    /// Whether the network `name` runs; nil when libvirt has no network of that name.
+    public func networkState(name: String) throws(PartitionError) -> LibvirtNetworkState? {
+        guard let network = try lookupNetwork(name: name) else { return nil }
+        return try network.isActive() ? .active : .inactive
+    }
+}

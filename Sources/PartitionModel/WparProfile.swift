@@ -228,6 +228,9 @@ public struct WparProfile: Sendable, Codable, Hashable {
     /// `init:` whether an application WPAR's command runs under the minimal init (tini, as
     /// `docker --init`); nil is the default: true for an application WPAR.
     public var minimalInit: Bool?
+    /// `systemd: true`: a system WPAR whose init is systemd, given what systemd's Container
+    /// Interface asks for (WorkloadSystemd). nil when false, so stored definitions keep their form.
+    public var systemd: Bool?
 
     /// Whether the command runs under the minimal init, the default applied.
     public var usesMinimalInit: Bool { type == .application && (minimalInit ?? true) }
@@ -256,7 +259,7 @@ public struct WparProfile: Sendable, Codable, Hashable {
                 mounts: [WparMount] = [], hostname: String? = nil, capabilities: [LinuxCapability]? = nil,
                 userNamespace: Bool = false, userNamespaceBase: Int? = nil, environment: [String: String] = [:],
                 workdir: String = defaultWorkdir, autostart: Bool = false, privileged: Bool = false,
-                seccomp: WparSeccomp? = nil, minimalInit: Bool? = nil, image: String? = nil) {
+                seccomp: WparSeccomp? = nil, minimalInit: Bool? = nil, image: String? = nil, systemd: Bool = false) {
         self.type = type
         self.image = image
         self.command = command
@@ -275,5 +278,6 @@ public struct WparProfile: Sendable, Codable, Hashable {
         self.autostart = autostart
         self.seccomp = seccomp
         self.minimalInit = minimalInit
+        self.systemd = systemd ? true : nil
     }
 }

@@ -4,7 +4,7 @@ import PartitionModel
 /// Decoding checks shapes and types; `WparProfile.problems()` checks ranges, paths and consistency.
 enum ProfileWparDecoding {
     static let keys = ["type", "command", "rootfs", "shared", "resources", "network", "mounts", "hostname",
-                       "capabilities", "user_namespace", "environment", "workdir", "privileged", "seccomp", "init"]
+                       "capabilities", "user_namespace", "environment", "workdir", "privileged", "seccomp", "init", "systemd"]
 
     static func decode(_ root: ProfileNode, _ reader: ProfileReader, complete: Bool) throws(PartitionError) -> WparProfile? {
         let top = ProfileKeyPath.root
@@ -38,12 +38,14 @@ enum ProfileWparDecoding {
         if minimalInit == nil, type == .application {
             _ = reader.orDefault(nil, root["init"], at: top / "init", true, { String($0) })
         }
+        let systemd = reader.orDefault(try reader.flag(root["systemd"], at: top / "systemd"), root["systemd"],
+                                       at: top / "systemd", false, { String($0) })
         guard complete, let type, let command else { return nil }
         return WparProfile(type: type, command: command, rootfs: rootfs, shared: shared, resources: resources,
                            network: network, mounts: mounts, hostname: hostname, capabilities: capabilities,
                            userNamespace: userNamespace, userNamespaceBase: userNamespaceBase,
                            environment: environment, workdir: workdir, autostart: autostart,
-                           privileged: privileged, seccomp: seccomp, minimalInit: minimalInit, image: image)
+                           privileged: privileged, seccomp: seccomp, minimalInit: minimalInit, image: image, systemd: systemd)
     }
 
     /// `true` (a range of host IDs partctl picks), `false`, or `{base: N}` (the range pinned at N).

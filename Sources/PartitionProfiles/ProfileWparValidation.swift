@@ -57,6 +57,10 @@ extension WparProfile {
         if type == .system, minimalInit == true {
             problems.append(ProfileProblem("init", "applies to application WPARs only; a system WPAR's command is its own init."))
         }
+        if type == .application, systemd == true {
+            problems.append(ProfileProblem("systemd", "applies to system WPARs only, whose init systemd can be; an application WPAR runs one command.",
+                                           involving: ["systemd", "type"]))
+        }
         return problems
     }
 

@@ -95,10 +95,24 @@ extension SpawnPlan {
                     : Step(name: "share \(path) read-only", operation: .bind(source: source.path, target: path,
                         attributes: [.readOnly, .noDevices], recursive: true, characterDevice: false)))
             }
-            if Self.topEntry("run", in: layers) == .directory {
+            if Self.topEntry("run", in: layers) == .directory || spec.systemd == true {
                 steps.append(Step(name: "mount /run", operation: .filesystem(type: "tmpfs", target: "/run",
                     options: [FilesystemOption("mode", "755")], attributes: [.noSetuid, .noDevices])))
             }
+            if spec.systemd == true {
+                // systemd's Container Interface: /tmp a tmpfs of its own as well (tmp.mount is
+                // skipped in a container), so that PrivateTmp and tmpfiles find it empty at boot.
+                steps.append(Step(name: "mount /tmp", operation: .filesystem(type: "tmpfs", target: "/tmp",
+                    options: [FilesystemOption("mode", "1777")], attributes: [.noSetuid, .noDevices])))
+                // systemd mounts /run/lock itself unless it is a mount point already, and gives up
+                // booting when it cannot (a WPAR without CAP_SYS_ADMIN never can).
+                steps.append(Step(name: "mount /run/lock", operation: .filesystem(type: "tmpfs", target: "/run/lock",
+                    options: [FilesystemOption("mode", "1777"), FilesystemOption("size", "5120k")],
+                    attributes: [.noSetuid, .noDevices, .noExec])))
+            }
+        }
+        if spec.systemd == true && spec.kind != .system {
+            throw PartitionError(.invalidArgument, "Only a system WPAR's init can be systemd; an application WPAR runs one command.")
         }
 
         for mount in spec.mounts {
@@ -118,11 +132,16 @@ extension SpawnPlan {
                     attributes: attributes, recursive: true, characterDevice: false)))
         }
 
-        steps += Self.kernelFilesystems(userNamespace: spec.userNamespace != nil, cgroup2: host.hasCgroup2)
+        if spec.systemd == true && !host.hasCgroup2 {
+            throw PartitionError(.unsupported, "A WPAR whose init is systemd needs cgroup2 (mounted on /sys/fs/cgroup or, on a hybrid host, on /sys/fs/cgroup/unified); this system has only cgroup v1.")
+        }
+        steps += Self.kernelFilesystems(userNamespace: spec.userNamespace != nil, cgroup2: host.hasCgroup2,
+                                        writableCgroup: spec.systemd == true)
 
         var namespaces = Namespaces.workload
         if spec.userNamespace != nil { namespaces.insert(.user) }
-        var process = Process(arguments: spec.command, environment: spec.environment,
+        let environment = spec.systemd == true ? WorkloadSystemd.environment(spec.environment) : spec.environment
+        var process = Process(arguments: spec.command, environment: environment,
                               workingDirectory: spec.workingDirectory, capabilities: capabilities,
                               keyring: "_ses.\(spec.name.rawValue)", openFileLimit: spec.openFileLimit,
                               seccomp: seccomp)
@@ -155,7 +174,9 @@ extension SpawnPlan {
     public static func overlayWork(for upper: String) -> String { upper + ".work" }
 
     /// /proc, fresh /dev, /sys and the masks: the same for every WPAR.
-    static func kernelFilesystems(userNamespace: Bool, cgroup2: Bool) -> [Step] {
+    /// `writableCgroup`: the cgroup2 file system is writable (systemd's own subtree: the cgroup
+    /// namespace roots it at the delegated cgroup, below the one that holds the limits).
+    static func kernelFilesystems(userNamespace: Bool, cgroup2: Bool, writableCgroup: Bool = false) -> [Step] {
         var steps: [Step] = []
         steps.append(Step(name: "mount /proc", operation: .filesystem(type: "proc", target: "/proc", options: [],
                                                                       attributes: [.noSetuid, .noDevices, .noExec])))
@@ -182,7 +203,7 @@ extension SpawnPlan {
                                                                      attributes: [.readOnly, .noSetuid, .noDevices, .noExec])))
         if cgroup2 {
             steps.append(Step(name: "mount /sys/fs/cgroup", operation: .filesystem(type: "cgroup2", target: "/sys/fs/cgroup",
-                options: [], attributes: [.readOnly, .noSetuid, .noDevices, .noExec])))
+                options: [], attributes: writableCgroup ? [.noSetuid, .noDevices, .noExec] : [.readOnly, .noSetuid, .noDevices, .noExec])))
         }
         for path in maskedPaths {
             steps.append(Step(name: "mask \(path)", operation: .mask(target: path)))

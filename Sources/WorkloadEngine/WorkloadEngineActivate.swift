@@ -58,7 +58,8 @@ extension WorkloadEngine {
         }
         let supervisor = PendingProcess.Supervisor(path: supervisorPath, arguments: arguments, environment: [],
                                                    descriptors: descriptors, pidArgument: 2)
-        let cgroupFD = openCgroupDirectory(cgroup)
+        // systemd starts in the cgroup delegated to it, below the one that holds the limits.
+        let cgroupFD = spec.systemd == true ? try openDirectory(cgroup.delegatedDirectory()) : openCgroupDirectory(cgroup)
         defer { if cgroupFD >= 0 { close(cgroupFD) } }
 
         let pending = try PendingProcess.start(plan, cgroupFD: cgroupFD, stdio: stdio, deathSignal: SIGKILL, supervisor: supervisor)
@@ -112,6 +113,12 @@ extension WorkloadEngine {
     func openCgroupDirectory(_ cgroup: WorkloadCgroup) -> Int32 {
         guard let directory = cgroup.unifiedDirectory else { return -1 }
         return open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    }
+
+    func openDirectory(_ directory: String) throws(PartitionError) -> Int32 {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw HostSystem.failure("open the cgroup \(directory)") }
+        return fd
     }
 
     /// The upper and work directories of an overlay root, made on first activation.

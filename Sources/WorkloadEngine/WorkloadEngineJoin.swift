@@ -32,7 +32,16 @@ extension WorkloadEngine {
             if spec.userNamespace != nil { namespaces.insert(.user) }
             let stdio = pipes.map { SpawnStdio(descriptors: $0.workloadEnds, controllingTerminal: false) } ?? .inherited
             let size = command.terminalSize ?? (command.terminal ? Self.windowSize(of: input) : nil)
-            let cgroupFD = openCgroupDirectory(cgroup)
+            // A systemd WPAR's delegated cgroup has controllers for its children and so holds no
+            // process: a login joins its init's cgroup (init.scope) instead.
+            var cgroupFD: Int32 = -1
+            if spec.systemd == true {
+                var directory = cgroup.joinDirectory(initPid: record.initProcess.pid)
+                if directory == nil { directory = try cgroup.delegatedDirectory() }
+                cgroupFD = try openDirectory(directory!)
+            } else {
+                cgroupFD = openCgroupDirectory(cgroup)
+            }
             defer { if cgroupFD >= 0 { close(cgroupFD) } }
             let pending = try PendingProcess.join(pidfd: pidfd, namespaces: namespaces, process: process, stdio: stdio,
                                                   cgroupFD: cgroupFD, becomeRoot: spec.userNamespace != nil,

@@ -52,6 +52,11 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
     /// `docker --init`) that reaps orphans and passes signals on. nil when false, so that
     /// definitions stored before it existed read the same (and older agents take them).
     public var minimalInit: Bool?
+    /// A system WPAR whose init is systemd: the engine follows systemd's Container Interface
+    /// (`container=partctl`, /run and /tmp as tmpfs, a delegated cgroup2 subtree of its own at
+    /// /sys/fs/cgroup, SIGRTMIN+3 to halt; see WorkloadSystemd). nil when false, so that other
+    /// definitions read the same (and older agents take them).
+    public var systemd: Bool?
     /// What the layer above keeps with the definition (partctl: the resolved profile). The engine
     /// stores it and never reads it, like OCI annotations.
     public var annotations: [String: String]?
@@ -89,6 +94,7 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
              capabilities, userNamespace, network, limits, console, stopSignal, openFileLimit, seccomp, annotations
         case diskLimit, privileged
         case minimalInit = "init"
+        case systemd
     }
 }
 

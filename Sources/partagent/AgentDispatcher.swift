@@ -18,10 +18,14 @@ struct AgentDispatcher: Sendable {
             return try reply(Agent.Sync.self, .init(token: token, agentVersion: AgentVersion.current, protocolVersion: request.version))
         case .wparDefine:
             let arguments = try request.arguments(of: Agent.Define.self)
+            // An image disk the spec names is mounted first: the engine checks its layers exist.
+            try ImageDisks.mount(for: arguments.spec)
             try engine.define(arguments.name, spec: arguments.spec, replacing: arguments.replace)
             return try reply(Agent.Define.self, AgentEmpty())
         case .wparActivate:
-            try engine.activate(try request.arguments(of: Agent.Activate.self).name)
+            let name = try request.arguments(of: Agent.Activate.self).name
+            if let spec = try? engine.definition(of: name) { try ImageDisks.mount(for: spec) }
+            try engine.activate(name)
             return try reply(Agent.Activate.self, AgentEmpty())
         case .wparShutdown:
             let arguments = try request.arguments(of: Agent.Shutdown.self)
@@ -36,6 +40,8 @@ struct AgentDispatcher: Sendable {
         case .wparRemove:
             let arguments = try request.arguments(of: Agent.Remove.self)
             try engine.remove(arguments.name, force: arguments.force)
+            // The host detaches an image disk once no WPAR of this guest uses it.
+            ImageDisks.unmountUnused(engine: engine)
             return try reply(Agent.Remove.self, AgentEmpty())
         case .wparStatus:
             return try reply(Agent.Status.self, report(try request.arguments(of: Agent.Status.self).name))

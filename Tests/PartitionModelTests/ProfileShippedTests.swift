@@ -7,7 +7,7 @@ import Testing
 @Suite struct ProfileShippedTests {
     let store = ProfileStore(searchPath: [shippedProfiles])
 
-    @Test(arguments: ["lpar-minimal", "lpar-memtest", "lpar-disk", "lpar-debian", "wpar-system", "wpar-app", "wpar-app-web"])
+    @Test(arguments: ["lpar-minimal", "lpar-memtest", "lpar-disk", "lpar-debian", "wpar-system", "wpar-app", "wpar-app-web", "wpar-debian"])
     func resolves(_ name: String) throws {
         let resolved = try store.resolve(name)
         #expect(resolved.name == name)
@@ -92,9 +92,18 @@ import Testing
         #expect(lpar.network.map(\.attachment) == [.network("default")])
     }
 
+    @Test func debianWparRunsSystemdOnTheImage() throws {
+        let wpar = try #require(try store.resolve("wpar-debian").wpar)
+        #expect(wpar.type == .system && wpar.systemd == true)
+        #expect(wpar.image == "debian-12" && wpar.rootfs == nil)
+        #expect(wpar.command == ["/lib/systemd/systemd"])
+        #expect(wpar.network == .loopback && !wpar.userNamespace)
+        #expect(wpar.capabilities == WparProfile.defaultSystemCapabilities)
+    }
+
     @Test func listShowsEveryShippedProfile() {
         let listings = store.list()
-        #expect(listings.map(\.name) == ["lpar-base", "lpar-debian", "lpar-disk", "lpar-memtest", "lpar-minimal", "wpar-app", "wpar-app-web", "wpar-system"])
+        #expect(listings.map(\.name) == ["lpar-base", "lpar-debian", "lpar-disk", "lpar-memtest", "lpar-minimal", "wpar-app", "wpar-app-web", "wpar-debian", "wpar-system"])
         for listing in listings {
             #expect(listing.problem == nil, "\(listing.name): \(listing.problem ?? "")")
             #expect(listing.shadowedBy == nil)
@@ -104,7 +113,7 @@ import Testing
     }
 
     /// Every key of every shipped profile carries a comment: in the file, or on the line above.
-    @Test(arguments: ["lpar-base", "lpar-minimal", "lpar-memtest", "lpar-disk", "lpar-debian", "wpar-system", "wpar-app", "wpar-app-web"])
+    @Test(arguments: ["lpar-base", "lpar-minimal", "lpar-memtest", "lpar-disk", "lpar-debian", "wpar-system", "wpar-app", "wpar-app-web", "wpar-debian"])
     func everyKeyIsCommented(_ name: String) throws {
         let lines = try String(contentsOfFile: "\(shippedProfiles)/\(name).yaml", encoding: .utf8)
             .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

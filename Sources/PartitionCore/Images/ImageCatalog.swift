@@ -94,6 +94,8 @@ public struct ImageCatalog {
         if manifest.kinds.contains(.disk) {
             try ImageProducers.baseVolumes.remove(manifest, manager)
         }
+        // The read-only file system made of its tree for nested WPARs, if one was (no LPAR uses it now).
+        if manifest.hasRootfs { NestedImageDisk(image: manifest, stateRoot: manager.configuration.stateRoot).removeFile() }
     }
 
     private func commit(_ manifest: ImageManifest, _ staging: ImageStaging, _ progress: any ImageProgress) throws(PartitionError) {

@@ -1,5 +1,6 @@
 import AgentProtocol
 import LibvirtKit
+import PartitionImages
 import PartitionModel
 import SystemKit
 import PartitionProfiles
@@ -144,10 +145,31 @@ final class NestedBackend {
         PartitionError(.notFound, "No WPAR named '\(name)' is defined in LPAR '\(lpar)'.", partition: path(lpar, name))
     }
 
-    func spec(_ name: PartitionName, entry: NestedDefinitions.Entry, lpar: String) throws(PartitionError) -> WorkloadSpec {
+    /// The spec the agent gets. A WPAR on an image (`image:`) gets the image's disk attached to the
+    /// LPAR first (made once per image digest, see NestedImageDisk); its root's lower layer is the
+    /// disk's mount point in the guest.
+    func spec(_ name: PartitionName, entry: NestedDefinitions.Entry, lpar: String,
+              domain: LibvirtDomain? = nil) throws(PartitionError) -> WorkloadSpec {
         let resolved = try ResolvedProfile.decode(json: entry.profileJSON, domain: "\(lpar)/\(name)")
+        var imageLower: String?
+        if let wpar = resolved.wpar, let disk = try NestedImageDisk.of(wpar, stateRoot: configuration.stateRoot) {
+            if let domain { try disk.attach(to: domain) }
+            imageLower = disk.guestPath
+        }
         // With a console, as host WPARs: `partctl console lp1/web` attaches to it through the agent.
-        return try WorkloadSpecMapping.spec(name: name, resolved: resolved, console: true, annotate: false)
+        return try WorkloadSpecMapping.spec(name: name, resolved: resolved, console: true, annotate: false, imageLower: imageLower)
+    }
+
+    /// Detaches the image disks no nested WPAR of the LPAR uses any more (after a remove).
+    func detachUnusedImageDisks(_ domain: LibvirtDomain, definitions: NestedDefinitions) throws(PartitionError) {
+        var keeping: Set<String> = []
+        for entry in definitions.entries {
+            guard let wpar = try? ResolvedProfile.decode(json: entry.profileJSON, domain: domain.name).wpar,
+                  let name = wpar.image, let imageName = try? ImageName(validating: name),
+                  let manifest = try? ImageStore(stateRoot: configuration.stateRoot).image(imageName) else { continue }
+            keeping.insert(NestedImageDisk(image: manifest, stateRoot: configuration.stateRoot).serial)
+        }
+        try NestedImageDisk.detachUnused(from: domain, keeping: keeping)
     }
 
     /// Hands the guest the stored definition (it may have rebooted since) and starts the WPAR.
@@ -159,7 +181,7 @@ final class NestedBackend {
         let purpose = "activate of \(Self.path(lpar, name))"
         var client: AgentClient
         if let existing { client = existing } else { client = try agent(domain, purpose) }
-        let spec = try spec(name, entry: entry, lpar: lpar.rawValue)
+        let spec = try spec(name, entry: entry, lpar: lpar.rawValue, domain: domain)
         do {
             try client.call(Agent.Define.self, .init(name: name, spec: spec, replace: true))
             try client.call(Agent.Activate.self, AgentWparName(name: name))
@@ -220,6 +242,8 @@ final class NestedBackend {
         }
         definitions.entries.removeAll { $0.name == name }
         try store(definitions, in: domain)
+        // The agent unmounted what its remaining WPARs do not use; the host lets go of those disks.
+        try detachUnusedImageDisks(domain, definitions: definitions)
     }
 
     /// Attaches this terminal to the nested WPAR's console until `~.`; the WPAR runs on.

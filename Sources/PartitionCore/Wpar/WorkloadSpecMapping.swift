@@ -12,7 +12,7 @@ enum WorkloadSpecMapping {
 
     /// `annotate: false` for transient runs, which store nothing (and must not pay for encoding it).
     /// `imageLower`: where the tree of the profile's `image:` is (a host WPAR's: `imageRoot`, in the
-    /// store); it becomes the overlay's lower layer.
+    /// store; a nested WPAR's: the image disk's mount point in the guest, see NestedImageDisk); it becomes the overlay's lower layer.
     static func spec(name: PartitionName, resolved: ResolvedProfile, command override: [String] = [],
                      console: Bool, annotate: Bool = true, imageLower: String? = nil) throws(PartitionError) -> WorkloadSpec {
         guard let profile = resolved.wpar else {
@@ -46,6 +46,11 @@ enum WorkloadSpecMapping {
         spec.diskLimit = profile.resources.disk.max?.bytes
         spec.privileged = profile.privileged
         spec.minimalInit = profile.usesMinimalInit ? true : nil
+        if profile.systemd == true {
+            spec.systemd = true
+            // systemd as PID 1 re-executes itself on SIGTERM; SIGRTMIN+3 halts it (Container Interface).
+            spec.stopSignal = WorkloadSystemd.haltSignal
+        }
         spec.seccomp = seccomp(profile.seccomp)
         try checkSeccomp(profile, resolved: resolved)
         if annotate {
