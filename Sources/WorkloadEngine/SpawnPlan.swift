@@ -113,6 +113,8 @@ public struct SpawnPlan: Sendable, Hashable {
         /// A host program executed instead of `arguments[0]` (the minimal init, which then runs
         /// the command): opened before the root moves, never looked up inside the WPAR.
         public var hostProgram: HostProgram?
+        /// The IDs the process takes before the capabilities are set; nil stays root.
+        public var user: WorkloadUser?
     }
 
     /// A host executable with the identity it was checked to have.

@@ -126,6 +126,7 @@ extension SpawnPlan {
                               workingDirectory: spec.workingDirectory, capabilities: capabilities,
                               keyring: "_ses.\(spec.name.rawValue)", openFileLimit: spec.openFileLimit,
                               seccomp: seccomp)
+        process.user = spec.user
         if spec.minimalInit == true {
             guard spec.kind == .application else {
                 throw PartitionError(.invalidArgument, "Only an application WPAR runs under the minimal init; a system WPAR's command is its init.")

@@ -52,6 +52,9 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
     /// `docker --init`) that reaps orphans and passes signals on. nil when false, so that
     /// definitions stored before it existed read the same (and older agents take them).
     public var minimalInit: Bool?
+    /// The user the command runs as (an OCI image's User, resolved); nil is root (of the user
+    /// namespace, where there is one), so definitions stored before it existed read the same.
+    public var user: WorkloadUser?
     /// What the layer above keeps with the definition (partctl: the resolved profile). The engine
     /// stores it and never reads it, like OCI annotations.
     public var annotations: [String: String]?
@@ -89,6 +92,20 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
              capabilities, userNamespace, network, limits, console, stopSignal, openFileLimit, seccomp, annotations
         case diskLimit, privileged
         case minimalInit = "init"
+        case user
+    }
+}
+
+/// Numeric IDs inside the WPAR: the process's uid and gid and its supplementary groups.
+public struct WorkloadUser: Codable, Sendable, Hashable {
+    public var uid: UInt32
+    public var gid: UInt32
+    public var groups: [UInt32]
+
+    public init(uid: UInt32, gid: UInt32, groups: [UInt32] = []) {
+        self.uid = uid
+        self.gid = gid
+        self.groups = groups
     }
 }
 

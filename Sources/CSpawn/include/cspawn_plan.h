@@ -156,6 +156,14 @@ struct cspawn_exec {
      * descriptor is close-on-exec, so the workload never holds it. Only for a new WPAR's init. */
     const char *_Nullable host_program;
     struct cspawn_identity host_program_identity;
+    /* set_user: become uid/gid with exactly these supplementary groups (an image's User) after the
+     * bounding set is cut and before the capabilities are set; a uid other than 0 keeps no
+     * capability in its effective and permitted sets. 0 stays root (or root of the user namespace). */
+    int set_user;
+    uint32_t uid;
+    uint32_t gid;
+    const uint32_t *_Nullable groups;
+    size_t group_count;
 };
 
 struct cspawn_plan {

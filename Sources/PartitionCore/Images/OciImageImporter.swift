@@ -1,0 +1,116 @@
+import Foundation
+import Glibc
+import PartitionModel
+import SystemKit
+
+/// Imports an OCI image into an image's staging directory: skopeo copies it from its transport
+/// into an OCI layout there, partctl checks every blob's digest and every layer's entries
+/// (OciLayerCheck) before anything is unpacked, umoci unpacks it as root into `rootfs/`, and the
+/// image config's process defaults are read from the image itself.
+///
+/// References: `oci-archive:PATH[:TAG]`, `docker-archive:PATH[:REF]`, `oci:DIR[:TAG]` and
+/// `docker://REF` (a registry, only where the host reaches one).
+public struct OciImageImporter {
+    public static let transports = ["oci-archive:", "docker-archive:", "oci:", "docker://"]
+
+    /// What an import found, before it becomes the store's manifest.
+    public struct Imported: Sendable, Equatable {
+        /// The image manifest's digest ("sha256:…").
+        public var digest: String
+        /// Bytes the unpacked root takes on disk.
+        public var size: UInt64
+        public var entrypoint: [String]?
+        public var cmd: [String]?
+        public var env: [String]
+        public var workdir: String?
+        public var user: String?
+    }
+
+    /// The tag skopeo writes the copy under in the staging's layout.
+    static let stagingTag = "image"
+
+    public init() {}
+
+    /// Whether `reference` names one of the transports this importer takes.
+    public static func handles(_ reference: String) -> Bool {
+        transports.contains { reference.hasPrefix($0) }
+    }
+
+    /// Fills `directory` (an empty staging directory) with `rootfs/`; refused input throws with
+    /// one line and leaves only what lies in `directory` (which the staging removes).
+    public func importImage(reference: String, into directory: String) throws(PartitionError) -> Imported {
+        try Self.checkReference(reference)
+        guard geteuid() == 0 else {
+            throw PartitionError(.permissionDenied, "Importing an OCI image needs root: umoci keeps the image's file owners only as root.")
+        }
+        let layout = "\(directory)/oci"
+        let temporary = "\(directory)/tmp"
+        guard mkdir(temporary, 0o700) == 0 else { throw POSIX.failure("create \(temporary)") }
+
+        // skopeo checks what it copies as it copies it; partctl checks the copy again below, since
+        // that copy is what umoci reads.
+        let copied = try OciTool(program: "skopeo", arguments: ["copy", "--quiet", "--", reference, "oci:\(layout):\(Self.stagingTag)"],
+                                 temporaryDirectory: temporary).run()
+        guard copied.status == 0 else {
+            let code: PartitionError.Code = reference.hasPrefix("docker://") ? .unavailable : .invalidArgument
+            throw PartitionError(code, "Could not read the image \(QuotedText.of(reference, limit: 200)): \(copied.lastLine).")
+        }
+        let image = try OciLayout(directory: layout, tag: Self.stagingTag)
+        for (number, layer) in image.manifest.layers.enumerated() {
+            let label = "layer \(number + 1) (\(layer.digest.prefix(19)))"
+            try OciLayout.verify(layout, layer, label)
+            try OciLayerCheck(label: label).check(blob: try OciLayout.blobPath(layout, layer),
+                                                  diffID: image.config.rootfs?.diff_ids?[number])
+        }
+
+        let bundle = "\(directory)/bundle"
+        let unpacked = try OciTool(program: "umoci", arguments: ["--log=error", "unpack", "--image", "\(layout):\(Self.stagingTag)", bundle],
+                                   temporaryDirectory: temporary).run()
+        guard unpacked.status == 0 else {
+            throw PartitionError(.invalidArgument, "umoci could not unpack the image \(QuotedText.of(reference, limit: 200)): \(unpacked.lastLine).")
+        }
+        guard rename("\(bundle)/rootfs", "\(directory)/rootfs") == 0 else { throw POSIX.failure("move the unpacked root into place") }
+        for leftover in [bundle, layout, temporary] { try Self.remove(leftover) }
+
+        let process = image.config.config
+        return Imported(digest: image.manifestDigest, size: try Self.diskUsage("\(directory)/rootfs"),
+                        entrypoint: process?.Entrypoint, cmd: process?.Cmd, env: process?.Env ?? [],
+                        workdir: process?.WorkingDir.flatMap { $0.isEmpty ? nil : $0 },
+                        user: process?.User.flatMap { $0.isEmpty ? nil : $0 })
+    }
+
+    /// One line for a reference partctl does not take; a local file or directory must exist.
+    static func checkReference(_ reference: String) throws(PartitionError) {
+        guard let transport = transports.first(where: { reference.hasPrefix($0) }) else {
+            throw PartitionError(.invalidArgument,
+                "The image reference \(QuotedText.of(reference, limit: 200)) names no transport partctl imports from: oci-archive:PATH[:TAG], docker-archive:PATH, oci:DIR[:TAG] or docker://REF.")
+        }
+        guard !reference.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
+            throw PartitionError(.invalidArgument, "The image reference \(QuotedText.of(reference, limit: 200)) contains a control character.")
+        }
+        guard transport != "docker://" else { return }
+        let path = String(reference.dropFirst(transport.count).split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+        var status = stat()
+        guard !path.isEmpty, stat(path, &status) == 0 else {
+            throw PartitionError(.invalidArgument, "The image reference \(QuotedText.of(reference, limit: 200)) names \(QuotedText.of(path)), which does not exist.")
+        }
+        let isDirectory = (status.st_mode & S_IFMT) == S_IFDIR
+        if transport == "oci:" ? !isDirectory : (status.st_mode & S_IFMT) != S_IFREG {
+            throw PartitionError(.invalidArgument,
+                "The image reference \(QuotedText.of(reference, limit: 200)) names \(QuotedText.of(path)), which is not \(transport == "oci:" ? "a directory (an OCI layout)" : "a file (an archive)").")
+        }
+    }
+
+    static func remove(_ path: String) throws(PartitionError) {
+        let removed = try OciTool(program: "rm", arguments: ["-rf", "--one-file-system", "--", path]).run()
+        guard removed.status == 0 else { throw PartitionError(.system, "Could not remove \(path): \(removed.lastLine).") }
+    }
+
+    static func diskUsage(_ path: String) throws(PartitionError) -> UInt64 {
+        let counted = try OciTool(program: "du", arguments: ["-s", "-B1", "--", path]).run()
+        guard counted.status == 0, let bytes = counted.output.split(whereSeparator: { $0 == "\t" || $0 == " " }).first.flatMap({ UInt64($0) }) else {
+            throw PartitionError(.system, "Could not measure \(path): \(counted.lastLine).")
+        }
+        return bytes
+    }
+}
