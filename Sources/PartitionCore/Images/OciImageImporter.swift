@@ -71,6 +71,7 @@ public struct OciImageImporter {
         }
         guard rename("\(bundle)/rootfs", "\(directory)/rootfs") == 0 else { throw POSIX.failure("move the unpacked root into place") }
         for leftover in [bundle, layout, temporary] { try Self.remove(leftover) }
+        try Self.addKernelDirectories("\(directory)/rootfs")
 
         let process = image.config.config
         return Imported(digest: image.manifestDigest, size: try Self.diskUsage("\(directory)/rootfs"),
@@ -98,6 +99,21 @@ public struct OciImageImporter {
         if transport == "oci:" ? !isDirectory : (status.st_mode & S_IFMT) != S_IFREG {
             throw PartitionError(.invalidArgument,
                 "The image reference \(QuotedText.of(reference, limit: 200)) names \(QuotedText.of(path)), which is not \(transport == "oci:" ? "a directory (an OCI layout)" : "a file (an archive)").")
+        }
+    }
+
+    /// Empty /proc, /dev and /sys where the image has none (as Docker's init layer adds them):
+    /// a WPAR mounts its own there, and its root must have them as real directories.
+    static func addKernelDirectories(_ root: String) throws(PartitionError) {
+        for name in ["proc", "dev", "sys"] {
+            var status = stat()
+            if lstat("\(root)/\(name)", &status) == 0 {
+                guard (status.st_mode & S_IFMT) == S_IFDIR else {
+                    throw PartitionError(.invalidArgument, "The image's /\(name) is not a directory; a WPAR mounts its own /\(name) there.")
+                }
+                continue
+            }
+            guard mkdir("\(root)/\(name)", 0o755) == 0 else { throw POSIX.failure("create /\(name) in the image's root") }
         }
     }
 
