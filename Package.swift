@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Targets follow DESIGN §8; imports point downward only:
-// partctl -> PartitionCommands -> PartitionCore -> {PartitionProfiles, LibvirtKit, WorkloadEngine, AgentProtocol} -> SystemKit -> PartitionModel
+// partctl -> PartitionCommands -> PartitionCore -> {PartitionProfiles, PartitionImages, LibvirtKit, WorkloadEngine, AgentProtocol} -> SystemKit -> PartitionModel
 // (docs/architecture.md).
 // partagent -> {WorkloadEngine, AgentProtocol} -> PartitionModel: no Yams, no full Foundation (at most
 // FoundationEssentials), so the agent and the guest's initramfs stay small.
@@ -40,6 +40,9 @@ let package = Package(
         // the boot id, errno as PartitionError, write-all and bounded reads, raw terminals, the `~.`
         // escape. Glibc only (no Foundation, no swift-system); it throws PartitionModel's error type.
         .target(name: "SystemKit", dependencies: ["PartitionModel"]),
+        // The image store (docs/images.md): names, manifests, digests, staging and commit. Host-side, no
+        // libvirt and no Yams: the libvirt pool and the producers live in PartitionCore/Images.
+        .target(name: "PartitionImages", dependencies: ["PartitionModel", "SystemKit"]),
         // Profiles read from YAML (Yams), resolved along `extends`, checked against the host, with the
         // origin of every value: host-side only, the agent never links it.
         .target(
@@ -75,7 +78,7 @@ let package = Package(
         .executableTarget(name: "partagent", dependencies: ["WorkloadEngine", "AgentProtocol", "SystemKit"]),
         .target(
             name: "PartitionCore",
-            dependencies: ["PartitionModel", "PartitionProfiles", "LibvirtKit", "WorkloadEngine", "AgentProtocol", "SystemKit"]
+            dependencies: ["PartitionModel", "PartitionProfiles", "PartitionImages", "LibvirtKit", "WorkloadEngine", "AgentProtocol", "SystemKit"]
         ),
         .target(
             name: "PartitionCommands",
@@ -97,6 +100,7 @@ let package = Package(
         .testTarget(name: "PartitionModelTests", dependencies: ["PartitionModel", "PartitionProfiles", "PartctlTestSupport"]),
         .testTarget(name: "LibvirtKitTests", dependencies: ["LibvirtKit", "PartctlTestSupport"]),
         .testTarget(name: "SystemKitTests", dependencies: ["SystemKit", "PartctlTestSupport"]),
+        .testTarget(name: "PartitionImagesTests", dependencies: ["PartitionImages", "SystemKit", "PartctlTestSupport"]),
         .testTarget(name: "WorkloadEngineTests", dependencies: ["WorkloadEngine", "SystemKit", "PartctlTestSupport"]),
         .testTarget(name: "PartitionCoreTests", dependencies: ["PartitionCore", "PartctlTestSupport"]),
         .testTarget(name: "PartitionCommandsTests", dependencies: ["PartitionCommands", "PartctlTestSupport"]),

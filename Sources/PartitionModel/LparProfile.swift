@@ -126,13 +126,17 @@ public struct LparProfile: Sendable, Codable, Hashable {
     public var agent: Bool
     public var autostart: Bool
     public var accel: Acceleration
+    /// `image:` an image of the store whose disk the LPAR boots from, on a copy-on-write overlay of
+    /// its own (docs/images.md, "LPAR disks"). nil = none.
+    public var image: String?
 
     public static let defaultWeight = 100
     public static let weightRange = 1...10000
 
     public init(memory: ResourceRange<ByteSize>, processors: ResourceRange<Int>, weight: Int = defaultWeight,
                 cap: Double? = nil, boot: BootSpec = BootSpec(), network: [NetworkSpec] = [], disks: [DiskSpec] = [],
-                agent: Bool = false, autostart: Bool = false, accel: Acceleration = .auto) {
+                agent: Bool = false, autostart: Bool = false, accel: Acceleration = .auto, image: String? = nil) {
+        self.image = image
         self.memory = memory
         self.processors = processors
         self.weight = weight

@@ -197,6 +197,9 @@ public struct WparProfile: Sendable, Codable, Hashable {
     public var command: [String]
     /// A system WPAR's root; nil for an application WPAR.
     public var rootfs: WparRootfs?
+    /// `image:` an image of the store whose rootfs is the WPAR's read-only lower layer, under a
+    /// writable layer of its own (instead of `rootfs`); for an application WPAR too. nil = none.
+    public var image: String?
     /// Host directories a system WPAR sees read-only at the same path (AIX shares /usr this way).
     public var shared: [String]
     public var resources: WparResources
@@ -253,8 +256,9 @@ public struct WparProfile: Sendable, Codable, Hashable {
                 mounts: [WparMount] = [], hostname: String? = nil, capabilities: [LinuxCapability]? = nil,
                 userNamespace: Bool = false, userNamespaceBase: Int? = nil, environment: [String: String] = [:],
                 workdir: String = defaultWorkdir, autostart: Bool = false, privileged: Bool = false,
-                seccomp: WparSeccomp? = nil, minimalInit: Bool? = nil) {
+                seccomp: WparSeccomp? = nil, minimalInit: Bool? = nil, image: String? = nil) {
         self.type = type
+        self.image = image
         self.command = command
         self.rootfs = rootfs
         self.shared = shared

@@ -110,8 +110,8 @@ extension LparProfile {
                 problems.append(ProfileProblem("boot.cmdline", "needs boot.kernel: a command line goes only to a kernel given directly.",
                                                involving: ["boot.cmdline", "boot.kernel"]))
             }
-            if disks.isEmpty, !boot.order.contains(.network) {
-                problems.append(ProfileProblem("boot", "there is nothing to boot from: give boot.kernel, or disks (and boot.order), or boot.order: [network].",
+            if disks.isEmpty, image == nil, !boot.order.contains(.network) {
+                problems.append(ProfileProblem("boot", "there is nothing to boot from: give boot.kernel, an image, or disks (and boot.order), or boot.order: [network].",
                                                involving: ["boot.kernel", "disks"]))
             }
         } else if !boot.order.isEmpty {

@@ -32,9 +32,11 @@ enum ProfileLparDecoding {
                                      at: top / "agent", false, { String($0) })
         let autostart = reader.orDefault(try reader.flag(root["autostart"], at: top / "autostart"), root["autostart"],
                                          at: top / "autostart", false, { String($0) })
+        let image = try ProfileImageKey.decode(root["image"], reader)
         guard complete, let memory, let processors else { return nil }
         return LparProfile(memory: memory, processors: processors, weight: weight, cap: cap, boot: boot,
-                           network: network, disks: disks, agent: agent, autostart: autostart, accel: accel)
+                           network: network, disks: disks, agent: agent, autostart: autostart, accel: accel,
+                           image: image)
     }
 
     /// `{min, desired, max}`: desired is required; min and max default to desired.

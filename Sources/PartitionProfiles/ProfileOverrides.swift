@@ -27,7 +27,7 @@ public struct ProfileOverrides: Sendable, Codable, Hashable {
     public static let lparAttributes: [(attribute: String, keyPath: String)] = [
         ("min_mem", "memory.min"), ("desired_mem", "memory.desired"), ("max_mem", "memory.max"),
         ("min_procs", "processors.min"), ("desired_procs", "processors.desired"), ("max_procs", "processors.max"),
-        ("weight", "weight"), ("cap", "cap"), ("autostart", "autostart"), ("accel", "accel"),
+        ("weight", "weight"), ("cap", "cap"), ("autostart", "autostart"), ("accel", "accel"), ("image", "image"),
     ]
 
     /// WPAR attributes and the key paths they set.
@@ -35,6 +35,7 @@ public struct ProfileOverrides: Sendable, Codable, Hashable {
         ("cpu_weight", "resources.cpu.weight"), ("cpu_max", "resources.cpu.max"),
         ("memory_high", "resources.memory.high"), ("memory_max", "resources.memory.max"),
         ("pids_max", "resources.processes.max"), ("hostname", "hostname"), ("autostart", "autostart"),
+        ("image", "image"),
     ]
 
     public static func attributes(for kind: PartitionKind) -> [(attribute: String, keyPath: String)] {

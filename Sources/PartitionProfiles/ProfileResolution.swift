@@ -5,7 +5,7 @@ import PartitionModel
 /// Files, stored definitions and `modify -i` all come through here, so they are checked alike.
 enum ProfileResolution {
     /// Keys that profiles of both kinds have.
-    static let commonKeys = ["kind", "extends", "description", "abstract", "autostart"]
+    static let commonKeys = ["kind", "extends", "description", "abstract", "autostart", "image"]
     static let maxDescriptionLength = 200
 
     struct Identity {

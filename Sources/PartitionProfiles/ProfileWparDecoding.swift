@@ -14,8 +14,9 @@ enum ProfileWparDecoding {
         }
         let command = try decodeCommand(root["command"], type: type, reader, complete: complete)
         let rootfs = try decodeRootfs(root["rootfs"], reader)
-        if type == .system, rootfs == nil, complete {
-            throw reader.missing(top / "rootfs", "a system WPAR needs its root file system, e.g. rootfs: /var/lib/partctl/rootfs/busybox.")
+        let image = try ProfileImageKey.decode(root["image"], reader)
+        if type == .system, rootfs == nil, image == nil, complete {
+            throw reader.missing(top / "rootfs", "a system WPAR needs its root file system, e.g. rootfs: /var/lib/partctl/rootfs/busybox, or an image: debian-12.")
         }
         let shared = try reader.texts(root["shared"], at: top / "shared", expecting: "a list of host directories like [/usr]",
                                       default: []) ?? []
@@ -42,7 +43,7 @@ enum ProfileWparDecoding {
                            network: network, mounts: mounts, hostname: hostname, capabilities: capabilities,
                            userNamespace: userNamespace, userNamespaceBase: userNamespaceBase,
                            environment: environment, workdir: workdir, autostart: autostart,
-                           privileged: privileged, seccomp: seccomp, minimalInit: minimalInit)
+                           privileged: privileged, seccomp: seccomp, minimalInit: minimalInit, image: image)
     }
 
     /// `true` (a range of host IDs partctl picks), `false`, or `{base: N}` (the range pinned at N).

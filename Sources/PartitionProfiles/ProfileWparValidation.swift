@@ -72,6 +72,10 @@ extension WparProfile {
                                                involving: ["shared", "type"]))
             }
         }
+        if rootfs != nil, image != nil {
+            problems.append(ProfileProblem("image", "and rootfs both give the WPAR's root; keep one of them.",
+                                           involving: ["image", "rootfs"]))
+        }
         if let rootfs {
             if let problem = ProfileRules.absolutePathProblem(rootfs.base)
                 ?? ProfileRules.wparHostPathProblem(rootfs.base, allowing: [WparProfile.rootfsDirectory]) {
@@ -147,7 +151,7 @@ extension WparProfile {
             } else if type == .application {
                 problems.append(ProfileProblem("resources.disk.max", "an application WPAR has no writable layer on disk (its /tmp and /run are in memory, counted against memory.max).",
                                                involving: ["resources.disk.max", "type"]))
-            } else if rootfs?.overlay != true {
+            } else if rootfs?.overlay != true && image == nil {
                 problems.append(ProfileProblem("resources.disk.max", "limits the private writable layer, which only a root with overlay: true has.",
                                                involving: ["resources.disk.max", "rootfs"]))
             }
@@ -239,7 +243,8 @@ extension WparProfile {
                     problems.append(ProfileProblem("command[0]", "'\(program)' does not exist in the root file system \(rootfs.base)."))
                 }
             }
-        } else if let program = command.first {
+        } else if image == nil, let program = command.first {
+            // With an image the command lives in the image's tree, not on the host.
             if ProfileHostPath.inspect(program)?.kind != .regularFile || access(program, X_OK) != 0 {
                 problems.append(ProfileProblem("command[0]", "'\(program)' is not an executable file on the host."))
             }

@@ -65,7 +65,7 @@ import Testing
             "network[0].network", "network[0].model",
             "disks[0].file", "disks[0].device", "disks[0].format", "disks[0].bus", "disks[0].readonly",
             "disks[1].file", "disks[1].device", "disks[1].format", "disks[1].bus", "disks[1].readonly",
-            "agent", "autostart",
+            "agent", "autostart", "image",
         ])
         #expect(Set(keys).count == keys.count)
     }

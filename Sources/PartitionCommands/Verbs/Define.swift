@@ -19,10 +19,23 @@ struct Define: ParsableCommand {
     var profile: String
     @Option(name: .customShort("i"), help: ArgumentHelp("Attribute overrides, e.g. \"desired_procs=2,desired_mem=384MiB\".", valueName: "k=v,..."))
     var attributes: String?
+    @Option(name: .long, help: ArgumentHelp("An image of the store for its root (WPAR) or system disk (LPAR); the same as -i image=NAME.",
+                                            valueName: "name"))
+    var image: String?
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
         let target = try partitionPath(path, "define")
-        try connection.manager().define(target, profile: profile, overrides: attributes)
+        try connection.manager().define(target, profile: profile, overrides: try Define.overrides(attributes, image: image))
+    }
+
+    /// `-i` with `--image NAME` added as `image=NAME`; the name is checked first, so that a comma in
+    /// it cannot pose as another attribute.
+    static func overrides(_ attributes: String?, image: String?) throws(PartitionError) -> String? {
+        guard let image else { return attributes }
+        if let problem = ImageNameRule.problem(image) {
+            throw PartitionError(.invalidArgument, "--image: the image name \(QuotedText.of(image)) \(problem)")
+        }
+        return [attributes, "image=\(image)"].compactMap { $0 }.joined(separator: ",")
     }
 }

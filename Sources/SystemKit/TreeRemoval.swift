@@ -7,25 +7,25 @@ import PartitionModel
 /// a time and climbs back through "..", checking that each parent is the directory it came from,
 /// so neither the stack nor the descriptor table limit the depth. It never leaves the file system
 /// of the top directory: a mount point below it is an error, not something to empty.
-enum TreeRemoval {
+public enum TreeRemoval {
     /// Removes `path` (a directory with everything below it, or a single file); a missing path is fine.
-    static func remove(_ path: String) throws(PartitionError) {
+    public static func remove(_ path: String) throws(PartitionError) {
         var status = stat()
         guard lstat(path, &status) == 0 else {
             if errno == ENOENT { return }
-            throw HostSystem.failure("examine \(path)")
+            throw POSIX.failure("examine \(path)")
         }
         let (directory, name) = split(path)
-        let parent = SystemCall.retryingInterrupts { open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-        guard parent >= 0 else { throw HostSystem.failure("open the directory \(directory)") }
+        let parent = POSIX.retryingInterrupts { open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard parent >= 0 else { throw POSIX.failure("open the directory \(directory)") }
         defer { close(parent) }
         if (status.st_mode & S_IFMT) == S_IFDIR {
             try empty(name, in: parent, path: path)
             if unlinkat(parent, name, AT_REMOVEDIR) != 0 && errno != ENOENT {
-                throw HostSystem.failure("remove the directory \(path)")
+                throw POSIX.failure("remove the directory \(path)")
             }
         } else if unlinkat(parent, name, 0) != 0 && errno != ENOENT {
-            throw HostSystem.failure("remove \(path)")
+            throw POSIX.failure("remove \(path)")
         }
     }
 
@@ -56,8 +56,8 @@ enum TreeRemoval {
                 continue
             }
             guard let step = trail.popLast() else { return }
-            let up = SystemCall.retryingInterrupts { openat(fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
-            guard up >= 0 else { throw HostSystem.failure("climb back up while removing \(path)") }
+            let up = POSIX.retryingInterrupts { openat(fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+            guard up >= 0 else { throw POSIX.failure("climb back up while removing \(path)") }
             var status = stat()
             guard fstat(up, &status) == 0, Identity(status) == step.parent else {
                 close(up)
@@ -66,20 +66,20 @@ enum TreeRemoval {
             close(fd)
             (fd, identity) = (up, step.parent)
             if unlinkat(fd, step.name, AT_REMOVEDIR) != 0 && errno != ENOENT {
-                throw HostSystem.failure("remove a directory \(trail.count + 1) levels below \(path)")
+                throw POSIX.failure("remove a directory \(trail.count + 1) levels below \(path)")
             }
         }
     }
 
     /// Opens the directory `name` in `parent` without following a symlink; returns it and its identity.
     private static func openDirectory(_ name: String, in parent: Int32, path: String) throws(PartitionError) -> (Int32, Identity) {
-        let fd = SystemCall.retryingInterrupts { openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
-        guard fd >= 0 else { throw HostSystem.failure("open a directory below \(path)") }
+        let fd = POSIX.retryingInterrupts { openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        guard fd >= 0 else { throw POSIX.failure("open a directory below \(path)") }
         var status = stat()
         guard fstat(fd, &status) == 0 else {
             let cause = errno
             close(fd)
-            throw HostSystem.failure("examine a directory below \(path)", errno: cause)
+            throw POSIX.failure("examine a directory below \(path)", errno: cause)
         }
         return (fd, Identity(status))
     }
@@ -88,11 +88,11 @@ enum TreeRemoval {
     /// subdirectory still in it, or nil when it is empty now.
     private static func removeFiles(in fd: Int32, path: String) throws(PartitionError) -> String? {
         // A fresh open file description, so that reading it never moves `fd`'s offset.
-        let listing = SystemCall.retryingInterrupts { openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        let listing = POSIX.retryingInterrupts { openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         guard listing >= 0, let stream = fdopendir(listing) else {
             let cause = errno
             if listing >= 0 { close(listing) }
-            throw HostSystem.failure("read a directory below \(path)", errno: cause)
+            throw POSIX.failure("read a directory below \(path)", errno: cause)
         }
         defer { closedir(stream) }
         var subdirectory: String?
@@ -106,7 +106,7 @@ enum TreeRemoval {
                 var status = stat()
                 if fstatat(fd, name, &status, AT_SYMLINK_NOFOLLOW) != 0 {
                     if errno == ENOENT { continue }
-                    throw HostSystem.failure("examine an entry below \(path)")
+                    throw POSIX.failure("examine an entry below \(path)")
                 }
                 isDirectory = (status.st_mode & S_IFMT) == S_IFDIR
             }
@@ -115,7 +115,7 @@ enum TreeRemoval {
                 continue
             }
             if unlinkat(fd, name, 0) != 0 && errno != ENOENT {
-                throw HostSystem.failure("remove an entry below \(path)")
+                throw POSIX.failure("remove an entry below \(path)")
             }
         }
         return subdirectory
