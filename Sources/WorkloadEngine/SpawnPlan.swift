@@ -62,6 +62,8 @@ public struct SpawnPlan: Sendable, Hashable {
         case layer(passed: Int, name: String)
         /// Passed tree `passed` bound on target.
         case bindPassed(passed: Int, target: String)
+        /// Passed tree `passed` becomes the new root.
+        case rootPassed(passed: Int)
     }
 
     /// A host tree the parent opens (no symlink followed), clones and, with a user namespace,

@@ -43,8 +43,9 @@ extension SpawnPlan {
             let root = try Self.checkRootDirectory(path, "root directory", rules: rules)
             layers = [root.path]
             identities[root.path] = root.identity
-            steps.append(Step(name: "bind the root \(root.path) read-only",
-                              operation: .rootTree(source: root.path, attributes: [.readOnly, .noDevices, .noSetuid])))
+            let attributes: MountAttributes = [.readOnly, .noDevices, .noSetuid]
+            steps.append(idmapped.active ? idmapped.root(root.path, attributes: attributes)
+                : Step(name: "bind the root \(root.path) read-only", operation: .rootTree(source: root.path, attributes: attributes)))
         case (.system, .host):
             throw PartitionError(.invalidArgument, "A system WPAR needs a root of its own: a directory or an overlay on a base directory.")
         case (.system, .directory(let path)):

@@ -103,6 +103,9 @@ final class CSpawnPlan {
             kind = CSPAWN_OP_LAYER
             target = layerName
             passed = Int32(index)
+        case .rootPassed(let index):
+            kind = CSPAWN_OP_ROOT_PASSED
+            passed = Int32(index)
         case .bindPassed(let index, let to):
             kind = CSPAWN_OP_BIND_PASSED
             target = to

@@ -39,6 +39,9 @@ enum cspawn_op_kind {
     CSPAWN_OP_LAYER = 9,
     /* Passed mount `passed` is attached on target (created when missing). */
     CSPAWN_OP_BIND_PASSED = 10,
+    /* Passed mount `passed` becomes the new root: a host tree the parent opened (and idmapped) for
+     * a child whose user namespace cannot reach it itself. */
+    CSPAWN_OP_ROOT_PASSED = 11,
 };
 
 enum cspawn_op_flags {

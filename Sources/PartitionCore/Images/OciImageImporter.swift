@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import PartitionImages
 import PartitionModel
 import SystemKit
 
@@ -34,6 +35,15 @@ public struct OciImageImporter {
     /// Whether `reference` names one of the transports this importer takes.
     public static func handles(_ reference: String) -> Bool {
         transports.contains { reference.hasPrefix($0) }
+    }
+
+    /// Imports `reference` into `staging` and returns its manifest (kind oci, the image manifest's
+    /// digest, the config's process defaults); the caller commits it.
+    public func `import`(reference: String, into staging: ImageStaging) throws(PartitionError) -> ImageManifest {
+        let imported = try importImage(reference: reference, into: staging.directory)
+        return ImageManifest(name: staging.name, digest: imported.digest, kinds: [.oci], size: imported.size, source: reference,
+                             config: ImageConfig(entrypoint: imported.entrypoint, cmd: imported.cmd, env: imported.env,
+                                                 workdir: imported.workdir, user: imported.user))
     }
 
     /// Fills `directory` (an empty staging directory) with `rootfs/`; refused input throws with
@@ -71,7 +81,7 @@ public struct OciImageImporter {
         }
         guard rename("\(bundle)/rootfs", "\(directory)/rootfs") == 0 else { throw POSIX.failure("move the unpacked root into place") }
         for leftover in [bundle, layout, temporary] { try Self.remove(leftover) }
-        try Self.addKernelDirectories("\(directory)/rootfs")
+        try Self.addMountPoints("\(directory)/rootfs")
 
         let process = image.config.config
         return Imported(digest: image.manifestDigest, size: try Self.diskUsage("\(directory)/rootfs"),
@@ -102,18 +112,22 @@ public struct OciImageImporter {
         }
     }
 
-    /// Empty /proc, /dev and /sys where the image has none (as Docker's init layer adds them):
-    /// a WPAR mounts its own there, and its root must have them as real directories.
-    static func addKernelDirectories(_ root: String) throws(PartitionError) {
-        for name in ["proc", "dev", "sys"] {
+    /// Empty /proc, /dev, /sys, /tmp and /run where the image has none (as Docker's init layer
+    /// adds them): a WPAR mounts its own there, on a root that a transient run keeps read-only.
+    /// /proc, /dev and /sys must be real directories (a symlink there could aim a fresh /proc at a
+    /// host path); the engine refuses the root otherwise, so the import does now.
+    static func addMountPoints(_ root: String) throws(PartitionError) {
+        for (name, mode) in [("proc", 0o555), ("dev", 0o755), ("sys", 0o555), ("tmp", 0o1777), ("run", 0o755)] as [(String, mode_t)] {
             var status = stat()
             if lstat("\(root)/\(name)", &status) == 0 {
-                guard (status.st_mode & S_IFMT) == S_IFDIR else {
+                guard (status.st_mode & S_IFMT) == S_IFDIR || ["tmp", "run"].contains(name) else {
                     throw PartitionError(.invalidArgument, "The image's /\(name) is not a directory; a WPAR mounts its own /\(name) there.")
                 }
                 continue
             }
-            guard mkdir("\(root)/\(name)", 0o755) == 0 else { throw POSIX.failure("create /\(name) in the image's root") }
+            guard mkdir("\(root)/\(name)", mode) == 0, chmod("\(root)/\(name)", mode) == 0 else {
+                throw POSIX.failure("create /\(name) in the image's root")
+            }
         }
     }
 

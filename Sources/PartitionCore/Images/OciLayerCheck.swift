@@ -1,4 +1,5 @@
 import Glibc
+import PartitionImages
 import PartitionModel
 import SystemKit
 
@@ -261,7 +262,7 @@ struct OciByteStream {
     let fd: Int32
     private var buffer: [UInt8] = []
     private var position = 0
-    private var hash = OciSHA256()
+    private var hash = SHA256()
     private var ended = false
 
     init(fd: Int32) { self.fd = fd }
@@ -297,7 +298,7 @@ struct OciByteStream {
         }
     }
 
-    mutating func digest() -> String { hash.finish() }
+    mutating func digest() -> String { hash.finishDigest() }
 
     private mutating func fill(_ count: Int) throws(PartitionError) {
         if position > 0 && (position == buffer.count || position > 1 << 20) {

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import PartitionImages
 import PartitionModel
 import SystemKit
 
@@ -95,7 +96,7 @@ struct OciLayout {
         if let limit, descriptor.size > Int64(limit) {
             throw PartitionError(.invalidArgument, "The image's \(what) is \(descriptor.size) bytes, more than partctl reads (\(limit)).")
         }
-        var hash = OciSHA256()
+        var hash = SHA256()
         var kept: [UInt8] = []
         var total: Int64 = 0
         let chunk = 1 << 16
@@ -111,7 +112,7 @@ struct OciLayout {
             }
         }
         if let failed { throw POSIX.failure("read the image's \(what)", errno: failed) }
-        guard total == descriptor.size, hash.finish() == descriptor.digest else {
+        guard total == descriptor.size, hash.finishDigest() == descriptor.digest else {
             throw PartitionError(.invalidArgument,
                 "The image's \(what) blob does not match its digest \(descriptor.digest)\(total == descriptor.size ? "" : " (\(total) bytes, \(descriptor.size) expected)"): it is corrupt or was altered.")
         }

@@ -1,4 +1,5 @@
 import LibvirtKit
+import PartitionImages
 import PartitionModel
 import PartitionProfiles
 import WorkloadEngine
@@ -26,15 +27,24 @@ final class WparBackend {
         (try? engine.definition(of: name)).map { HostWparTarget(name: name, definition: $0) }
     }
 
+    /// WorkloadSpecMapping's spec, completed from the profile's image where it names one.
+    func spec(_ name: PartitionName, resolved: ResolvedProfile, command: [String] = [], console: Bool,
+              transient: Bool = false) throws(PartitionError) -> WorkloadSpec {
+        var spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, command: command, console: console, annotate: !transient)
+        try ImageApplicationWpar.apply(to: &spec, resolved: resolved, arguments: command, transient: transient,
+                                       store: ImageStore(stateRoot: configuration.stateRoot))
+        return spec
+    }
+
     func define(_ name: PartitionName, resolved: ResolvedProfile) throws(PartitionError) {
-        let spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, console: true)
+        let spec = try spec(name, resolved: resolved, console: true)
         try resolved.validateHostPaths()
         try engine.define(name, spec: spec)
     }
 
     func activate(_ name: PartitionName, reprofile: ResolvedProfile?) throws(PartitionError) {
         if let reprofile {
-            let spec = try WorkloadSpecMapping.spec(name: name, resolved: reprofile, console: true)
+            let spec = try spec(name, resolved: reprofile, console: true)
             try reprofile.validateHostPaths()
             let status = try engine.status(name)
             if status.state.isActive { throw PartitionError(.invalidState, "The WPAR is already running.") }
@@ -97,7 +107,7 @@ final class WparBackend {
         let running = try engine.status(name).state.isActive
         let change = try WparModification(from: old, to: new, running: running, live: live, config: config)
         if change.config {
-            let fresh = try WorkloadSpecMapping.spec(name: name, resolved: updated, console: spec.console)
+            let fresh = try self.spec(name, resolved: updated, console: spec.console)
             spec = fresh
         }
         let limits = WorkloadSpecMapping.limits(new.resources)
@@ -130,7 +140,7 @@ final class WparBackend {
             throw PartitionError(.invalidProfile, "run needs an application WPAR profile; '\(resolved.name)' is not one.")
         }
         let name = try PartitionName("run-\(getpid())")
-        let spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, command: command, console: false, annotate: false)
+        let spec = try spec(name, resolved: resolved, command: command, console: false, transient: true)
         return try engine.run(spec)
     }
 
