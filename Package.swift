@@ -83,7 +83,7 @@ let package = Package(
         .target(
             name: "PartitionCommands",
             dependencies: [
-                "PartitionCore", "PartitionProfiles", "SystemKit",
+                "PartitionCore", "PartitionProfiles", "PartitionImages", "SystemKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -5,12 +5,14 @@ set -eu
 
 PACKAGES="libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev qemu-system-x86
 qemu-utils libxml2-utils e2fsprogs busybox-static memtest86+ ovmf hyperfine cpio xz-utils zstd lz4 pkg-config iproute2 kmod
-libseccomp-dev gcc libc6-dev tini man-db groff-base bsdutils util-linux"
+libseccomp-dev gcc libc6-dev tini man-db groff-base bsdutils util-linux skopeo umoci gzip crun"
 # tini: its static build /usr/bin/tini-static is the minimal init of application WPARs (init: true).
 # libseccomp-dev: the seccomp filter's compiler, linked statically (libseccomp.a) into partctl and
 # partagent. gcc and libc6-dev: the seccomp tests build a static probe program (cc -static).
 # man-db and groff-base: the man-page test renders the generated pages (man -l); bsdutils (script)
 # and util-linux (setpriv): terminal sessions and the unprivileged run of the unit tests.
+# skopeo and umoci: OCI image import (docs/images.md); gzip and zstd decompress layers for partctl's
+# own layer check; crun: bench/oci-run.sh and bench/wpar-run.sh compare with it.
 
 missing=""
 for p in $PACKAGES; do

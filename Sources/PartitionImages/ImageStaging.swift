@@ -29,6 +29,11 @@ public final class ImageStaging: @unchecked Sendable {
 
     deinit { if !finished { abandon() } }
 
+    /// The descriptor holding this staging's lock, for the programs a producer runs: given to a
+    /// child as an open descriptor (dup2 in posix_spawn), it keeps the staging held while the child
+    /// still writes into it, so a sweep after `kill -9` of partctl waits for the child to end.
+    public var lockDescriptor: Int32? { stagingLock?.descriptor }
+
     /// Where a producer puts the tree of kinds rootfs and oci.
     public var rootfs: String { directory + "/rootfs" }
     /// Where a producer puts the disk of kind disk, before its upload into the pool.

@@ -103,11 +103,13 @@ public struct ImageStore: Sendable {
                             replacing: replacing)
     }
 
-    /// The lock that serialises build, import and remove of `name`; `.busy` when another command holds it.
-    public func lock(_ name: ImageName) throws(PartitionError) -> PartitionLock {
+    /// The lock that serialises build, import and remove of `name` (and a partition's define that
+    /// names it, against its removal); `.busy` when another command holds it (after `waiting`
+    /// seconds, when given).
+    public func lock(_ name: ImageName, waiting: Double? = nil) throws(PartitionError) -> PartitionLock {
         try makeDirectories()
         do {
-            return try PartitionLock.acquire(path: "\(locksDirectory)/\(name.text).lock", wait: false, timeout: nil)
+            return try PartitionLock.acquire(path: "\(locksDirectory)/\(name.text).lock", wait: waiting != nil, timeout: waiting)
         } catch where error.code == .busy {
             throw PartitionError(.busy, "The image '\(name)' is busy: another partctl command is building, importing or removing it.")
         }
@@ -128,6 +130,7 @@ public struct ImageStore: Sendable {
         if rename(directory(name), path) != 0 { throw POSIX.failure("move the image \(directory(name)) out of the store") }
         try TreeRemoval.remove(path)
         stagingLock.removeFile()
+        lock.removeFile()  // no image, no lock file; a waiter on it retries on a new one
     }
 
     /// Removes every staging directory whose lock is free (its owner died) and locks without a
@@ -170,9 +173,12 @@ public struct ImageStore: Sendable {
         }
     }
 
-    /// store/, store/.staging and store/.locks, 0700: nothing in the store is for other users.
+    /// store/, store/.staging and store/.locks, 0700: nothing in the store is for other users. A
+    /// missing state root above the store is made 0700 too.
     func makeDirectories() throws(PartitionError) {
-        for path in [root, stagingDirectory, locksDirectory] {
+        var parent = ""
+        if let slash = root.lastIndex(of: "/"), slash != root.startIndex { parent = String(root[..<slash]) }
+        for path in [parent, root, stagingDirectory, locksDirectory] where !path.isEmpty {
             if mkdir(path, 0o700) != 0 {
                 guard errno == EEXIST else { throw POSIX.failure("create the image store directory \(path)") }
                 var status = stat()

@@ -47,6 +47,10 @@ public final class PartitionLock: Sendable {
         }
     }
 
+    /// The descriptor that holds the lock: a child process given a copy of it (dup2, without
+    /// close-on-exec) keeps the lock held until it ends too, even if this process is killed.
+    public var descriptor: Int32 { fd }
+
     /// Unlinks the lock file while the lock is still held, for a partition that is being removed.
     public func removeFile() {
         unlink(path)

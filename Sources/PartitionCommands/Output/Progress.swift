@@ -28,8 +28,13 @@ final class TerminalProgress: OperationProgress, @unchecked Sendable {
     }
 
     func waiting(_ path: PartitionPath, _ what: String) {
+        show("\(path): \(what)")
+    }
+
+    /// Shows `line` (with "…" and the elapsed time) until the next line or `finish`.
+    func show(_ line: String) {
         pthread_mutex_lock(mutex)
-        text = "\(path): \(what)…"
+        text = "\(line)…"
         let start = thread == nil && !stopped
         pthread_mutex_unlock(mutex)
         draw()

@@ -110,6 +110,7 @@ enum TextOutput {
             }
             if let pids = record.field("pids_current"), pids != .none { parts.append("pids \(pids.text)") }
         }
+        if record.kind != .system, let image = record.field("image"), image != .none { parts.append("image \(image.text)") }
         if let note = record.note { parts.append("(\(note))") }
         return parts.joined(separator: "  ")
     }

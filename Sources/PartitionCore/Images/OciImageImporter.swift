@@ -11,8 +11,9 @@ import SystemKit
 ///
 /// References: `oci-archive:PATH[:TAG]`, `docker-archive:PATH[:REF]`, `oci:DIR[:TAG]` and
 /// `docker://REF` (a registry, only where the host reaches one).
-public struct OciImageImporter {
+public struct OciImageImporter: ImageImporter {
     public static let transports = ["oci-archive:", "docker-archive:", "oci:", "docker://"]
+    public var transports: [String] { Self.transports }
 
     /// What an import found, before it becomes the store's manifest.
     public struct Imported: Sendable, Equatable {
@@ -40,7 +41,13 @@ public struct OciImageImporter {
     /// Imports `reference` into `staging` and returns its manifest (kind oci, the image manifest's
     /// digest, the config's process defaults); the caller commits it.
     public func `import`(reference: String, into staging: ImageStaging) throws(PartitionError) -> ImageManifest {
-        let imported = try importImage(reference: reference, into: staging.directory)
+        try importImage(reference: reference, into: staging, progress: SilentImageProgress())
+    }
+
+    public func importImage(reference: String, into staging: ImageStaging, progress: any ImageProgress) throws(PartitionError) -> ImageManifest {
+        let imported = try importImage(reference: reference, into: staging.directory, holding: staging.lockDescriptor) {
+            progress.step(staging.name, $0)
+        }
         return ImageManifest(name: staging.name, digest: imported.digest, kinds: [.oci], size: imported.size, source: reference,
                              config: ImageConfig(entrypoint: imported.entrypoint, cmd: imported.cmd, env: imported.env,
                                                  workdir: imported.workdir, user: imported.user))
@@ -48,7 +55,9 @@ public struct OciImageImporter {
 
     /// Fills `directory` (an empty staging directory) with `rootfs/`; refused input throws with
     /// one line and leaves only what lies in `directory` (which the staging removes).
-    public func importImage(reference: String, into directory: String) throws(PartitionError) -> Imported {
+    /// `holding`: the staging lock, which skopeo and umoci hold too while they write there.
+    public func importImage(reference: String, into directory: String, holding: Int32? = nil,
+                            step: (String) -> Void = { _ in }) throws(PartitionError) -> Imported {
         try Self.checkReference(reference)
         guard geteuid() == 0 else {
             throw PartitionError(.permissionDenied, "Importing an OCI image needs root: umoci keeps the image's file owners only as root.")
@@ -57,15 +66,17 @@ public struct OciImageImporter {
         let temporary = "\(directory)/tmp"
         guard mkdir(temporary, 0o700) == 0 else { throw POSIX.failure("create \(temporary)") }
 
+        step("copying \(reference) with skopeo")
         // skopeo checks what it copies as it copies it; partctl checks the copy again below, since
         // that copy is what umoci reads.
         let copied = try OciTool(program: "skopeo", arguments: ["copy", "--quiet", "--", reference, "oci:\(layout):\(Self.stagingTag)"],
-                                 temporaryDirectory: temporary).run()
+                                 temporaryDirectory: temporary, holding: holding).run()
         guard copied.status == 0 else {
             let code: PartitionError.Code = reference.hasPrefix("docker://") ? .unavailable : .invalidArgument
             throw PartitionError(code, "Could not read the image \(QuotedText.of(reference, limit: 200)): \(copied.lastLine).")
         }
         let image = try OciLayout(directory: layout, tag: Self.stagingTag)
+        step("checking \(image.manifest.layers.count) layers")
         for (number, layer) in image.manifest.layers.enumerated() {
             let label = "layer \(number + 1) (\(layer.digest.prefix(19)))"
             try OciLayout.verify(layout, layer, label)
@@ -73,9 +84,10 @@ public struct OciImageImporter {
                                                   diffID: image.config.rootfs?.diff_ids?[number])
         }
 
+        step("unpacking with umoci")
         let bundle = "\(directory)/bundle"
         let unpacked = try OciTool(program: "umoci", arguments: ["--log=error", "unpack", "--image", "\(layout):\(Self.stagingTag)", bundle],
-                                   temporaryDirectory: temporary).run()
+                                   temporaryDirectory: temporary, holding: holding).run()
         guard unpacked.status == 0 else {
             throw PartitionError(.invalidArgument, "umoci could not unpack the image \(QuotedText.of(reference, limit: 200)): \(unpacked.lastLine).")
         }
@@ -132,8 +144,7 @@ public struct OciImageImporter {
     }
 
     static func remove(_ path: String) throws(PartitionError) {
-        let removed = try OciTool(program: "rm", arguments: ["-rf", "--one-file-system", "--", path]).run()
-        guard removed.status == 0 else { throw PartitionError(.system, "Could not remove \(path): \(removed.lastLine).") }
+        try TreeRemoval.remove(path)
     }
 
     static func diskUsage(_ path: String) throws(PartitionError) -> UInt64 {

@@ -5,11 +5,15 @@ import SystemKit
 
 /// The programs an OCI import runs (skopeo, umoci, gzip, zstd): started with posix_spawn, stdin
 /// from /dev/null, no environment of the caller's but PATH and a temporary directory of the
-/// import's own (so that a killed import leaves nothing outside its staging).
+/// import's own (so that a killed import leaves nothing outside its staging). Like the store's
+/// ImageCommand, with a temporary directory and a streaming form (a layer through gzip).
 struct OciTool {
     let program: String
     let arguments: [String]
     var temporaryDirectory: String?
+    /// A staging lock the program holds too (as fd 3), so that after a kill -9 of partctl the
+    /// store's sweep waits for the program instead of removing a tree it still writes into.
+    var holding: Int32?
 
     /// What a finished program said and how it ended.
     struct Outcome {
@@ -86,6 +90,8 @@ struct OciTool {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, stdout, 1)
         posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+        // dup2 onto 3 clears close-on-exec there.
+        if let holding { posix_spawn_file_actions_adddup2(&actions, holding, 3) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

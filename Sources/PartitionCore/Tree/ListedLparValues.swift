@@ -11,6 +11,7 @@ struct ListedLparValues: Equatable {
     var weight: Int?
     var cap: Double?
     var autostart: Bool?
+    var image: String?
 
     init?(json: String) {
         // Only the top-level "lpar" member is parsed; the provenance and settings around it are
@@ -28,6 +29,7 @@ struct ListedLparValues: Equatable {
         weight = Self.int(lpar["weight"])
         cap = Self.number(lpar["cap"])
         if case .bool(let flag)? = lpar["autostart"] { autostart = flag }
+        if case .string(let name)? = lpar["image"] { image = name }
     }
 
     static func bytes(_ value: JSONValue?) -> UInt64? {

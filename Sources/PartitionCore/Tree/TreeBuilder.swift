@@ -88,6 +88,7 @@ struct TreeBuilder {
         var fields: [(String, FieldValue)] = []
         fields.reserveCapacity(20)
         fields.append(("profile", metadata.map { .string($0.profileName) } ?? .none))
+        fields.append(("image", profile?.image.map(FieldValue.string) ?? .none))
         fields.append(("autostart", profile?.autostart.map(FieldValue.bool) ?? .none))
         fields.append(("uuid", .string(domain.uuidString)))
         fields.append(("procs", .int(Int(info.virtualCPUs))))

@@ -50,6 +50,7 @@ enum NestedRecords {
         guard let wpar = resolved.wpar else { return record }
         let stored: [(String, FieldValue)] = [
             ("profile", .string(resolved.name)),
+            ("image", wpar.image.map(FieldValue.string) ?? .none),
             ("autostart", .bool(wpar.autostart)),
             ("cpu_weight", .int(wpar.resources.cpu.weight)),
             ("cpu_max", wpar.resources.cpu.max.map(FieldValue.number) ?? .none),

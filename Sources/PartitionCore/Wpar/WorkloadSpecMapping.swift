@@ -1,3 +1,4 @@
+import PartitionImages
 import PartitionModel
 import PartitionProfiles
 import WorkloadEngine
@@ -10,13 +11,18 @@ enum WorkloadSpecMapping {
     static let profileNameAnnotation = "org.partctl.profile-name"
 
     /// `annotate: false` for transient runs, which store nothing (and must not pay for encoding it).
+    /// `images`: the store an `image:` is looked up in (nil where there is none, in an LPAR).
     static func spec(name: PartitionName, resolved: ResolvedProfile, command override: [String] = [],
-                     console: Bool, annotate: Bool = true) throws(PartitionError) -> WorkloadSpec {
+                     console: Bool, annotate: Bool = true, images: ImageStore? = nil) throws(PartitionError) -> WorkloadSpec {
         guard let profile = resolved.wpar else {
             throw PartitionError(.invalidProfile, "The profile '\(resolved.name)' describes an \(resolved.kind.rawValue), not a WPAR.")
         }
         let root: WorkloadRoot
         switch (profile.type, profile.rootfs) {
+        case _ where profile.image != nil:
+            // The image's tree shared read-only by every WPAR using it, each with a writable layer
+            // of its own, as `rootfs: {base: …, overlay: true}` shares a base.
+            root = .overlay(lower: [try imageRoot(profile.image!, images)], upper: nil)
         case (.application, _): root = .host
         case (.system, let rootfs?): root = rootfs.overlay ? .overlay(lower: [rootfs.base], upper: nil) : .directory(path: rootfs.base)
         case (.system, nil):
@@ -45,6 +51,19 @@ enum WorkloadSpecMapping {
             ]
         }
         return spec
+    }
+
+    /// The rootfs of the image `text`: it must exist and have a tree (kind rootfs or oci).
+    static func imageRoot(_ text: String, _ images: ImageStore?) throws(PartitionError) -> String {
+        guard let images else {
+            throw PartitionError(.unsupported, "The image '\(text)' is in the host's store; a WPAR nested in an LPAR cannot use it yet.")
+        }
+        let manifest = try images.image(try ImageName(validating: text))
+        guard manifest.hasRootfs else {
+            throw PartitionError(.invalidProfile,
+                "The image '\(text)' is of kind \(manifest.kinds.map(\.rawValue).joined(separator: ",")); a WPAR's root needs an image of kind rootfs or oci.")
+        }
+        return images.rootfs(manifest)
     }
 
     static func limits(_ resources: WparResources) -> WorkloadLimits {

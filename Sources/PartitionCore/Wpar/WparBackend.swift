@@ -1,5 +1,6 @@
 import LibvirtKit
 import PartitionImages
+import SystemKit
 import PartitionModel
 import PartitionProfiles
 import WorkloadEngine
@@ -18,6 +19,9 @@ final class WparBackend {
         self.engine = WorkloadEngine(paths: RuntimePaths(root: configuration.runtimeRoot, definitions: configuration.stateRoot))
     }
 
+    /// The image store WPAR roots come from (`image:`).
+    var images: ImageStore { ImageStore(stateRoot: configuration.stateRoot) }
+
     func exists(_ name: PartitionName) -> Bool {
         target(name) != nil
     }
@@ -27,23 +31,36 @@ final class WparBackend {
         (try? engine.definition(of: name)).map { HostWparTarget(name: name, definition: $0) }
     }
 
-    /// WorkloadSpecMapping's spec, completed from the profile's image where it names one.
+    /// WorkloadSpecMapping's spec, completed from the profile's image where it names one: an
+    /// application WPAR takes an OCI image's process (ImageApplicationWpar).
     func spec(_ name: PartitionName, resolved: ResolvedProfile, command: [String] = [], console: Bool,
               transient: Bool = false) throws(PartitionError) -> WorkloadSpec {
-        var spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, command: command, console: console, annotate: !transient)
-        try ImageApplicationWpar.apply(to: &spec, resolved: resolved, arguments: command, transient: transient,
-                                       store: ImageStore(stateRoot: configuration.stateRoot))
+        let images = self.images
+        var spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, command: command, console: console,
+                                                annotate: !transient, images: images)
+        try ImageApplicationWpar.apply(to: &spec, resolved: resolved, arguments: command, transient: transient, store: images)
         return spec
     }
 
     func define(_ name: PartitionName, resolved: ResolvedProfile) throws(PartitionError) {
+        let imageLock = try lockImage(of: resolved)
         let spec = try spec(name, resolved: resolved, console: true)
         try resolved.validateHostPaths()
         try engine.define(name, spec: spec)
+        withExtendedLifetime(imageLock) {}
+    }
+
+    /// The lock of the image a profile names, held while a definition that names it is stored, so
+    /// that `image remove` (which holds it while it looks for users) cannot slip in between.
+    func lockImage(of resolved: ResolvedProfile) throws(PartitionError) -> PartitionLock? {
+        guard let image = resolved.wpar?.image else { return nil }
+        return try images.lock(try ImageName(validating: image), waiting: 30)
     }
 
     func activate(_ name: PartitionName, reprofile: ResolvedProfile?) throws(PartitionError) {
         if let reprofile {
+            let imageLock = try lockImage(of: reprofile)
+            defer { withExtendedLifetime(imageLock) {} }
             let spec = try spec(name, resolved: reprofile, console: true)
             try reprofile.validateHostPaths()
             let status = try engine.status(name)
@@ -106,6 +123,8 @@ final class WparBackend {
         }
         let running = try engine.status(name).state.isActive
         let change = try WparModification(from: old, to: new, running: running, live: live, config: config)
+        let imageLock = change.config ? try lockImage(of: updated) : nil
+        defer { withExtendedLifetime(imageLock) {} }
         if change.config {
             let fresh = try self.spec(name, resolved: updated, console: spec.console)
             spec = fresh
@@ -171,6 +190,7 @@ final class WparBackend {
         } ?? .none))
         fields.append(("autostart", resolved?.wpar.map { .bool($0.autostart) } ?? .none))
         fields.append(("profile", status.annotations?[WorkloadSpecMapping.profileNameAnnotation].map(FieldValue.string) ?? .none))
+        fields.append(("image", resolved?.wpar?.image.map(FieldValue.string) ?? .none))
         return PartitionRecord(name: status.name.rawValue, path: status.name.rawValue, kind: .wpar, state: status.state,
                                type: status.kind.rawValue, managed: true, fields: fields, note: status.problem)
     }

@@ -13,6 +13,11 @@ struct WparModification {
         if self.live && !running {
             throw PartitionError(.invalidState, "The WPAR is not running; drop --live to change only its definition.")
         }
+        // A running WPAR keeps the image it started on; its definition naming another would let
+        // `image remove` take the tree from under it.
+        if running && new.image != old.image {
+            throw PartitionError(.invalidState, "The image of a running WPAR cannot change; shut it down first.")
+        }
         var sameLimits = new
         sameLimits.resources = old.resources
         if self.live && sameLimits != old {
