@@ -16,6 +16,9 @@ done
 [ -x /bin/busybox ] || { echo "oci-run: /bin/busybox is missing (busybox-static)"; exit 1; }
 
 image=bench-oci-run
+# The shipped wpar-image profile of this tree, wherever partctl is installed.
+PARTCTL_PROFILES=$(cd .. && pwd)/profiles
+export PARTCTL_PROFILES
 dir=$(pwd)/work/oci-run
 rm -rf "$dir"
 mkdir -p "$dir"

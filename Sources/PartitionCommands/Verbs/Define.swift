@@ -24,6 +24,10 @@ struct Define: ParsableCommand {
     var image: String?
     @OptionGroup var connection: ConnectionOptions
 
+    func validate() throws {
+        if profile == nil && image == nil { throw ValidationError("define needs --profile PROFILE (or --image IMAGE of kind oci).") }
+    }
+
     func run() throws {
         let target = try partitionPath(path, "define")
         let manager = try connection.manager()

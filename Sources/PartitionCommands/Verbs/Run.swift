@@ -26,6 +26,10 @@ struct Run: ParsableCommand {
     // No --connect: a transient WPAR runs on this host and never reaches libvirt. Every option
     // group here would cost ArgumentParser's reflection on each start, which run competes on.
 
+    func validate() throws {
+        if profile == nil && image == nil { throw ValidationError("run needs --profile PROFILE or --image IMAGE.") }
+    }
+
     func run() throws {
         let manager = PartitionManager(configuration: .fromEnvironment())
         manager.warn = printWarning
