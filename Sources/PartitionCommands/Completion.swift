@@ -1,5 +1,6 @@
 import ArgumentParser
 import PartitionCore
+import PartitionImages
 import PartitionProfiles
 #if canImport(Glibc)
 import Glibc
@@ -12,6 +13,11 @@ extension CompletionKind {
     /// Partition paths: host WPARs, LPARs, and WPARs nested in them (`lp1/web`).
     static var partitionPath: CompletionKind {
         .custom { _, _, prefix in CompletionCandidates.partitionPaths(prefix: prefix) }
+    }
+
+    /// Image names of the store ($PARTCTL_ROOT/store).
+    static var imageName: CompletionKind {
+        .custom { _, _, prefix in CompletionCandidates.imageNames(prefix: prefix) }
     }
 
     /// Profile names from the profile search path (./profiles, /etc/partctl/profiles, $PARTCTL_PROFILES).
@@ -32,6 +38,12 @@ enum CompletionCandidates {
         let wpars = PartitionPathListing.hostWpars(configuration).filter { $0.hasPrefix(prefix) }
         if !wpars.isEmpty { StandardStream.write(wpars.map { $0 + "\n" }.joined(), to: STDOUT_FILENO) }
         return PartitionPathListing.lparsAndNested(configuration).filter { $0.hasPrefix(prefix) }
+    }
+
+    static func imageNames(prefix: String) -> [String] {
+        boundAndSilence()
+        let store = ImageStore(stateRoot: PartctlConfiguration.fromEnvironment().stateRoot)
+        return ((try? store.names()) ?? []).map(\.text).filter { $0.hasPrefix(prefix) }
     }
 
     static func profileNames(prefix: String) -> [String] {

@@ -40,6 +40,16 @@ public struct ImageStore: Sendable {
     /// Every committed image, by name, after removing what killed builds, imports and removals left.
     public func list() throws(PartitionError) -> [ImageManifest] {
         sweep()
+        var images: [ImageManifest] = []
+        for name in try names() {
+            if let manifest = try manifest(name) { images.append(manifest) }
+        }
+        return images
+    }
+
+    /// The names of the committed images, sorted, without reading their manifests or sweeping
+    /// (shell completion uses it: it must change nothing and be quick).
+    public func names() throws(PartitionError) -> [ImageName] {
         guard let handle = opendir(root) else {
             if errno == ENOENT { return [] }
             throw POSIX.failure("read the image store \(root)")
@@ -49,14 +59,10 @@ public struct ImageStore: Sendable {
         while let entry = readdir(handle) {
             let text = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             // Dot entries are the store's own (.staging, .locks); anything not an image name is not an image.
-            guard !text.hasPrefix("."), let name = try? ImageName(validating: text) else { continue }
+            guard !text.hasPrefix("."), let name = try? ImageName(validating: text), contains(name) else { continue }
             names.append(name)
         }
-        var images: [ImageManifest] = []
-        for name in names.sorted() {
-            if let manifest = try manifest(name) { images.append(manifest) }
-        }
-        return images
+        return names.sorted()
     }
 
     /// The image named `name`; `.notFound` when there is none.
@@ -128,9 +134,10 @@ public struct ImageStore: Sendable {
         }
         let (path, stagingLock) = try newStagingPath(for: name)
         if rename(directory(name), path) != 0 { throw POSIX.failure("move the image \(directory(name)) out of the store") }
-        try TreeRemoval.remove(path)
-        stagingLock.removeFile()
         lock.removeFile()  // no image, no lock file; a waiter on it retries on a new one
+        // The image is gone from the store with the rename: what cannot be deleted now (a mount
+        // someone made below it) stays in the staging area, whose lock is free, for the next sweep.
+        if (try? TreeRemoval.remove(path)) != nil { stagingLock.removeFile() }
     }
 
     /// Removes every staging directory whose lock is free (its owner died) and locks without a
@@ -184,6 +191,11 @@ public struct ImageStore: Sendable {
                 var status = stat()
                 guard lstat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR else {
                     throw PartitionError(.invalidState, "The image store path \(path) is not a directory.")
+                }
+                // Image trees hold setuid files and device nodes of their own (Moby CVE-2021-41091):
+                // no other user may reach into the store, whoever made its directories wider.
+                if path != parent, status.st_mode & 0o077 != 0, chmod(path, 0o700) != 0 {
+                    throw POSIX.failure("close the image store directory \(path) to other users")
                 }
             }
         }

@@ -73,6 +73,24 @@ import Testing
         #expect(try store.partctl("query", "ptest-noimage").status == 2)
     }
 
+    /// A disk-only image (its manifest written as a disk producer commits it) is no WPAR root.
+    @Test func aDiskImageIsNoWparRoot() throws {
+        let store = try Store()
+        defer { Self.removeWpar(store, "ptest-diskroot") }
+        let directory = store.store + "/ptest-disk"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let digest = String(repeating: "ab", count: 32)
+        try """
+        {"name": "ptest-disk", "digest": "sha256:\(digest)", "kinds": ["disk"], "size": 1, "created": "2026-12-03T07:00:00Z",
+         "source": "test", "disk": {"volume": "image-ptest-disk-abababababab.qcow2", "format": "qcow2", "capacity": 1,
+         "firmware": ["bios"]}}
+        """.write(toFile: directory + "/image.json", atomically: false, encoding: .utf8)
+        #expect(try store.partctl("image", "list", "-F", "name,kind,volume").stdout == "ptest-disk,disk,image-ptest-disk-abababababab.qcow2\n")
+        expectRefusal(try store.partctl("define", "ptest-diskroot", "--profile", try Self.imageProfile(store, userNamespace: false),
+                                        "--image", "ptest-disk"), status: 2, mentioning: ["kind disk", "rootfs or oci"])
+        #expect(try store.partctl("query", "ptest-diskroot").status == 2)
+    }
+
     /// An LPAR and a WPAR nested in it that name the image in partctl's metadata of the domain:
     /// the domain is written with virsh, so that only the metadata partctl reads is under test.
     @Test func lparsAndNestedWparsThatNameTheImageKeepIt() throws {

@@ -72,6 +72,19 @@ struct ImageStoreTests {
         #expect(lstat(temp.top + "/store/ptest-one/image.json", &status) == 0 && status.st_mode & 0o777 == 0o600)
     }
 
+    /// Image trees hold setuid files of their own: the store is closed to other users even when
+    /// its directories were made wider than partctl makes them (Moby CVE-2021-41091).
+    @Test func theStoreIsClosedToOtherUsers() throws {
+        let temp = TemporaryStore()
+        mkdir(temp.top + "/store", 0o755)
+        chmod(temp.top + "/store", 0o755)
+        try temp.commitRootfs("ptest-closed")
+        for path in ["/store", "/store/.staging", "/store/.locks", "/store/ptest-closed"] {
+            var status = stat()
+            #expect(lstat(temp.top + path, &status) == 0 && status.st_mode & 0o777 == 0o700, "\(path)")
+        }
+    }
+
     @Test func theManifestIsTheContractsJSON() throws {
         let temp = TemporaryStore()
         let manifest = try temp.commitRootfs("ptest-json")

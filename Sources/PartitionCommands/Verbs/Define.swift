@@ -20,7 +20,7 @@ struct Define: ParsableCommand {
     @Option(name: .customShort("i"), help: ArgumentHelp("Attribute overrides, e.g. \"desired_procs=2,desired_mem=384MiB\".", valueName: "k=v,..."))
     var attributes: String?
     @Option(name: .long, help: ArgumentHelp("An image of the store for its root (WPAR) or system disk (LPAR); the same as -i image=NAME.",
-                                            valueName: "name"))
+                                            valueName: "name"), completion: .imageName)
     var image: String?
     @OptionGroup var connection: ConnectionOptions
 

@@ -162,7 +162,7 @@ struct ImageList: ParsableCommand {
 struct ImageShow: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one image: every field of its manifest and its users.")
 
-    @Argument(help: "The image's name.") var name: String
+    @Argument(help: "The image's name.", completion: .imageName) var name: String
     @Option(name: .customShort("F"), help: ArgumentHelp("Fields to print, values only.", valueName: "fields")) var fields: String?
     @OptionGroup var output: JSONOption
     @OptionGroup var connection: ConnectionOptions
@@ -246,7 +246,7 @@ struct ImageRemove: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remove", abstract: "Remove an image; refused while a partition's definition names it.")
 
-    @Argument(help: "The image's name.") var name: String
+    @Argument(help: "The image's name.", completion: .imageName) var name: String
     @OptionGroup var output: JSONOption
     @OptionGroup var connection: ConnectionOptions
 

@@ -11,9 +11,10 @@ enum WorkloadSpecMapping {
     static let profileNameAnnotation = "org.partctl.profile-name"
 
     /// `annotate: false` for transient runs, which store nothing (and must not pay for encoding it).
-    /// `images`: the store an `image:` is looked up in (nil where there is none, in an LPAR).
+    /// `imageLower`: where the tree of the profile's `image:` is (a host WPAR's: `imageRoot`, in the
+    /// store); it becomes the overlay's lower layer.
     static func spec(name: PartitionName, resolved: ResolvedProfile, command override: [String] = [],
-                     console: Bool, annotate: Bool = true, images: ImageStore? = nil) throws(PartitionError) -> WorkloadSpec {
+                     console: Bool, annotate: Bool = true, imageLower: String? = nil) throws(PartitionError) -> WorkloadSpec {
         guard let profile = resolved.wpar else {
             throw PartitionError(.invalidProfile, "The profile '\(resolved.name)' describes an \(resolved.kind.rawValue), not a WPAR.")
         }
@@ -22,7 +23,10 @@ enum WorkloadSpecMapping {
         case _ where profile.image != nil:
             // The image's tree shared read-only by every WPAR using it, each with a writable layer
             // of its own, as `rootfs: {base: …, overlay: true}` shares a base.
-            root = .overlay(lower: [try imageRoot(profile.image!, images)], upper: nil)
+            guard let imageLower else {
+                throw PartitionError(.unsupported, "The image '\(profile.image!)' has no tree where this WPAR runs.")
+            }
+            root = .overlay(lower: [imageLower], upper: nil)
         case (.application, _): root = .host
         case (.system, let rootfs?): root = rootfs.overlay ? .overlay(lower: [rootfs.base], upper: nil) : .directory(path: rootfs.base)
         case (.system, nil):
@@ -53,11 +57,10 @@ enum WorkloadSpecMapping {
         return spec
     }
 
-    /// The rootfs of the image `text`: it must exist and have a tree (kind rootfs or oci).
-    static func imageRoot(_ text: String, _ images: ImageStore?) throws(PartitionError) -> String {
-        guard let images else {
-            throw PartitionError(.unsupported, "The image '\(text)' is in the host's store; a WPAR nested in an LPAR cannot use it yet.")
-        }
+    /// The tree in the host's store of the image a WPAR profile names (nil: it names none): the
+    /// image must exist and have a tree (kind rootfs or oci).
+    static func imageRoot(of resolved: ResolvedProfile, in images: ImageStore) throws(PartitionError) -> String? {
+        guard let text = resolved.wpar?.image else { return nil }
         let manifest = try images.image(try ImageName(validating: text))
         guard manifest.hasRootfs else {
             throw PartitionError(.invalidProfile,

@@ -37,7 +37,7 @@ final class WparBackend {
               transient: Bool = false) throws(PartitionError) -> WorkloadSpec {
         let images = self.images
         var spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, command: command, console: console,
-                                                annotate: !transient, images: images)
+                                                annotate: !transient, imageLower: try WorkloadSpecMapping.imageRoot(of: resolved, in: images))
         try ImageApplicationWpar.apply(to: &spec, resolved: resolved, arguments: command, transient: transient, store: images)
         return spec
     }
