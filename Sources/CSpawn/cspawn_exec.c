@@ -46,10 +46,19 @@ static void drop_capabilities(const struct cspawn_exec *exec, int report_fd) {
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
         cs_fail(report_fd, -1, "clear ambient capabilities", NULL, errno);
     }
+    uint64_t keep = exec->keep_capabilities;
+    if (exec->set_user) {
+        /* Still with CAP_SETUID and CAP_SETGID. Leaving uid 0 clears the permitted and effective
+         * sets (no SECBIT_KEEP_CAPS), so a non-root User keeps none, only the bounding set. */
+        if (cs_set_ids(exec->uid, exec->gid, exec->groups, exec->group_count) != 0) {
+            cs_fail(report_fd, -1, "change to the WPAR's user", NULL, errno);
+        }
+        if (exec->uid != 0) keep = 0;
+    }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) cs_fail(report_fd, -1, "set no_new_privs", NULL, errno);
     /* Effective and permitted only; inheritable and ambient stay empty (as runc), so a process that
      * changes to a non-root uid inside ends with no capabilities at all. */
-    if (cs_capset(exec->keep_capabilities) != 0) cs_fail(report_fd, -1, "set capabilities", NULL, errno);
+    if (cs_capset(keep) != 0) cs_fail(report_fd, -1, "set capabilities", NULL, errno);
 }
 
 static const char *find_variable(const char *const *envp, const char *name, size_t length) {

@@ -59,6 +59,8 @@ int cs_openat2(int dirfd, const char *path, uint64_t flags, uint64_t resolve);
 int cs_pivot_root(const char *new_root, const char *put_old);
 int cs_close_range(unsigned int first, unsigned int last);
 int cs_set_ids_root(void);
+/* setgroups, setresgid, setresuid as raw system calls (no glibc broadcast to other threads). */
+int cs_set_ids(uint32_t uid, uint32_t gid, const uint32_t *_Nullable groups, size_t count);
 long cs_keyctl_join(const char *name);
 int cs_capset(uint64_t keep);
 /* execveat(fd, "", argv, envp, AT_EMPTY_PATH): runs the file the descriptor holds. */

@@ -301,7 +301,7 @@ void cs_build_root(const struct cspawn_plan *plan, int devnull_fd, int report_fd
         build.index = (int)i;
         build.step = op->name;
         if (build.root_fd < 0 && op->kind != CSPAWN_OP_ROOT_TREE && op->kind != CSPAWN_OP_ROOT_FS &&
-            op->kind != CSPAWN_OP_LAYER) {
+            op->kind != CSPAWN_OP_LAYER && op->kind != CSPAWN_OP_ROOT_PASSED) {
             fail(&build, op->target, EINVAL);  /* the plan must start with its root */
         }
         switch (op->kind) {
@@ -315,6 +315,7 @@ void cs_build_root(const struct cspawn_plan *plan, int devnull_fd, int report_fd
         case CSPAWN_OP_SET_ATTRS: run_set_attrs(&build, op); break;
         case CSPAWN_OP_LAYER: run_layer(&build, op); break;
         case CSPAWN_OP_BIND_PASSED: run_bind_passed(&build, op); break;
+        case CSPAWN_OP_ROOT_PASSED: attach_root(&build, passed_mount(&build, op)); break;
         default: fail(&build, op->target, EINVAL);
         }
     }

@@ -116,6 +116,12 @@ int cs_set_ids_root(void) {
     return (int)syscall(SYS_setresuid, 0, 0, 0);
 }
 
+int cs_set_ids(uint32_t uid, uint32_t gid, const uint32_t *groups, size_t count) {
+    if (syscall(SYS_setgroups, count, groups) != 0) return -1;
+    if (syscall(SYS_setresgid, gid, gid, gid) != 0) return -1;
+    return (int)syscall(SYS_setresuid, uid, uid, uid);
+}
+
 long cs_keyctl_join(const char *name) {
     return syscall(SYS_keyctl, CS_KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0);
 }

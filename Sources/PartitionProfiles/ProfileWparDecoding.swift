@@ -12,9 +12,9 @@ enum ProfileWparDecoding {
         if type == nil, complete {
             throw reader.missing(top / "type", "write type: system (own root and init) or type: application (one command).")
         }
-        let command = try decodeCommand(root["command"], type: type, reader, complete: complete)
-        let rootfs = try decodeRootfs(root["rootfs"], reader)
         let image = try ProfileImageKey.decode(root["image"], reader)
+        let command = try decodeCommand(root["command"], type: type, reader, complete: complete, image: image != nil)
+        let rootfs = try decodeRootfs(root["rootfs"], reader)
         if type == .system, rootfs == nil, image == nil, complete {
             throw reader.missing(top / "rootfs", "a system WPAR needs its root file system, e.g. rootfs: /var/lib/partctl/rootfs/busybox, or an image: debian-12.")
         }
@@ -66,7 +66,7 @@ enum ProfileWparDecoding {
     /// An argv list. A single string is refused rather than guessed at: partctl runs no shell unless
     /// the profile names one, so `[/bin/sh, -c, "…"]` says exactly what runs.
     static func decodeCommand(_ node: ProfileNode?, type: WparType?, _ reader: ProfileReader,
-                              complete: Bool) throws(PartitionError) -> [String]? {
+                              complete: Bool, image: Bool = false) throws(PartitionError) -> [String]? {
         let path = ProfileKeyPath.root / "command"
         if let node, case .scalar(let text) = node.content {
             throw reader.failure(node.origin, path,
@@ -77,8 +77,11 @@ enum ProfileWparDecoding {
         switch type {
         case .system:
             return reader.orDefault(nil, node, at: path, WparProfile.defaultSystemCommand, ProfileReader.render)
+        case .application where image:
+            // An OCI image's Entrypoint and Cmd (docs/images.md); a command given replaces Cmd.
+            return reader.orDefault(nil, node, at: path, [], ProfileReader.render)
         case .application where complete:
-            throw reader.missing(path, "an application WPAR runs one command, e.g. command: [/bin/sh].")
+            throw reader.missing(path, "an application WPAR runs one command, e.g. command: [/bin/sh], or an image's: image: NAME.")
         default:
             return nil
         }

@@ -35,11 +35,14 @@ extension WparProfile {
     }
 
     private func commandProblems() -> [ProfileProblem] {
+        // With an image, an application WPAR's command replaces the image's Cmd (the arguments
+        // of its Entrypoint, if it has one): it may be empty, and its first word need not be a path.
+        let fromImage = image != nil && type == .application
         guard let program = command.first else {
-            return [ProfileProblem("command", "must name a program to run.")]
+            return fromImage ? [] : [ProfileProblem("command", "must name a program to run.")]
         }
         var problems: [ProfileProblem] = []
-        if let problem = ProfileRules.absolutePathProblem(program) {
+        if !fromImage, let problem = ProfileRules.absolutePathProblem(program) {
             problems.append(ProfileProblem("command[0]", problem + " partctl searches no PATH."))
         }
         if command.count > WparProfile.maxArguments {

@@ -62,6 +62,8 @@ public struct SpawnPlan: Sendable, Hashable {
         case layer(passed: Int, name: String)
         /// Passed tree `passed` bound on target.
         case bindPassed(passed: Int, target: String)
+        /// Passed tree `passed` becomes the new root.
+        case rootPassed(passed: Int)
     }
 
     /// A host tree the parent opens (no symlink followed), clones and, with a user namespace,
@@ -113,6 +115,8 @@ public struct SpawnPlan: Sendable, Hashable {
         /// A host program executed instead of `arguments[0]` (the minimal init, which then runs
         /// the command): opened before the root moves, never looked up inside the WPAR.
         public var hostProgram: HostProgram?
+        /// The IDs the process takes before the capabilities are set; nil stays root.
+        public var user: WorkloadUser?
     }
 
     /// A host executable with the identity it was checked to have.

@@ -37,8 +37,15 @@ extension SpawnPlan {
             identities["/"] = try HostPathRules.open("/", "host root").identity
             steps.append(Step(name: "bind the host's root read-only",
                               operation: .rootTree(source: "/", attributes: [.readOnly, .noDevices, .noSetuid])))
-        case (.application, _):
-            throw PartitionError(.invalidArgument, "An application WPAR shares the host's root read-only; it cannot have a root of its own.")
+        case (.application, .directory(let path)):
+            // An image's root for one transient command (run --image): read-only, as the host's
+            // root is to other application WPARs, with its own /tmp and /run below.
+            let root = try Self.checkRootDirectory(path, "root directory", rules: rules)
+            layers = [root.path]
+            identities[root.path] = root.identity
+            let attributes: MountAttributes = [.readOnly, .noDevices, .noSetuid]
+            steps.append(idmapped.active ? idmapped.root(root.path, attributes: attributes)
+                : Step(name: "bind the root \(root.path) read-only", operation: .rootTree(source: root.path, attributes: attributes)))
         case (.system, .host):
             throw PartitionError(.invalidArgument, "A system WPAR needs a root of its own: a directory or an overlay on a base directory.")
         case (.system, .directory(let path)):
@@ -49,7 +56,8 @@ extension SpawnPlan {
             // write files owned by host root (setuid ones too) into a host directory. Its files show
             // with their host owners mapped (those outside its range as the overflow ID).
             steps.append(Step(name: "bind the root \(root.path)", operation: .rootTree(source: root.path, attributes: [.noDevices])))
-        case (.system, .overlay(let lower, let upper)):
+        case (_, .overlay(let lower, let upper)):
+            // A system WPAR's root, or an application WPAR's image with a writable layer of its own.
             guard !lower.isEmpty else {
                 throw PartitionError(.invalidArgument, "An overlay root needs at least one lower directory.")
             }
@@ -74,11 +82,11 @@ extension SpawnPlan {
                 steps.append(Step(name: "mount the overlay root", operation: .rootFilesystem(type: "overlay", options: options, attributes: [.noDevices])))
             }
         }
-        if spec.kind == .system {
+        if spec.root != .host {
             try Self.checkKernelDirectories(in: layers)
         }
 
-        if spec.kind == .application {
+        if spec.kind == .application && !Self.isOverlay(spec.root) {
             if !spec.sharedPaths.isEmpty {
                 throw PartitionError(.invalidArgument, "An application WPAR already shares the whole host read-only; shared paths are for system WPARs.")
             }
@@ -119,7 +127,7 @@ extension SpawnPlan {
             try HostPathRules.checkTarget(mount.target, "mount target")
             let source = try rules.checkSource(mount.source, "mount source")
             identities[source.path] = source.identity
-            if spec.kind == .application && !["/tmp", "/run"].contains(where: { HostPathRules.path(mount.target, isWithin: $0) }) {
+            if spec.kind == .application && spec.root == .host && !["/tmp", "/run"].contains(where: { HostPathRules.path(mount.target, isWithin: $0) }) {
                 let type = HostSystem.fileType(mount.target)
                 guard type != nil, type != .symlink else {
                     throw PartitionError(.invalidArgument,
@@ -145,11 +153,12 @@ extension SpawnPlan {
                               workingDirectory: spec.workingDirectory, capabilities: capabilities,
                               keyring: "_ses.\(spec.name.rawValue)", openFileLimit: spec.openFileLimit,
                               seccomp: seccomp)
+        process.user = spec.user
         if spec.minimalInit == true {
             guard spec.kind == .application else {
                 throw PartitionError(.invalidArgument, "Only an application WPAR runs under the minimal init; a system WPAR's command is its init.")
             }
-            process = try WorkloadInit.wrap(process, ownPaths: spec.mounts.map(\.target))
+            process = try WorkloadInit.wrap(process, ownPaths: spec.mounts.map(\.target), hostRoot: spec.root == .host)
         }
         self.init(namespaces: namespaces, steps: steps, hostname: spec.hostname ?? spec.name.rawValue,
                   process: process,
@@ -159,6 +168,11 @@ extension SpawnPlan {
             pinned.identity = identities[tree.source]
             return pinned
         }
+    }
+
+    static func isOverlay(_ root: WorkloadRoot) -> Bool {
+        if case .overlay = root { return true }
+        return false
     }
 
     /// Where the child attaches the new root while assembling it (in its own mount namespace only).

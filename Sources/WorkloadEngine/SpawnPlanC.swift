@@ -48,7 +48,10 @@ final class CSpawnPlan {
                            seccomp_flags: process.seccomp?.flags ?? 0,
                            host_program: arena.optionalString(process.hostProgram?.path),
                            host_program_identity: cspawn_identity(dev: process.hostProgram?.identity.device ?? 0,
-                                                                  ino: process.hostProgram?.identity.inode ?? 0))
+                                                                  ino: process.hostProgram?.identity.inode ?? 0),
+                           set_user: process.user != nil ? 1 : 0, uid: process.user?.uid ?? 0, gid: process.user?.gid ?? 0,
+                           groups: process.user.flatMap { $0.groups.isEmpty ? nil : arena.array($0.groups) },
+                           group_count: process.user?.groups.count ?? 0)
     }
 
     private static func operation(_ step: SpawnPlan.Step, identities: [String: SpawnPlan.Identity], arena: CArena) -> cspawn_op {
@@ -99,6 +102,9 @@ final class CSpawnPlan {
         case .layer(let index, let layerName):
             kind = CSPAWN_OP_LAYER
             target = layerName
+            passed = Int32(index)
+        case .rootPassed(let index):
+            kind = CSPAWN_OP_ROOT_PASSED
             passed = Int32(index)
         case .bindPassed(let index, let to):
             kind = CSPAWN_OP_BIND_PASSED

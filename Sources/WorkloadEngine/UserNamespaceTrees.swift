@@ -29,6 +29,14 @@ struct UserNamespaceTrees {
         return SpawnPlan.Step(name: "bind \(target)\(idmap ? " idmapped" : "")", operation: .bindPassed(passed: index, target: target))
     }
 
+    /// A host tree as the whole root (an image's, read-only), opened and idmapped by the parent:
+    /// the child, in its user namespace, may not reach a store closed to other users.
+    mutating func root(_ source: String, attributes: SpawnPlan.MountAttributes) -> SpawnPlan.Step {
+        let idmap = !(keepsSysAdmin && attributes.contains(.readOnly))
+        let index = pass(source, recursive: true, idmap: idmap, attributes: attributes)
+        return SpawnPlan.Step(name: "attach the root \(source)\(idmap ? " idmapped" : "")", operation: .rootPassed(passed: index))
+    }
+
     /// An overlay mounted inside the user namespace (Linux 5.11+, `userxattr`): the lower layers
     /// idmapped and read-only (overlayfs takes idmapped layers since 5.19), the upper directory as it
     /// is on the host, owned by the WPAR's root (WorkloadEngine.prepareOverlay), so what the WPAR

@@ -16,8 +16,8 @@ public enum WorkloadInit {
     public static let hostPath = "/usr/bin/tini-static"
 
     /// `process` with tini in front of its command. `ownPaths` are the WPAR's own mount targets.
-    static func wrap(_ process: SpawnPlan.Process, ownPaths: [String]) throws(PartitionError) -> SpawnPlan.Process {
-        try checkCommandExists(process.arguments.first ?? "", ownPaths: ownPaths)
+    static func wrap(_ process: SpawnPlan.Process, ownPaths: [String], hostRoot: Bool = true) throws(PartitionError) -> SpawnPlan.Process {
+        if hostRoot { try checkCommandExists(process.arguments.first ?? "", ownPaths: ownPaths) }
         let binary: HostObject
         do throws(PartitionError) {
             binary = try HostPathRules.open(hostPath, "minimal init")

@@ -57,6 +57,9 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
     /// /sys/fs/cgroup, SIGRTMIN+3 to halt; see WorkloadSystemd). nil when false, so that other
     /// definitions read the same (and older agents take them).
     public var systemd: Bool?
+    /// The user the command runs as (an OCI image's User, resolved); nil is root (of the user
+    /// namespace, where there is one), so definitions stored before it existed read the same.
+    public var user: WorkloadUser?
     /// What the layer above keeps with the definition (partctl: the resolved profile). The engine
     /// stores it and never reads it, like OCI annotations.
     public var annotations: [String: String]?
@@ -95,6 +98,20 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
         case diskLimit, privileged
         case minimalInit = "init"
         case systemd
+        case user
+    }
+}
+
+/// Numeric IDs inside the WPAR: the process's uid and gid and its supplementary groups.
+public struct WorkloadUser: Codable, Sendable, Hashable {
+    public var uid: UInt32
+    public var gid: UInt32
+    public var groups: [UInt32]
+
+    public init(uid: UInt32, gid: UInt32, groups: [UInt32] = []) {
+        self.uid = uid
+        self.gid = gid
+        self.groups = groups
     }
 }
 

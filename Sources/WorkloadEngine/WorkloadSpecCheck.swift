@@ -27,7 +27,17 @@ enum WorkloadSpecCheck {
         if spec.openFileLimit != 0 && !(16...(1 << 20)).contains(spec.openFileLimit) {
             throw PartitionError(.outOfRange, "The open-file limit \(spec.openFileLimit) is outside 16-1048576 (or 0 to keep the host's).")
         }
+        try checkUser(spec)
         return try checkCapabilities(spec, host: host)
+    }
+
+    /// A user namespace maps IDs 0-65535 only: a User beyond that could not be taken inside.
+    static func checkUser(_ spec: WorkloadSpec) throws(PartitionError) {
+        guard let user = spec.user, spec.userNamespace != nil else { return }
+        let limit = UInt32(65536)
+        for id in [user.uid, user.gid] + user.groups where id >= limit {
+            throw PartitionError(.outOfRange, "The user or group ID \(id) is outside 0-65535, the IDs the WPAR's user namespace maps.")
+        }
     }
 
     static func checkHostname(_ hostname: String) throws(PartitionError) {

@@ -95,7 +95,7 @@ import PartitionModel
 /// The command line's own refusals: one line naming the problem, before any work.
 @Suite struct ParsingTests {
     @Test(arguments: [["define", "lp1"], ["shutdown", "lp1", "--within", "-3"], ["query", "-F"], ["frobnicate"],
-                      ["modify", "lp1"], ["shutdown", "lp1", "--within", "99999999"]])
+                      ["modify", "lp1"], ["shutdown", "lp1", "--within", "99999999"], ["run", "--", "/bin/true"]])
     func refusalsAreOneLine(_ arguments: [String]) {
         do {
             var command = try Partctl.parseAsRoot(arguments)

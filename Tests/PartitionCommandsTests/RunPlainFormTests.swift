@@ -9,6 +9,8 @@ import Testing
         ["run", "--profile", "wpar-app", "--"],
         ["run", "-i", "memory_max=32MiB,cpu_max=0.5", "--profile", "wpar-app", "--", "/bin/sh", "-c", "exit 7"],
         ["run", "--profile", "./profiles/wpar-app.yaml", "-i", "pids_max=16", "--", "--help", "--", "-i"],
+        ["run", "--image", "app", "--", "/bin/true"],
+        ["run", "--image", "app", "--profile", "wpar-image", "-i", "memory_max=64MiB", "--"],
     ]
 
     static let others: [[String]] = [
@@ -25,6 +27,8 @@ import Testing
         ["run", "--profile", "wpar-app", "/bin/true", "--", "x"],
         ["query", "--", "run"],
         ["--", "run", "--profile", "wpar-app"],
+        ["run", "--image", "a", "--image", "b", "--", "/bin/true"],
+        ["run", "--image", "--", "/bin/true"],
     ]
 
     @Test(arguments: plain)
@@ -32,6 +36,7 @@ import Testing
         let fast = try #require(Run.plainForm(arguments))
         let parsed = try #require(try Partctl.parseAsRoot(arguments) as? Run)
         #expect(fast.profile == parsed.profile)
+        #expect(fast.image == parsed.image)
         #expect(fast.attributes == parsed.attributes)
         #expect(fast.command == parsed.command)
     }

@@ -103,9 +103,15 @@ import Testing
 
     @Test func listShowsEveryShippedProfile() {
         let listings = store.list()
-        #expect(listings.map(\.name) == ["lpar-base", "lpar-debian", "lpar-disk", "lpar-memtest", "lpar-minimal", "wpar-app", "wpar-app-web", "wpar-debian", "wpar-system"])
+        #expect(listings.map(\.name) == ["lpar-base", "lpar-debian", "lpar-disk", "lpar-memtest", "lpar-minimal", "wpar-app", "wpar-app-web",
+                                          "wpar-debian", "wpar-image", "wpar-system"])
         for listing in listings {
-            #expect(listing.problem == nil, "\(listing.name): \(listing.problem ?? "")")
+            if listing.name == "wpar-image" {
+                // It runs an image's process: complete only with the image that run/define --image give.
+                #expect(listing.problem?.contains("image: NAME") == true, "\(listing.problem ?? "")")
+            } else {
+                #expect(listing.problem == nil, "\(listing.name): \(listing.problem ?? "")")
+            }
             #expect(listing.shadowedBy == nil)
             #expect(listing.kind == (listing.name.hasPrefix("lpar") ? .lpar : .wpar))
             #expect(listing.isAbstract == (listing.name == "lpar-base"))
@@ -113,7 +119,19 @@ import Testing
     }
 
     /// Every key of every shipped profile carries a comment: in the file, or on the line above.
-    @Test(arguments: ["lpar-base", "lpar-minimal", "lpar-memtest", "lpar-disk", "lpar-debian", "wpar-system", "wpar-app", "wpar-app-web", "wpar-debian"])
+    /// wpar-image with an image: the image's command, nothing of the profile's in its way.
+    @Test func imageProfileTakesTheImagesProcess() throws {
+        let resolved = try store.resolve("wpar-image", overrides: try ProfileOverrides.parse("image=app"))
+        let wpar = try #require(resolved.wpar)
+        try wpar.validate()
+        #expect(wpar.type == .application && wpar.image == "app")
+        #expect(wpar.command.isEmpty && wpar.environment.isEmpty)
+        #expect(resolved.origin(of: "workdir")?.source == ProfileValueOrigin.defaultSource)
+        #expect(wpar.userNamespace && wpar.usesMinimalInit)
+    }
+
+    @Test(arguments: ["lpar-base", "lpar-minimal", "lpar-memtest", "lpar-disk", "lpar-debian", "wpar-system", "wpar-app", "wpar-app-web",
+                      "wpar-debian", "wpar-image"])
     func everyKeyIsCommented(_ name: String) throws {
         let lines = try String(contentsOfFile: "\(shippedProfiles)/\(name).yaml", encoding: .utf8)
             .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

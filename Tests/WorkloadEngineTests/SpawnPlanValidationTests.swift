@@ -63,7 +63,10 @@ import Testing
                 mentions: "partctl sets up itself"),
         Refusal(label: "bind target with '..'", spec: application { $0.mounts = [WorkloadMount(source: "/etc", target: "/mnt/../etc")] },
                 mentions: "'..'"),
-        Refusal(label: "application WPAR with its own root", spec: application { $0.root = .directory(path: "/srv") }, mentions: "cannot have a root"),
+        // An application WPAR's own root (an OCI image's) is checked as a system WPAR's is.
+        Refusal(label: "application root /", spec: application { $0.root = .directory(path: "/") }, mentions: "host's root"),
+        Refusal(label: "application root missing", spec: application { $0.root = .directory(path: "/nonexistent-ptest") },
+                mentions: "does not exist"),
         Refusal(label: "application WPAR with shared paths", spec: application { $0.sharedPaths = ["/usr"] }, mentions: "shared paths are for system"),
         Refusal(label: "system WPAR without root", spec: application { $0.kind = .system }, mentions: "needs a root"),
         Refusal(label: "system root /", spec: application { $0.kind = .system; $0.root = .directory(path: "/") }, mentions: "host's root"),

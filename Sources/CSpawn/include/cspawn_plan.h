@@ -39,6 +39,9 @@ enum cspawn_op_kind {
     CSPAWN_OP_LAYER = 9,
     /* Passed mount `passed` is attached on target (created when missing). */
     CSPAWN_OP_BIND_PASSED = 10,
+    /* Passed mount `passed` becomes the new root: a host tree the parent opened (and idmapped) for
+     * a child whose user namespace cannot reach it itself. */
+    CSPAWN_OP_ROOT_PASSED = 11,
 };
 
 enum cspawn_op_flags {
@@ -156,6 +159,14 @@ struct cspawn_exec {
      * descriptor is close-on-exec, so the workload never holds it. Only for a new WPAR's init. */
     const char *_Nullable host_program;
     struct cspawn_identity host_program_identity;
+    /* set_user: become uid/gid with exactly these supplementary groups (an image's User) after the
+     * bounding set is cut and before the capabilities are set; a uid other than 0 keeps no
+     * capability in its effective and permitted sets. 0 stays root (or root of the user namespace). */
+    int set_user;
+    uint32_t uid;
+    uint32_t gid;
+    const uint32_t *_Nullable groups;
+    size_t group_count;
 };
 
 struct cspawn_plan {

@@ -16,7 +16,7 @@ struct Define: ParsableCommand {
     @Argument(help: "The new partition's path (lp1, tools, lp1/web).") var path: String
     @Option(name: .long, help: "Profile name (looked up in ./profiles, /etc/partctl/profiles, $PARTCTL_PROFILES) or file.",
             completion: .profileName)
-    var profile: String
+    var profile: String?
     @Option(name: .customShort("i"), help: ArgumentHelp("Attribute overrides, e.g. \"desired_procs=2,desired_mem=384MiB\".", valueName: "k=v,..."))
     var attributes: String?
     @Option(name: .long, help: ArgumentHelp("An image of the store for its root (WPAR) or system disk (LPAR); the same as -i image=NAME.",
@@ -24,9 +24,18 @@ struct Define: ParsableCommand {
     var image: String?
     @OptionGroup var connection: ConnectionOptions
 
+    func validate() throws {
+        if profile == nil && image == nil { throw ValidationError("define needs --profile PROFILE (or --image IMAGE of kind oci).") }
+    }
+
     func run() throws {
         let target = try partitionPath(path, "define")
-        try connection.manager().define(target, profile: profile, overrides: try Define.overrides(attributes, image: image))
+        let manager = try connection.manager()
+        // With --image alone, an OCI image runs as an application WPAR of the shipped wpar-image.
+        guard let name = try profile ?? image.map({ image throws(PartitionError) in try manager.defaultProfile(forImage: image) }) else {
+            throw PartitionError(.invalidArgument, "define needs --profile PROFILE (or --image with an OCI image).")
+        }
+        try manager.define(target, profile: name, overrides: try Define.overrides(attributes, image: image))
     }
 
     /// `-i` with `--image NAME` added as `image=NAME`; the name is checked first, so that a comma in

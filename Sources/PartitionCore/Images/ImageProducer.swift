@@ -57,7 +57,7 @@ public struct ImageBaseVolumes: Sendable {
 /// The producers `partctl image` knows: one line each.
 public enum ImageProducers {
     public static var builders: [any ImageBuilder] { [DebianImageBuilder.fromEnvironment()] }
-    public static var importers: [any ImageImporter] { [DirectoryImageImporter()] }
+    public static var importers: [any ImageImporter] { [DirectoryImageImporter(), OciImageImporter()] }
     public static var baseVolumes: ImageBaseVolumes { .pool }
 
     static func builder(for recipe: String) -> (any ImageBuilder)? {

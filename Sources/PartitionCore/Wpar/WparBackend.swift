@@ -31,10 +31,20 @@ final class WparBackend {
         (try? engine.definition(of: name)).map { HostWparTarget(name: name, definition: $0) }
     }
 
+    /// WorkloadSpecMapping's spec, completed from the profile's image where it names one: an
+    /// application WPAR takes an OCI image's process (ImageApplicationWpar).
+    func spec(_ name: PartitionName, resolved: ResolvedProfile, command: [String] = [], console: Bool,
+              transient: Bool = false) throws(PartitionError) -> WorkloadSpec {
+        let images = self.images
+        var spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, command: command, console: console,
+                                                annotate: !transient, imageLower: try WorkloadSpecMapping.imageRoot(of: resolved, in: images))
+        try ImageApplicationWpar.apply(to: &spec, resolved: resolved, arguments: command, transient: transient, store: images)
+        return spec
+    }
+
     func define(_ name: PartitionName, resolved: ResolvedProfile) throws(PartitionError) {
         let imageLock = try lockImage(of: resolved)
-        let spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, console: true,
-                                                imageLower: try WorkloadSpecMapping.imageRoot(of: resolved, in: images))
+        let spec = try spec(name, resolved: resolved, console: true)
         try resolved.validateHostPaths()
         try engine.define(name, spec: spec)
         withExtendedLifetime(imageLock) {}
@@ -51,8 +61,7 @@ final class WparBackend {
         if let reprofile {
             let imageLock = try lockImage(of: reprofile)
             defer { withExtendedLifetime(imageLock) {} }
-            let spec = try WorkloadSpecMapping.spec(name: name, resolved: reprofile, console: true,
-                                                    imageLower: try WorkloadSpecMapping.imageRoot(of: reprofile, in: images))
+            let spec = try spec(name, resolved: reprofile, console: true)
             try reprofile.validateHostPaths()
             let status = try engine.status(name)
             if status.state.isActive { throw PartitionError(.invalidState, "The WPAR is already running.") }
@@ -117,8 +126,7 @@ final class WparBackend {
         let imageLock = change.config ? try lockImage(of: updated) : nil
         defer { withExtendedLifetime(imageLock) {} }
         if change.config {
-            let fresh = try WorkloadSpecMapping.spec(name: name, resolved: updated, console: spec.console,
-                                                        imageLower: try WorkloadSpecMapping.imageRoot(of: updated, in: images))
+            let fresh = try self.spec(name, resolved: updated, console: spec.console)
             spec = fresh
         }
         let limits = WorkloadSpecMapping.limits(new.resources)
@@ -151,8 +159,7 @@ final class WparBackend {
             throw PartitionError(.invalidProfile, "run needs an application WPAR profile; '\(resolved.name)' is not one.")
         }
         let name = try PartitionName("run-\(getpid())")
-        let spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, command: command, console: false, annotate: false,
-                                                imageLower: try WorkloadSpecMapping.imageRoot(of: resolved, in: images))
+        let spec = try spec(name, resolved: resolved, command: command, console: false, transient: true)
         return try engine.run(spec)
     }
 
