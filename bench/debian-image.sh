@@ -9,6 +9,9 @@ set -eu
 cd "$(dirname "$0")"
 mkdir -p work/debian-image
 root=${PARTCTL_ROOT:-/var/lib/partctl}
+# The recipe of this checkout (an installed partctl finds its own in PREFIX/share/partctl/images).
+export PARTCTL_IMAGES=${PARTCTL_IMAGES:-$(cd .. && pwd)/images}
+export PARTCTL_PROFILES=${PARTCTL_PROFILES:-$(cd .. && pwd)/profiles}
 runs=${RUNS:-3}
 name=ptest-bench-debian
 disk=/var/lib/libvirt/images/$name.qcow2
