@@ -65,7 +65,7 @@ public enum PartctlMain {
         }
         let command: ParsableCommand
         do {
-            if var run = Run.plainForm(argv) {
+            if let run = Run.plainForm(argv) {
                 try run.validate()
                 command = run
             } else {

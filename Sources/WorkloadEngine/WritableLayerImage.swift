@@ -1,5 +1,6 @@
 import Glibc
 import PartitionModel
+import SystemKit
 
 /// A system WPAR's writable layer with a size limit (`disk: {max}`): a sparse ext4 image of its
 /// own, attached to a loop device and mounted on the host, holding the overlay's upper and work
@@ -88,8 +89,8 @@ struct WritableLayerImage {
         close(fd)
         guard sized else { throw SystemCall.failure("size the writable layer image \(image)", errno: cause) }
         // -m 0: no blocks reserved for root, the whole limit is the WPAR's; no discard on a fresh sparse file.
-        try Self.runQuietly(Self.mkfs(), ["mkfs.ext4", "-q", "-F", "-m", "0", "-E", "nodiscard,root_owner=0:0", image],
-                            what: "make a file system on the writable layer image \(image)")
+        try HostProgram([Self.mkfs(), "-q", "-F", "-m", "0", "-E", "nodiscard,root_owner=0:0", image])
+            .check("make a file system on the writable layer image \(image)")
         made = true
     }
 
@@ -98,25 +99,6 @@ struct WritableLayerImage {
             return directory + "/mkfs.ext4"
         }
         throw PartitionError(.unsupported, "A disk limit needs mkfs.ext4 (Debian package e2fsprogs), which is not installed.")
-    }
-
-    /// Runs `program` with no input or output of partctl's and a fixed environment; fails unless it exits 0.
-    private static func runQuietly(_ program: String, _ arguments: [String], what: String) throws(PartitionError) {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        for fd: Int32 in [0, 1, 2] {
-            _ = "/dev/null".withCString { posix_spawn_file_actions_addopen(&actions, fd, $0, fd == 0 ? O_RDONLY : O_WRONLY, 0) }
-        }
-        let argv = arguments.map { strdup($0) } + [nil]
-        let environment: [String] = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"]
-        let envp = environment.map { strdup($0) } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let started = posix_spawn(&pid, program, &actions, nil, argv, envp)
-        guard started == 0 else { throw SystemCall.failure("start \(program) to \(what)", errno: started) }
-        let status = ProcessWait.exitCode(of: pid)
-        guard status == 0 else { throw PartitionError(.system, "Could not \(what): \(program) exited with status \(status).") }
     }
 
     // <linux/loop.h>

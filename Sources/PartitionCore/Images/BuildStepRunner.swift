@@ -26,40 +26,26 @@ enum BuildStepRunner {
         let logFD = POSIX.retryingInterrupts { open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o600) }
         guard logFD >= 0 else { throw POSIX.failure("open the build log \(log)") }
         defer { close(logFD) }
-        let ends = try CommandOutput.pipeEnds()
+        let ends = try HostProgram.pipe()
 
         let command = [setpriv, "--pdeathsig", "KILL", "--", unshare, "--pid", "--fork", "--kill-child", "--mount",
                        "--propagation", "private", "--"] + arguments
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, ends[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, ends[1], 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t(), allSignals = sigset_t()
-        sigemptyset(&noSignals)
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let variables = environment.merging(["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8"]) { _, fixed in fixed }
-        let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = variables.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
-        close(ends[1])
-        defer { close(ends[0]) }
-        guard spawned == 0 else { throw POSIX.failure("start \(command[0])", errno: spawned) }
+        let pid: pid_t
+        do throws(PartitionError) {
+            pid = try HostProgram(command, environment: variables).spawn(stdout: ends.write, stderr: ends.write)
+        } catch {
+            close(ends.read); close(ends.write)
+            throw error
+        }
+        close(ends.write)
+        defer { close(ends.read) }
 
         var pending: [UInt8] = []
         var tail: [String] = []
         var buffer = [UInt8](repeating: 0, count: 16384)
         while true {
-            let count = POSIX.retryingInterrupts { read(ends[0], &buffer, buffer.count) }
+            let count = POSIX.retryingInterrupts { read(ends.read, &buffer, buffer.count) }
             if count <= 0 { break }
             _ = FileIO.writeAll(logFD, Array(buffer[0..<count]))
             pending += buffer[0..<count]
@@ -74,12 +60,9 @@ enum BuildStepRunner {
                 }
             }
         }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let exited = (status & 0x7f) == 0
-        let code = (status >> 8) & 0xff
-        guard exited && code == 0 else {
-            let what = exited ? "exited with status \(code)" : "was killed by signal \(status & 0x7f)"
+        let status = HostProgram.wait(pid)
+        guard status == 0 else {
+            let what = status < 128 ? "exited with status \(status)" : "was killed by signal \(status - 128)"
             let last = tail.last.map { ": \($0)" } ?? ""
             throw PartitionError(.system, "The image build step '\(step)' \(what)\(last) (the whole output is in \(log)).")
         }

@@ -39,7 +39,7 @@ public struct DebianImageBuilder: ImageBuilder {
         let output = try build(recipe, into: staging.directory) { progress.step(staging.name, $0) }
         progress.step(staging.name, "computing the digest")
         let (treeDigest, treeSize) = try ImageDigest.tree(at: staging.rootfs)
-        let diskDigest = try CommandOutput.sha256(of: staging.disk)
+        let diskDigest = try Sha256Sum.sha256(of: staging.disk)
         var hasher = SHA256()
         hasher.update("rootfs \(treeDigest)\ndisk sha256:\(diskDigest)\n")
         var status = stat()
@@ -85,16 +85,16 @@ public struct DebianImageBuilder: ImageBuilder {
         let sources = try DebianSources.forRecipe(recipe)
         let dates = try sources.releaseDates()
         // The builder's files as tar sees them (names, modes, contents), in a stable order.
-        let builderDigest = try CommandOutput.run(["/bin/sh", "-c",
+        let builderDigest = try HostProgram(["/bin/sh", "-c",
             "tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -cf - -C \"$1\" . | sha256sum", "sh",
-            builderDirectory], limit: 4096).prefix(64)
+            builderDirectory]).output(limit: 4096).prefix(64)
         var lines = ["builder \(recipe.builder) 1", "recipe-text \(recipe.text.utf8.count)", recipe.text,
                      "builder-files \(builderDigest)",
-                     "agent \(try agentPackage.map { path throws(PartitionError) in try CommandOutput.sha256(of: path) } ?? "none")",
+                     "agent \(try agentPackage.map { path throws(PartitionError) in try Sha256Sum.sha256(of: path) } ?? "none")",
                      "sources", sources.deb822]
         for (url, date) in zip(sources.releaseURLs, dates) { lines.append("release \(url) \(date)") }
         try ensureDirectory(cacheDirectory)
-        let hex = try CommandOutput.sha256(of: lines.joined(separator: "\n"), scratch: "\(cacheDirectory)/.inputs.\(getpid())")
+        let hex = try Sha256Sum.sha256(of: lines.joined(separator: "\n"), scratch: "\(cacheDirectory)/.inputs.\(getpid())")
         return Plan(recipe: recipe, builderDirectory: builderDirectory, agentPackage: agentPackage, sources: sources,
                     inputs: "sha256:" + hex)
     }
@@ -148,7 +148,7 @@ public struct DebianImageBuilder: ImageBuilder {
             let fields = recorded.split(separator: " ").map(String.init)
             if fields.count == 2, fields[0] == plan.inputs, access(tar, R_OK) == 0 {
                 progress("packages: checking the cached tree of \(plan.recipe.suite)")
-                if (try? CommandOutput.sha256(of: tar)) == fields[1].trimmingSuffixNewline {
+                if (try? Sha256Sum.sha256(of: tar)) == fields[1].trimmingSuffixNewline {
                     progress("packages: cached (\(tar))")
                     return tar
                 }
@@ -161,7 +161,7 @@ public struct DebianImageBuilder: ImageBuilder {
         let made = staging + "/packages.tar"
         try BuildStepRunner.run("packages", ["/bin/sh", plan.script, "packages", made], environment: variables, log: log,
                                 progress: report)
-        let digest = try CommandOutput.sha256(of: made)
+        let digest = try Sha256Sum.sha256(of: made)
         guard rename(made, tar) == 0 else { throw POSIX.failure("move the packages tar into \(cache)") }
         try AtomicFile.write(Array("\(plan.inputs) \(digest)\n".utf8), to: key, mode: 0o600)
         return tar

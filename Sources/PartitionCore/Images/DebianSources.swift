@@ -55,8 +55,8 @@ struct DebianSources: Equatable {
     /// what tells a rebuild that the archive has changed. About 0.1-0.3 s.
     func releaseDates() throws(PartitionError) -> [String] {
         let urls = releaseURLs
-        let output = try CommandOutput.run(["/usr/bin/curl", "--silent", "--show-error", "--fail", "--location",
-                                            "--max-time", "20", "--range", "0-2047"] + urls, limit: 1 << 20)
+        let output = try HostProgram(["/usr/bin/curl", "--silent", "--show-error", "--fail", "--location",
+                                      "--max-time", "20", "--range", "0-2047"] + urls).output(limit: 1 << 20)
         let dates = output.split(separator: "\n").filter { $0.hasPrefix("Date: ") }.map { String($0.dropFirst(6)) }
         guard dates.count == urls.count else {
             throw PartitionError(.unavailable, "Cannot read the date of the mirror's Release files (\(urls.joined(separator: ", "))); is the mirror reachable?")

@@ -18,10 +18,9 @@ public struct DirectoryImageImporter: ImageImporter {
         let source = try Self.openDirectory(path)
         defer { close(source) }
         progress.step(staging.name, "copying \(path)")
-        let copied = try ImageCommand(program: "cp",
-                                      arguments: ["-a", "--no-dereference", "--one-file-system", "--",
-                                                  "/proc/\(getpid())/fd/\(source)/.", staging.rootfs],
-                                      holding: staging.lockDescriptor).run()
+        let copied = try HostProgram(["cp", "-a", "--no-dereference", "--one-file-system", "--",
+                                      "/proc/\(getpid())/fd/\(source)/.", staging.rootfs],
+                                     holding: staging.lockDescriptor).run()
         guard copied.status == 0 else {
             throw PartitionError(.system, "Could not copy \(path) into the image: \(copied.lastLine)")
         }

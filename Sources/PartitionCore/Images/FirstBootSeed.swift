@@ -66,7 +66,7 @@ struct FirstBootSeed {
     /// Writes the two files and makes the ISO (label `cidata`) with xorriso or genisoimage in a
     /// private directory below `runtimeRoot`; returns the ISO's path and the directory to remove.
     func makeISO(runtimeRoot: String) throws(PartitionError) -> (iso: String, directory: String) {
-        guard let tool = ToolRun.find(["/usr/bin/xorriso", "/usr/bin/genisoimage"]) else {
+        guard let tool = HostProgram.find(["/usr/bin/xorriso", "/usr/bin/genisoimage"]) else {
             throw PartitionError(.unavailable, "Making an LPAR's first-boot seed needs xorriso or genisoimage; install one ('make setup').")
         }
         let parent = try StateDirectory.ensureRuntime("seeds", below: runtimeRoot)
@@ -80,10 +80,9 @@ struct FirstBootSeed {
             var arguments = [tool]
             if tool.hasSuffix("xorriso") { arguments += ["-as", "genisoimage"] }
             arguments += ["-quiet", "-output", iso, "-volid", "cidata", "-joliet", "-rock", directory + "/user-data", directory + "/meta-data"]
-            let outcome = try ToolRun.run(arguments)
+            let outcome = try HostProgram(arguments).run()
             guard outcome.status == 0 else {
-                let reason = outcome.output.split(separator: "\n").last.map(String.init) ?? "exit status \(outcome.status)"
-                throw PartitionError(.system, "\(tool) could not make the first-boot seed: \(reason)")
+                throw PartitionError(.system, "\(tool) could not make the first-boot seed: \(outcome.lastLine)")
             }
             return (iso, directory)
         } catch {

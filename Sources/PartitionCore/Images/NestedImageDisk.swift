@@ -62,10 +62,10 @@ struct NestedImageDisk: Sendable, Hashable {
         let partial = "\(directory)/.\(serial).\(getpid()).partial"
         unlink(partial)
         defer { unlink(partial) }
-        try Self.runQuietly(Self.mkfs(), ["mkfs.ext4", "-q", "-F", "-t", "ext4", "-O", "^has_journal", "-m", "0",
+        try HostProgram([Self.mkfs(), "-q", "-F", "-t", "ext4", "-O", "^has_journal", "-m", "0",
                                           "-N", String(entries + entries / 4 + 1024), "-L", String(serial.prefix(16)),
-                                          "-E", "nodiscard,root_owner=0:0", "-d", tree, partial, "\(size / 1024)k"],
-                            what: "make the file system image of '\(image)' for nested WPARs")
+                                          "-E", "nodiscard,root_owner=0:0", "-d", tree, partial, "\(size / 1024)k"])
+            .check("make the file system image of '\(image)' for nested WPARs")
         guard chmod(partial, 0o644) == 0, rename(partial, file) == 0 else {
             throw POSIX.failure("put the file system image of '\(image)' in place at \(file)")
         }
@@ -167,25 +167,5 @@ struct NestedImageDisk: Sendable, Hashable {
             return directory + "/mkfs.ext4"
         }
         throw PartitionError(.unsupported, "Images for nested WPARs need mkfs.ext4 (Debian package e2fsprogs), which is not installed.")
-    }
-
-    /// Runs `program` with no input or output of partctl's and a fixed environment; fails unless it exits 0.
-    private static func runQuietly(_ program: String, _ arguments: [String], what: String) throws(PartitionError) {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        for fd: Int32 in [0, 1, 2] {
-            _ = "/dev/null".withCString { posix_spawn_file_actions_addopen(&actions, fd, $0, fd == 0 ? O_RDONLY : O_WRONLY, 0) }
-        }
-        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        let environment = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"]
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let started = posix_spawn(&pid, program, &actions, nil, argv, envp)
-        guard started == 0 else { throw PartitionError(.system, "Could not start \(program) to \(what): \(String(cString: strerror(started))).") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        guard status == 0 else { throw PartitionError(.system, "Could not \(what): \(program) failed (wait status \(status)).") }
     }
 }

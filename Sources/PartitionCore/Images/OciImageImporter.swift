@@ -69,11 +69,11 @@ public struct OciImageImporter: ImageImporter {
         step("copying \(reference) with skopeo")
         // skopeo checks what it copies as it copies it; partctl checks the copy again below, since
         // that copy is what umoci reads.
-        let copied = try OciTool(program: "skopeo", arguments: ["copy", "--quiet", "--", reference, "oci:\(layout):\(Self.stagingTag)"],
-                                 temporaryDirectory: temporary, holding: holding).run()
+        let copied = try Self.tool(["skopeo", "copy", "--quiet", "--", reference, "oci:\(layout):\(Self.stagingTag)"],
+                                temporary: temporary, holding: holding)
         guard copied.status == 0 else {
             let code: PartitionError.Code = reference.hasPrefix("docker://") ? .unavailable : .invalidArgument
-            throw PartitionError(code, "Could not read the image \(QuotedText.of(reference, limit: 200)): \(copied.lastLine).")
+            throw PartitionError(code, "Could not read the image \(QuotedText.of(reference, limit: 200)): \(Self.message(copied)).")
         }
         let image = try OciLayout(directory: layout, tag: Self.stagingTag)
         step("checking \(image.manifest.layers.count) layers")
@@ -86,10 +86,10 @@ public struct OciImageImporter: ImageImporter {
 
         step("unpacking with umoci")
         let bundle = "\(directory)/bundle"
-        let unpacked = try OciTool(program: "umoci", arguments: ["--log=error", "unpack", "--image", "\(layout):\(Self.stagingTag)", bundle],
-                                   temporaryDirectory: temporary, holding: holding).run()
+        let unpacked = try Self.tool(["umoci", "--log=error", "unpack", "--image", "\(layout):\(Self.stagingTag)", bundle],
+                                  temporary: temporary, holding: holding)
         guard unpacked.status == 0 else {
-            throw PartitionError(.invalidArgument, "umoci could not unpack the image \(QuotedText.of(reference, limit: 200)): \(unpacked.lastLine).")
+            throw PartitionError(.invalidArgument, "umoci could not unpack the image \(QuotedText.of(reference, limit: 200)): \(Self.message(unpacked)).")
         }
         guard rename("\(bundle)/rootfs", "\(directory)/rootfs") == 0 else { throw POSIX.failure("move the unpacked root into place") }
         for leftover in [bundle, layout, temporary] { try Self.remove(leftover) }
@@ -147,8 +147,28 @@ public struct OciImageImporter: ImageImporter {
         try TreeRemoval.remove(path)
     }
 
+    /// skopeo or umoci with a temporary directory of the import's own (so that a killed import
+    /// leaves nothing outside its staging), holding the staging lock.
+    static func tool(_ arguments: [String], temporary: String, holding: Int32?) throws(PartitionError) -> HostProgram.Outcome {
+        do throws(PartitionError) {
+            return try HostProgram(arguments, environment: ["TMPDIR": temporary], holding: holding).run()
+        } catch let error where error.code == .unavailable {
+            throw PartitionError(.unsupported, "\(arguments[0]) is not installed; partctl imports OCI images with Debian's skopeo and umoci (apt install skopeo umoci).")
+        }
+    }
+
+    /// A tool's last line, with Go's logrus wrapping (time="…" level=fatal msg="…") taken off.
+    static func message(_ outcome: HostProgram.Outcome) -> String {
+        var line = outcome.lastLine
+        if let range = line.range(of: "msg=\""), line.hasSuffix("\"") {
+            line = String(line[range.upperBound..<line.index(before: line.endIndex)])
+            line = line.replacingOccurrences(of: "\\\"", with: "\"")
+        }
+        return line
+    }
+
     static func diskUsage(_ path: String) throws(PartitionError) -> UInt64 {
-        let counted = try OciTool(program: "du", arguments: ["-s", "-B1", "--", path]).run()
+        let counted = try HostProgram(["du", "-s", "-B1", "--", path]).run()
         guard counted.status == 0, let bytes = counted.output.split(whereSeparator: { $0 == "\t" || $0 == " " }).first.flatMap({ UInt64($0) }) else {
             throw PartitionError(.system, "Could not measure \(path): \(counted.lastLine).")
         }

@@ -32,17 +32,17 @@ struct OciLayerCheck {
         }
         var stream: OciByteStream
         var pid: pid_t?
-        var errorPipe: [Int32] = [-1, -1]
+        var errorPipe: (read: Int32, write: Int32) = (-1, -1)
         if let decompressor {
-            guard OciTool.pipe(&errorPipe) else { throw POSIX.failure("create a pipe") }
+            errorPipe = try HostProgram.pipe()
             let started: (pid: pid_t, output: Int32)
             do throws(PartitionError) {
-                started = try OciTool(program: decompressor[0], arguments: Array(decompressor.dropFirst())).start(stderr: errorPipe[1])
+                started = try HostProgram(decompressor).start(stderr: errorPipe.write)
             } catch {
-                close(errorPipe[0]); close(errorPipe[1])
+                close(errorPipe.read); close(errorPipe.write)
                 throw error
             }
-            close(errorPipe[1])
+            close(errorPipe.write)
             pid = started.pid
             stream = OciByteStream(fd: started.output)
         } else {
@@ -59,9 +59,9 @@ struct OciLayerCheck {
         }
         close(stream.fd)
         if let pid {
-            let status = OciTool.wait(pid)
-            let said = (try? FileIO.readAll(errorPipe[0], limit: 4096, truncating: true).get()) ?? []
-            close(errorPipe[0])
+            let status = HostProgram.wait(pid)
+            let said = (try? FileIO.readAll(errorPipe.read, limit: 4096, truncating: true).get()) ?? []
+            close(errorPipe.read)
             // gzip exits 2 for warnings only (trailing garbage after the stream).
             let ok = status == 0 || (decompressor?[0] == "gzip" && status == 2)
             if !ok {
