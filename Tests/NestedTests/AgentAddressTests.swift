@@ -9,28 +9,18 @@ import Testing
 /// the same that `ip` shows; loopback and link-local are left out. An unknown operation, as an
 /// older agent sees this one, is a failure reply (the host then shows libvirt's addresses only).
 @Suite(.serialized) final class AgentAddressTests {
-    let directory = "/tmp/ptest-agentaddr-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    let agent: Process
+    let agent: SocketAgent
 
     init() throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        agent = Process()
-        agent.executableURL = URL(fileURLWithPath: Built.partagent)
-        agent.arguments = ["--socket", directory + "/agent.sock"]
-        agent.environment = ["PARTCTL_ROOT": directory + "/definitions", "PARTCTL_RUNTIME_ROOT": directory + "/runtime",
-                             "PARTCTL_SUPERVISOR": Built.supervisor, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
-        agent.standardInput = FileHandle.nullDevice
-        try agent.run()
+        agent = try SocketAgent("agentaddr")
     }
 
     deinit {
-        kill(agent.processIdentifier, SIGKILL)
-        agent.waitUntilExit()
-        try? FileManager.default.removeItem(atPath: directory)
+        agent.stop()
     }
 
     @Test func theAgentReportsTheMachinesGlobalAddresses() throws {
-        let conversation = try SocketLink(path: directory + "/agent.sock").conversation
+        let conversation = try SocketLink(path: agent.socketPath).conversation
         let addresses = try conversation.call(Agent.Addresses.self, AgentEmpty(), timeout: .seconds(5)).addresses
         let shown = try TestProcess.run("/usr/sbin/ip", ["-o", "-4", "addr", "show", "scope", "global"])
         let expected = shown.stdout.split(separator: "\n").compactMap { line -> String? in
@@ -48,7 +38,7 @@ import Testing
     }
 
     @Test func anOperationTheAgentDoesNotKnowIsAFailureReply() throws {
-        let link = try SocketLink(path: directory + "/agent.sock")
+        let link = try SocketLink(path: agent.socketPath)
         let reply = try AgentSocketTests.ask(link, #"{"v":4,"id":7,"op":"system.nothing","args":{}}"#)
         #expect(reply.id == 7)
         guard case .failure(let failure) = reply.outcome else {

@@ -8,19 +8,11 @@ import WorkloadEngine
 /// partagent on the host, over its --socket endpoint, with its own state directories: the whole
 /// protocol against the real engine, and the agent's handling of broken frames.
 @Suite(.serialized) final class AgentSocketTests {
-    let directory = "/tmp/ptest-agent-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    var socketPath: String { directory + "/agent.sock" }
-    let agent: Process
+    let agent: SocketAgent
+    var socketPath: String { agent.socketPath }
 
     init() throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        agent = Process()
-        agent.executableURL = URL(fileURLWithPath: Built.partagent)
-        agent.arguments = ["--socket", directory + "/agent.sock"]
-        agent.environment = ["PARTCTL_ROOT": directory + "/definitions", "PARTCTL_RUNTIME_ROOT": directory + "/runtime",
-                             "PARTCTL_SUPERVISOR": Built.supervisor, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
-        agent.standardInput = FileHandle.nullDevice
-        try agent.run()
+        agent = try SocketAgent("agent")
     }
 
     deinit {
@@ -31,9 +23,7 @@ import WorkloadEngine
                 _ = try? conversation.call(Agent.Remove.self, .init(name: name, force: true), timeout: .seconds(30))
             }
         }
-        kill(agent.processIdentifier, SIGKILL)
-        agent.waitUntilExit()
-        try? FileManager.default.removeItem(atPath: directory)
+        agent.stop()
     }
 
     @Test func anApplicationWparLivesItsWholeLifeThroughTheAgent() throws {
