@@ -79,6 +79,8 @@ struct LparDiskTests {
             // Its user-data may hold secrets: no other host user reads it (it was 0644).
             var status = stat()
             #expect(stat(try seed.path(), &status) == 0 && status.st_mode & 0o077 == 0, "mode \(String(status.st_mode & 0o777, radix: 8))")
+            // Nor the image's base (it was 0444 in a pool directory every user may pass).
+            #expect(stat(basePath, &status) == 0 && status.st_mode & 0o077 == 0, "mode \(String(status.st_mode & 0o777, radix: 8))")
 
             // The domain: the overlay is vda with its whole chain given, the seed a read-only cdrom.
             let xml = try #require(try connection.lookupDomain(name: lpar)).xmlDesc([.inactive])

@@ -123,6 +123,14 @@ import Testing
         #expect(try virsh("dumpxml", "--inactive", Self.lpar).contains("<serial>\(serial)</serial>"))
         let diskXML = try virsh("dumpxml", Self.lpar)
         #expect(diskXML.contains("<readonly/>"))
+        // The image's tree as a file system is root's alone, as the store is (it was 0644 in a pool
+        // directory every host user may pass).
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: "\(Self.stateRoot)/pool")) ?? []
+        where file.hasPrefix("rootfs-ptest-img-busybox-") {
+            var status = stat()
+            #expect(stat("\(Self.stateRoot)/pool/\(file)", &status) == 0 && status.st_mode & 0o077 == 0,
+                    "\(file): mode \(String(status.st_mode & 0o777, radix: 8))")
+        }
 
         // A second nested WPAR on the same image shares the disk; the disk stays while one uses it.
         let second = "\(Self.lpar)/ptest-w2"

@@ -37,13 +37,15 @@ extension ImagePool {
             return try existing.path()
         }
         if local {
-            // Read-only for everyone: QEMU opens a backing file read-only; nothing may write it.
-            guard fchmod(descriptor, 0o444) == 0 else { throw POSIX.failure("make \(stagingDisk) read-only", errno: errno) }
+            // Read-only, and root's alone: the pool directory lets QEMU (and so every host user) pass,
+            // and an image may hold what its owner would not show to other users. libvirt hands the
+            // file to QEMU's user for as long as a domain uses it (dynamic ownership).
+            guard fchmod(descriptor, 0o400) == 0 else { throw POSIX.failure("make \(stagingDisk) read-only", errno: errno) }
             let target = directory + "/" + name
             guard rename(stagingDisk, target) == 0 else { throw POSIX.failure("move \(stagingDisk) into \(directory)", errno: errno) }
             try pool.refresh()
         } else {
-            let volume = try pool.createVolume(xml: volumeXML(name: name, capacity: UInt64(info.st_size), format: "raw", mode: "0444"))
+            let volume = try pool.createVolume(xml: volumeXML(name: name, capacity: UInt64(info.st_size), format: "raw", mode: "0400"))
             do {
                 try volume.upload(from: descriptor, length: UInt64(info.st_size))
                 try pool.refresh()

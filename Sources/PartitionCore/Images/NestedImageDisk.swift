@@ -66,7 +66,8 @@ struct NestedImageDisk: Sendable, Hashable {
                                           "-N", String(entries + entries / 4 + 1024), "-L", String(serial.prefix(16)),
                                           "-E", "nodiscard,root_owner=0:0", "-d", tree, partial, "\(size / 1024)k"])
             .check("make the file system image of '\(image)' for nested WPARs")
-        guard chmod(partial, 0o644) == 0, rename(partial, file) == 0 else {
+        // Root's alone, as the image's base volumes: libvirt hands it to QEMU's user while attached.
+        guard chmod(partial, 0o400) == 0, rename(partial, file) == 0 else {
             throw POSIX.failure("put the file system image of '\(image)' in place at \(file)")
         }
     }
