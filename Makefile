@@ -90,9 +90,15 @@ unit-test-unprivileged:
 		./partctlPackageTests.xctest --testing-library swift-testing --filter '$(UNIT_TESTS)'
 	rm -rf $(UNIT_COPY)
 
+# The debian-12 image the tests share is built (or found up to date) first, in a state root of the
+# tests' own that outlives the run (only a changed recipe, agent package or mirror rebuilds it); the
+# systemd WPAR suites, host and nested, then run on its tree.
+TEST_IMAGE_ROOT ?= /var/tmp/partctl-test-images
 test: setup guest-image deb build fuzz-smoke
 	$(MAKE) docs-generated DOCS_BIN=$(DEBUG_BIN)
-	PARTCTL_BIN=$(CURDIR)/$(DEBUG_BIN) $(SWIFT) test --no-parallel
+	PARTCTL_TEST_IMAGE_ROOT=$(TEST_IMAGE_ROOT) PARTCTL_BIN=$(CURDIR)/$(DEBUG_BIN) $(SWIFT) test --no-parallel --filter DebianImageBuildTests
+	PARTCTL_TEST_IMAGE_ROOT=$(TEST_IMAGE_ROOT) PARTCTL_TEST_DEBIAN_ROOTFS=$(TEST_IMAGE_ROOT)/store/debian-12/rootfs \
+		PARTCTL_BIN=$(CURDIR)/$(DEBUG_BIN) $(SWIFT) test --no-parallel
 
 # libFuzzer on the profile reader and the agent protocol's decoders (docs/security.md, Fuzzing). The
 # fuzz targets exist only when PARTCTL_FUZZ is set (Package.swift), in their own scratch path, built
