@@ -67,9 +67,10 @@ public struct OciImageImporter: ImageImporter {
         guard mkdir(temporary, 0o700) == 0 else { throw POSIX.failure("create \(temporary)") }
 
         step("copying \(reference) with skopeo")
-        // skopeo checks what it copies as it copies it; partctl checks the copy again below, since
+        // --tmpdir: skopeo 1.9 unpacks an oci-archive below /var/tmp whatever TMPDIR says, where a
+        // killed import would leave it. skopeo checks what it copies as it copies it; partctl checks the copy again below, since
         // that copy is what umoci reads.
-        let copied = try Self.tool(["skopeo", "copy", "--quiet", "--", reference, "oci:\(layout):\(Self.stagingTag)"],
+        let copied = try Self.tool(["skopeo", "--tmpdir", temporary, "copy", "--quiet", "--", reference, "oci:\(layout):\(Self.stagingTag)"],
                                 temporary: temporary, holding: holding)
         guard copied.status == 0 else {
             let code: PartitionError.Code = reference.hasPrefix("docker://") ? .unavailable : .invalidArgument
