@@ -95,6 +95,9 @@ CFG
     # -d copies the tree in; lazy init off so that the first boot does no background zeroing.
     mkfs.ext4 -q -F -L debian-root -U "$ROOT_UUID" -E lazy_itable_init=0,lazy_journal_init=0,root_owner=0:0 \
         -d "$dir" "$work/root.img" "$((root_sectors / 2))k"
+    # The same tree is the root of system WPARs, which partctl mounts: an fstab naming the disk's
+    # UUID would fail systemd-remount-fs.service there (a WPAR left degraded). The disk has its own.
+    printf '# A system WPAR'"'"'s root is mounted by partctl; the LPAR disk'"'"'s /etc/fstab names its root.\n' >"$dir/etc/fstab"
 
     modules="part_gpt ext2 linux normal configfile echo test serial terminal search search_fs_uuid gzio zstd"
     say "boot loader: GRUB (i386-pc core.img, x86_64-efi BOOTX64.EFI)"
