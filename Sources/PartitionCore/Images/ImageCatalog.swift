@@ -51,7 +51,7 @@ public struct ImageCatalog {
                 + " 'partctl image import' brings in an image of your own.")
         }
         let inputs = try builder.inputs(recipe: recipe)
-        var replacing = false
+        var replaced: ImageManifest?
         if store.contains(name) {
             let existing = try store.image(name)
             if let inputs, existing.inputs == inputs {
@@ -59,13 +59,18 @@ public struct ImageCatalog {
                 return (existing, false)
             }
             try refuseIfUsed(existing, verb: "rebuild")
-            replacing = true
+            replaced = existing
         }
-        let staging = try store.stage(name, replacing: replacing)
+        let staging = try store.stage(name, replacing: replaced != nil)
         progress.step(name, "building")
         var manifest = try builder.build(recipe: recipe, into: staging, progress: progress)
         if manifest.inputs == nil { manifest.inputs = inputs }
         try commit(manifest, staging, progress)
+        // Nothing used the old one (refused above otherwise): its base volume and the file system
+        // made of its tree for nested WPARs go with it, as `image remove` takes them.
+        if let replaced, replaced.digest != manifest.digest {
+            try? removeDerivedFiles(of: replaced)
+        }
         return (manifest, true)
     }
 
@@ -91,10 +96,15 @@ public struct ImageCatalog {
         let manifest = try store.image(name)
         try refuseIfUsed(manifest, verb: "remove")
         try store.remove(name, holding: lock)
+        try removeDerivedFiles(of: manifest)
+    }
+
+    /// A disk image's base volume in the pool, and the read-only file system made of its tree for
+    /// nested WPARs if one was (no LPAR uses either when this runs).
+    private func removeDerivedFiles(of manifest: ImageManifest) throws(PartitionError) {
         if manifest.kinds.contains(.disk) {
             try ImageProducers.baseVolumes.remove(manifest, manager)
         }
-        // The read-only file system made of its tree for nested WPARs, if one was (no LPAR uses it now).
         if manifest.hasRootfs { NestedImageDisk(image: manifest, stateRoot: manager.configuration.stateRoot).removeFile() }
     }
 
