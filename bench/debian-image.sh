@@ -2,9 +2,9 @@
 # The Debian image (issue 10): a second `image build debian-12` with nothing changed (goal <= 2 s), the
 # image's size, and an LPAR booting its disk: `partctl define` + `activate` until the agent answers,
 # against `virsh start` of the same domain until the agent's line appears on the console (goal <= 1.05).
-# The image is built first when the store lacks it (minutes: mmdebstrap). Until LPARs take `image:`
-# (lpar-debian, the pool's overlays) the LPAR boots a fresh copy of the image's disk named in disks:,
-# the same guest; each start is a first boot (cloud-init makes the host keys), like a new LPAR's.
+# The image is built first when the store lacks it (minutes: mmdebstrap). The LPAR is lpar-debian: a
+# fresh overlay on the image's base volume and a seed at each define, so each start, partctl's and
+# virsh's alike, is a first boot (cloud-init makes the host keys), like a new LPAR's.
 set -eu
 cd "$(dirname "$0")"
 mkdir -p work/debian-image
@@ -14,14 +14,11 @@ export PARTCTL_IMAGES=${PARTCTL_IMAGES:-$(cd .. && pwd)/images}
 export PARTCTL_PROFILES=${PARTCTL_PROFILES:-$(cd .. && pwd)/profiles}
 runs=${RUNS:-3}
 name=ptest-bench-debian
-disk=/var/lib/libvirt/images/$name.qcow2
-profile=$(pwd)/work/debian-image/$name.yaml
 marker="partagent: serving"
 ratios=${BENCH_RATIOS:-$(pwd)/work/ratios.tsv}
 cleanup() {
     virsh -q destroy $name >/dev/null 2>&1 || true
     "$PARTCTL" remove $name --force >/dev/null 2>&1 || true
-    rm -f "$disk"
 }
 trap cleanup EXIT
 cleanup
@@ -32,36 +29,22 @@ start=$(date +%s.%N)
 second=$(echo "$(date +%s.%N) - $start" | bc)
 size=$("$PARTCTL" image show debian-12 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])' 2>/dev/null ||
     python3 -c "import json; print(json.load(open('$root/store/debian-12/image.json'))['size'])")
-qcow=$(stat -c %s "$root/store/debian-12/disk.qcow2" 2>/dev/null || echo 0)
-printf 'debian-image: second build %.2f s; image %d MiB (disk.qcow2 %d MiB, 4 GiB virtual)\n' "$second" $((size >> 20)) $((qcow >> 20))
+volume=$(python3 -c "import json; print(json.load(open('$root/store/debian-12/image.json'))['disk']['volume'])")
+qcow=$(stat -c %s "$root/pool/$volume" 2>/dev/null || echo 0)
+printf 'debian-image: second build %.2f s; image %d MiB (base volume %d MiB, 4 GiB virtual)\n' "$second" $((size >> 20)) $((qcow >> 20))
 printf 'image build debian-12, nothing changed\t%.2f s\t<= 2 s\n' "$second" >>"$ratios"
 printf 'debian-12 image size (tree + disk.qcow2)\t%d MiB\t-\n' $((size >> 20)) >>"$ratios"
 
-cat >"$profile" <<PROFILE
-kind: lpar
-extends: lpar-base
-description: the debian-12 image's disk, copied (bench)
-memory: {min: 512MiB, desired: 1GiB, max: 1GiB}
-processors: {min: 1, desired: 2, max: 2}
-boot:
-  order: [disk]
-disks:
-  - file: $disk
-    format: qcow2
-    bus: virtio
-agent: true
-PROFILE
 rm -f work/debian-image/*.json
 i=0
 while [ $i -lt "$runs" ]; do
     i=$((i + 1))
-    cp --sparse=always "$root/store/debian-12/disk.qcow2" "$disk"
     t=$(date +%s.%N)
-    "$PARTCTL" define $name --profile "$profile" >/dev/null
+    "$PARTCTL" define $name --profile lpar-debian >/dev/null
     echo "$(date +%s.%N) - $t" | bc >work/debian-image/define-$i.txt
     python3 boot-timeline.py --json --timeout 300 --domain $name -- "$PARTCTL" activate $name >work/debian-image/partctl-$i.json
-    virsh -q destroy $name >/dev/null
-    cp --sparse=always "$root/store/debian-12/disk.qcow2" "$disk"
+    "$PARTCTL" remove $name --force >/dev/null
+    "$PARTCTL" define $name --profile lpar-debian >/dev/null
     python3 boot-timeline.py --json --timeout 300 --domain $name --wait-for "$marker" -- virsh -q start $name >work/debian-image/virsh-$i.json
     virsh -q destroy $name >/dev/null
     "$PARTCTL" remove $name >/dev/null
