@@ -60,6 +60,14 @@ extension WorkloadEngine {
             return (pending, exit)
         }
         defer { exit.close() }
+        return try Self.relaySession(pending.pid, channel: channel, pipes: pipes, exit: exit,
+                                     input: input, output: output, error: error)
+    }
+
+    /// Relays a started session (`login`, and a command in the system itself) until its process
+    /// ends: its terminal, whose master comes back over `channel`, or its pipes; its exit status.
+    static func relaySession(_ pid: pid_t, channel: TerminalChannel?, pipes: StdioPipes?, exit: ChildExit,
+                             input: Int32, output: Int32, error: Int32) throws(PartitionError) -> Int32 {
         if let channel {
             let master = try channel.receiveMaster()
             defer { close(master) }
@@ -67,7 +75,7 @@ extension WorkloadEngine {
         } else {
             pipes?.relay(until: exit, input: input, output: output, error: error)
         }
-        return ProcessWait.exitCode(of: pending.pid)
+        return ProcessWait.exitCode(of: pid)
     }
 
     /// The size of the caller's terminal, for the login's terminal to start at.

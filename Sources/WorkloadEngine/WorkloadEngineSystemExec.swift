@@ -38,14 +38,8 @@ extension WorkloadEngine {
         let exit = try ChildExit(pending.pid)
         defer { exit.close() }
         try pending.release()
-        if let channel {
-            let master = try channel.receiveMaster()
-            defer { close(master) }
-            _ = TerminalRelay(remote: master, input: input, output: output, escape: false, resizes: master, exit: exit).run()
-        } else {
-            pipes?.relay(until: exit, input: input, output: output, error: error)
-        }
-        return ProcessWait.exitCode(of: pending.pid)
+        return try Self.relaySession(pending.pid, channel: channel, pipes: pipes, exit: exit,
+                                     input: input, output: output, error: error)
     }
 
     /// Every capability this kernel knows, newer ones than `CapabilitySet.names` too.
