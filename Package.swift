@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Targets follow DESIGN §8; imports point downward only:
-// partctl -> PartitionCommands -> PartitionCore -> {PartitionProfiles, PartitionImages, LibvirtKit, WorkloadEngine, AgentProtocol} -> SystemKit -> PartitionModel
+// partctl -> PartitionCommands -> PartitionCore -> {PartitionProfiles, PartitionImages, PartitionNetworks, LibvirtKit, WorkloadEngine, AgentProtocol} -> SystemKit -> PartitionModel
 // (docs/architecture.md).
 // partagent -> {WorkloadEngine, AgentProtocol} -> PartitionModel: no Yams, no full Foundation (at most
 // FoundationEssentials), so the agent and the guest's initramfs stay small.
@@ -46,6 +46,9 @@ let package = Package(
         // hundreds of MB) is ~40x slower unoptimised, minutes for debian-12 in `make test`.
         .target(name: "PartitionImages", dependencies: ["PartitionModel", "SystemKit"],
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        // partctl's managed networks (docs/networks.md): their definitions and lease books, the host
+        // bridge, dnsmasq, and partctl's nftables table (NAT, isolation, port forwards). Host-side only.
+        .target(name: "PartitionNetworks", dependencies: ["PartitionModel", "SystemKit"]),
         // Profiles read from YAML (Yams), resolved along `extends`, checked against the host, with the
         // origin of every value: host-side only, the agent never links it.
         .target(
@@ -81,12 +84,12 @@ let package = Package(
         .executableTarget(name: "partagent", dependencies: ["WorkloadEngine", "AgentProtocol", "SystemKit"]),
         .target(
             name: "PartitionCore",
-            dependencies: ["PartitionModel", "PartitionProfiles", "PartitionImages", "LibvirtKit", "WorkloadEngine", "AgentProtocol", "SystemKit"]
+            dependencies: ["PartitionModel", "PartitionProfiles", "PartitionImages", "PartitionNetworks", "LibvirtKit", "WorkloadEngine", "AgentProtocol", "SystemKit"]
         ),
         .target(
             name: "PartitionCommands",
             dependencies: [
-                "PartitionCore", "PartitionProfiles", "PartitionImages", "SystemKit",
+                "PartitionCore", "PartitionProfiles", "PartitionImages", "PartitionNetworks", "SystemKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -103,6 +106,7 @@ let package = Package(
         .testTarget(name: "PartitionModelTests", dependencies: ["PartitionModel", "PartitionProfiles", "PartctlTestSupport"]),
         .testTarget(name: "LibvirtKitTests", dependencies: ["LibvirtKit", "PartctlTestSupport"]),
         .testTarget(name: "SystemKitTests", dependencies: ["SystemKit", "PartctlTestSupport"]),
+        .testTarget(name: "PartitionNetworksTests", dependencies: ["PartitionNetworks", "SystemKit", "PartctlTestSupport"]),
         .testTarget(name: "PartitionImagesTests", dependencies: ["PartitionImages", "SystemKit", "PartctlTestSupport"]),
         .testTarget(name: "WorkloadEngineTests", dependencies: ["WorkloadEngine", "SystemKit", "PartctlTestSupport"]),
         .testTarget(name: "PartitionCoreTests", dependencies: ["PartitionCore", "PartitionImages", "PartctlTestSupport"]),

@@ -107,29 +107,50 @@ public struct WparBridgeNetwork: Sendable, Codable, Hashable {
     public var prefixLength: Int { address.split(separator: "/").last.flatMap { Int($0) } ?? 32 }
 }
 
+/// A WPAR on one of partctl's managed networks (docs/networks.md): a veth into the network's
+/// bridge, with an address leased to the WPAR at define and released at remove.
+public struct WparManagedNetwork: Sendable, Codable, Hashable {
+    /// The managed network's name: `partctl0`, or one made with `partctl network create`. In an
+    /// LPAR, `partctl0` is the guest's own network (its bridge, NATed to the LPAR's adapter).
+    public var name: String
+    /// A fixed address in the network (no prefix length: the network's own), checked against its
+    /// subnet and leases at define; nil = the next free one is handed out.
+    public var address: IPv4Address?
+
+    public init(name: String, address: IPv4Address? = nil) {
+        self.name = name
+        self.address = address
+    }
+}
+
 /// A WPAR always gets its own network namespace; this says what is in it.
 public enum WparNetwork: Sendable, Hashable, Codable {
     /// Nothing, not even a working loopback.
     case none
     /// The loopback interface, up.
     case loopback
-    /// Loopback plus a veth into a host bridge.
+    /// Loopback plus a veth into a host bridge, the address set by hand.
     case bridge(WparBridgeNetwork)
+    /// Loopback plus a veth into a managed network, the address leased.
+    case managed(WparManagedNetwork)
 
-    // Encoded as in a profile: "none", "loopback", or {bridge, address, gateway}.
+    // Encoded as in a profile: "none", "loopback", a managed network's name, {name, address}, or
+    // {bridge, address, gateway}.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let word = try? container.decode(String.self) {
             switch word {
             case "none": self = .none
             case "loopback": self = .loopback
-            default:
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                    debugDescription: "expected none, loopback or a bridge mapping, found '\(word)'"))
+            default: self = .managed(WparManagedNetwork(name: word))
             }
             return
         }
-        self = .bridge(try container.decode(WparBridgeNetwork.self))
+        if let bridge = try? container.decode(WparBridgeNetwork.self) {
+            self = .bridge(bridge)
+        } else {
+            self = .managed(try container.decode(WparManagedNetwork.self))
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -138,6 +159,8 @@ public enum WparNetwork: Sendable, Hashable, Codable {
         case .none: try container.encode("none")
         case .loopback: try container.encode("loopback")
         case .bridge(let bridge): try container.encode(bridge)
+        case .managed(let managed) where managed.address == nil: try container.encode(managed.name)
+        case .managed(let managed): try container.encode(managed)
         }
     }
 }

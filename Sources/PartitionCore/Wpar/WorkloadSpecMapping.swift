@@ -42,7 +42,7 @@ enum WorkloadSpecMapping {
             environment: environment, workingDirectory: profile.workdir, hostname: profile.hostname,
             capabilities: profile.capabilities.map(\.rawValue),
             userNamespace: profile.userNamespace ? mapping(pinnedAt: profile.userNamespaceBase) : nil,
-            network: network(profile.network), limits: limits(profile.resources), console: console)
+            network: try network(profile.network), limits: limits(profile.resources), console: console)
         spec.diskLimit = profile.resources.disk.max?.bytes
         spec.privileged = profile.privileged
         spec.minimalInit = profile.usesMinimalInit ? true : nil
@@ -104,11 +104,14 @@ enum WorkloadSpecMapping {
         }
     }
 
-    static func network(_ network: WparNetwork) -> WorkloadNetwork {
+    static func network(_ network: WparNetwork) throws(PartitionError) -> WorkloadNetwork {
         switch network {
         case .none: return .none
         case .loopback: return .loopback
         case .bridge(let bridge): return .bridge(bridge)
+        case .managed(let managed):
+            // Issue 11 in progress: the lease (PartitionNetworks) gives the address here.
+            throw PartitionError(.unsupported, "The managed network '\(managed.name)' cannot be joined yet.")
         }
     }
 
