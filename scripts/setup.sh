@@ -6,7 +6,7 @@ set -eu
 PACKAGES="libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev qemu-system-x86
 qemu-utils libxml2-utils e2fsprogs busybox-static memtest86+ ovmf hyperfine cpio xz-utils zstd lz4 pkg-config iproute2 kmod
 libseccomp-dev gcc libc6-dev tini man-db groff-base bsdutils util-linux grub-rescue-pc python3 xorriso dnsmasq-base
-dpkg-dev fdisk curl mmdebstrap grub-pc-bin grub-efi-amd64-bin dosfstools mtools skopeo umoci gzip crun"
+dpkg-dev fdisk curl mmdebstrap grub-pc-bin grub-efi-amd64-bin dosfstools mtools skopeo umoci gzip crun iperf3"
 # tini: its static build /usr/bin/tini-static is the minimal init of application WPARs (init: true).
 # libseccomp-dev: the seccomp filter's compiler, linked statically (libseccomp.a) into partctl and
 # partagent. gcc and libc6-dev: the seccomp tests build a static probe program (cc -static).
@@ -19,6 +19,7 @@ dpkg-dev fdisk curl mmdebstrap grub-pc-bin grub-efi-amd64-bin dosfstools mtools 
 # mirror's Release dates), grub-pc-bin, grub-efi-amd64-bin, dosfstools and mtools: Debian images.
 # skopeo and umoci: OCI image import (docs/images.md); gzip and zstd decompress layers for partctl's
 # own layer check; crun: bench/oci-run.sh and bench/wpar-run.sh compare with it.
+# iperf3: bench/forward-throughput.sh (a forward against a direct connection).
 
 missing=""
 for p in $PACKAGES; do

@@ -52,6 +52,8 @@ extension PartitionManager {
         try perform(path, "activate") { (partition) throws(PartitionError) in
             try partition.activate(reprofile: try profile.map { reference throws(PartitionError) in try profiles.resolve(reference) }, wait: wait)
         }
+        // The first activate after a reboot brings the port forwards back (nothing when they are there).
+        if configuration.isLocal { restoreForwardsIfMissing() }
     }
 
     /// `wait` false: see `PartitionBackend.shutdown`.
@@ -74,9 +76,20 @@ extension PartitionManager {
             // A host WPAR's name is freed under the names lock, as it was taken (define).
             return try context(path, "remove") { () throws(PartitionError) in
                 try withNamesLock { () throws(PartitionError) in try HostWparPartition(wpar: wpar, backend: wpars(), progress: progress).remove(force: force) }
+                removeForwardsAfterRemove(path)
             }
         }
         try perform(path, "remove") { (partition) throws(PartitionError) in try partition.remove(force: force) }
+        removeForwardsAfterRemove(path)
+    }
+
+    /// A removed partition's forwards go with it (an LPAR's with its nested WPARs'); the partition is
+    /// gone already, so a failure here is a warning: `forward remove` finishes the job.
+    private func removeForwardsAfterRemove(_ path: PartitionPath) {
+        guard configuration.isLocal else { return }
+        do { try removeForwards(of: path) } catch {
+            warn(PartitionWarning(path: path, operation: "remove", message: "Its port forwards could not be removed: \(error.message)"))
+        }
     }
 
     public func modify(_ path: PartitionPath, attributes: String, live: Bool, config: Bool) throws(PartitionError) {
