@@ -4,13 +4,15 @@ import Glibc
 /// Sockets the forward tests hold or talk through on the host: a port kept busy (the refusal of a
 /// port in use) and one UDP exchange with a deadline.
 enum ForwardSockets {
-    /// A TCP socket listening on 0.0.0.0:`port`, or a UDP one bound there; -1 when the port is taken.
-    static func bind(_ port: Int, udp: Bool) -> Int32 {
+    /// A TCP socket listening on 0.0.0.0:`port` (127.0.0.1 with `loopback`), or a UDP one bound
+    /// there; -1 when the port is taken.
+    static func bind(_ port: Int, udp: Bool, loopback: Bool = false) -> Int32 {
         let fd = socket(AF_INET, Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return -1 }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
+        if loopback { address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian }
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }

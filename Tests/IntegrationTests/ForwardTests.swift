@@ -187,4 +187,42 @@ import Testing
         let chains = try Self.chainPorts()
         #expect(chains.prerouting.intersection(ports).isEmpty && chains.output.intersection(ports).isEmpty)
     }
+
+    /// route_localnet=1 on partctl0 (which a forward from 127.0.0.1 needs) would let anything on the
+    /// bridge send to the host's 127.0.0.1 services; forward_guard drops that. A network namespace of
+    /// the test's own stands in for a partition that routes 127.0.0.0/8 to the host (which a WPAR
+    /// root with CAP_NET_ADMIN in its namespace could do). It also reaches a partition through the
+    /// host's address and the forward (hairpin: masqueraded, so the answer comes back the same way).
+    @Test func aPartitionOnTheBridgeCannotReachTheHostsLoopback() throws {
+        let cleanup = Cleanup()
+        try Self.start(Self.web, address: "10.77.0.186", script: Self.httpdScript, cleanup: cleanup)
+        let port = ForwardSockets.freePort()
+        cleanup.add { _ = try? CLI.partctl("forward", "remove", "\(port)") }
+        try #require(try CLI.partctl("forward", "add", "\(port)", "\(Self.web):80").status == 0)
+        #expect(try String(contentsOfFile: "/proc/sys/net/ipv4/conf/partctl0/route_localnet", encoding: .utf8) == "1\n")
+
+        let secret = ForwardSockets.freePort()
+        let listening = ForwardSockets.bind(secret, udp: false, loopback: true)
+        defer { close(listening) }
+        try #require(listening >= 0)
+        let (namespace, host, inside) = ("ptest-fwdns", "ptest-fwd0", "ptest-fwd1")
+        func ip(_ arguments: String...) throws -> CLI.Result { try CLI.run("/usr/sbin/ip", arguments) }
+        _ = try? ip("netns", "del", namespace)
+        _ = try? ip("link", "del", host)
+        cleanup.add { _ = try? ip("netns", "del", namespace); _ = try? ip("link", "del", host) }
+        let setup = """
+            ip netns add \(namespace) && ip link add \(host) type veth peer name \(inside) && ip link set \(inside) netns \(namespace) \
+            && ip link set \(host) master partctl0 up && ip netns exec \(namespace) sh -c 'ip addr add 10.77.0.184/24 dev \(inside) \
+            && ip link set \(inside) up && echo 1 >/proc/sys/net/ipv4/conf/\(inside)/route_localnet && ip route add 127.0.0.0/8 via 10.77.0.1 dev \(inside)'
+            """
+        let made = try CLI.run("/bin/sh", ["-c", setup])
+        try #require(made.status == 0, "\(made)")
+
+        func inNamespace(_ arguments: [String]) throws -> CLI.Result { try CLI.run("/usr/sbin/ip", ["netns", "exec", namespace] + arguments) }
+        #expect(CLI.waitFor(10) { (try? inNamespace(["curl", "-sS", "--max-time", "2", "http://10.77.0.1:\(port)/"]).stdout) == Self.page + "\n" },
+                "the page did not come through the host's address on the bridge (hairpin)")
+        let probe = "import socket\ntry:\n socket.create_connection(('127.0.0.1', \(secret)), timeout=3); print('connected')\nexcept OSError as e: print('not connected', e)"
+        let reached = try inNamespace(["python3", "-c", probe])
+        #expect(reached.stdout.hasPrefix("not connected"), "the host's 127.0.0.1:\(secret) was reached from the bridge: \(reached)")
+    }
 }
