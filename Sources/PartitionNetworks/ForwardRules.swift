@@ -3,7 +3,7 @@ import PartitionModel
 /// The nftables script of partctl's forward_* chains in table `ip partctl` (docs/forwards.md), one
 /// transaction for `nft -f`: the table and chains are added when missing, then flushed and filled,
 /// so the chains always hold exactly what forwards.json says and no other chain is touched (netcore
-/// owns network_*, the guest's chains live in the guest).
+/// owns network_*, the guest's chains live in the guest). Without forwards the chains are deleted.
 ///
 /// - forward_prerouting (nat, prerouting, dstnat): connections from outside and from partitions to
 ///   any of the host's own addresses on a forwarded port are DNATed to the partition.
@@ -27,6 +27,12 @@ public enum ForwardRules {
     public static func script(_ forwards: [Forward], bridges: [String]) -> String {
         var lines = ["add table \(table)"]
         for chain in chains { lines.append("add chain \(table) \(chain.name) { \(chain.declaration) }") }
+        // Nothing to forward or guard: the chains go (added first, so the delete never fails), and
+        // nothing of the forwards is left in the ruleset.
+        if forwards.isEmpty && bridges.filter(isInterfaceName).isEmpty {
+            for chain in chains { lines.append("delete chain \(table) \(chain.name)") }
+            return lines.joined(separator: "\n") + "\n"
+        }
         for chain in chains { lines.append("flush chain \(table) \(chain.name)") }
         for forward in ForwardBook.sorted(forwards) {
             let rule = "fib daddr type local \(forward.proto.rawValue) dport \(forward.hostPort) dnat to \(forward.destination.address):\(forward.destination.port)"

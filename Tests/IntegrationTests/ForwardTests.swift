@@ -186,6 +186,11 @@ import Testing
         for port in ports { #expect(try CLI.partctl("forward", "remove", "\(port)").status == 0) }
         let chains = try Self.chainPorts()
         #expect(chains.prerouting.intersection(ports).isEmpty && chains.output.intersection(ports).isEmpty)
+        // With no forward left at all (none of another test's), nothing of the forwards is in the ruleset.
+        if try Self.listedPorts().isEmpty {
+            let ruleset = try CLI.run("/usr/sbin/nft", ["list", "ruleset"]).stdout
+            #expect(!ruleset.contains("forward_"), "\(ruleset)")
+        }
     }
 
     /// route_localnet=1 on partctl0 (which a forward from 127.0.0.1 needs) would let anything on the

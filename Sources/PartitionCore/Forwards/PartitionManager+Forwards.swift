@@ -74,7 +74,8 @@ extension PartitionManager {
             let before = try book.load()
             let kept = before.filter { !$0.targets(path.description, nested: path.depth == 1) }
             guard kept.count != before.count else { return }
-            try commit(kept, replacing: before, book: book)
+            // A removed LPAR has no agent left to tell.
+            try commit(kept, replacing: before, book: book, gone: path.depth == 1 ? path.description : nil)
         }
     }
 
@@ -87,10 +88,11 @@ extension PartitionManager {
 
     /// State first, then the guests' and the host's rules. When a rule cannot be loaded the old
     /// list is put back (and its rules loaded again), so a failed command leaves what was there.
-    private func commit(_ after: [Forward], replacing before: [Forward], book: ForwardBook) throws(PartitionError) {
+    /// `gone`: an LPAR being removed, whose guest is not told.
+    private func commit(_ after: [Forward], replacing before: [Forward], book: ForwardBook, gone: String? = nil) throws(PartitionError) {
         try book.save(after)
         do {
-            for (lpar, forwards) in NestedForwardGlue.changedLpars(before, after).sorted(by: { $0.key < $1.key }) {
+            for (lpar, forwards) in NestedForwardGlue.changedLpars(before, after).sorted(by: { $0.key < $1.key }) where lpar != gone {
                 try NestedForwardGlue.publish(lpar: try PartitionName(lpar), forwards, manager: self)
             }
             try ForwardTable.render(after, book: book)
