@@ -230,4 +230,26 @@ import Testing
         let reached = try inNamespace(["python3", "-c", probe])
         #expect(reached.stdout.hasPrefix("not connected"), "the host's 127.0.0.1:\(secret) was reached from the bridge: \(reached)")
     }
+
+    /// After a reboot the kernel has none of the rules (deleting the chains and route_localnet stands
+    /// in for it here); the first activate renders them again from forwards.json.
+    @Test func theFirstActivateAfterARebootRestoresTheRules() throws {
+        let cleanup = Cleanup()
+        try Self.start(Self.web, address: "10.77.0.186", script: Self.httpdScript, cleanup: cleanup)
+        let port = ForwardSockets.freePort()
+        cleanup.add { _ = try? CLI.partctl("forward", "remove", "\(port)") }
+        try #require(try CLI.partctl("forward", "add", "\(port)", "\(Self.web):80").status == 0)
+        removeTestPartition(Self.stopped)
+        cleanup.add { removeTestPartition(Self.stopped) }
+        try #require(try CLI.partctl("define", Self.stopped, "--profile", try Self.profile(Self.stopped, address: "10.77.0.188", script: "sleep 1000")).status == 0)
+
+        let wipe = "for c in forward_guard forward_prerouting forward_output forward_postrouting; do nft delete chain ip partctl $c; done; "
+            + "echo 0 >/proc/sys/net/ipv4/conf/partctl0/route_localnet"
+        try #require(try CLI.run("/bin/sh", ["-c", wipe]).status == 0)
+        #expect(try Self.curl("http://127.0.0.1:\(port)/").status != 0, "the page came through without the rules")
+        let activate = try CLI.partctl("activate", Self.stopped)
+        try #require(activate.status == 0, "\(activate.stderr)")
+        #expect(try Self.chainPorts().output.contains(port))
+        #expect(try Self.curl("http://127.0.0.1:\(port)/").stdout == Self.page + "\n")
+    }
 }
