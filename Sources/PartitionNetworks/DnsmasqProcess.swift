@@ -32,11 +32,26 @@ public struct DnsmasqProcess: Sendable {
         return bytes.split(separator: 0).contains { String(decoding: $0, as: UTF8.self) == configArgument }
     }
 
+    /// Whether `pid` is gone or a zombie: then its descriptors (its sockets) are closed too.
+    static func hasExited(_ pid: pid_t) -> Bool {
+        guard let stat = FileIO.readText("/proc/\(pid)/stat", limit: 4096),
+              let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: close)...].drop { $0 == " " }.first == "Z"
+    }
+
     /// Starts dnsmasq on the configuration in place; returns once it runs (dnsmasq's parent exits
     /// when the daemon is ready, or with its complaint).
     public func start() throws(PartitionError) {
         unlink(pidPath)
-        let outcome = try HostProgram(["dnsmasq", configArgument]).run()
+        var outcome = try HostProgram(["dnsmasq", configArgument]).run()
+        // A dnsmasq that was just killed may still hold its sockets for a moment (its /proc/PID/exe
+        // goes before its descriptors do): try again for up to two seconds.
+        var tries = 0
+        while outcome.status != 0 && outcome.output.contains("Address already in use") && tries < 10 {
+            POSIX.sleep(seconds: 0.2)
+            tries += 1
+            outcome = try HostProgram(["dnsmasq", configArgument]).run()
+        }
         guard outcome.status == 0 else {
             throw PartitionError(.system, "Could not start dnsmasq for \(directory): \(outcome.lastLine)")
         }
@@ -51,7 +66,7 @@ public struct DnsmasqProcess: Sendable {
         kill(pid, SIGTERM)
         let deadline = POSIX.monotonicSeconds() + 5
         var pause = 0.002
-        while isOurs(pid) {
+        while !Self.hasExited(pid) {
             if POSIX.monotonicSeconds() > deadline {
                 kill(pid, SIGKILL)
             }

@@ -151,7 +151,8 @@ struct NetworkHostTests {
         #expect(lab.network.dynamicRange.contains(leased))
 
         kill(first, SIGKILL)
-        #expect(waitUntil(timeout: 5) { dnsmasq.runningPid() == nil })
+        #expect(waitUntil(timeout: 5) { DnsmasqProcess.hasExited(first) })
+        #expect(dnsmasq.runningPid() == nil)
         #expect(!NetworkHost.state(of: lab.network, root: Self.root).isUp)
 
         try NetworkHost.ensureUp(lab.network, root: Self.root)
