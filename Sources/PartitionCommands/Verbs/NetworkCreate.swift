@@ -5,7 +5,7 @@ import PartitionModel
 struct NetworkCreate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create", abstract: "Create a managed network (a bridge with DHCP, NAT unless --no-nat) and bring it up.",
-        discussion: "Example: partctl network create lab --subnet 10.78.0.0/24 --no-nat")
+        discussion: "Example: partctl network create lab --subnet 10.80.0.0/24 --no-nat")
 
     @Argument(help: "The network's name (also its bridge's unless --bridge; then at most 15 characters).") var name: String
     @Option(name: .long, help: ArgumentHelp("Its IPv4 subnet, /8 to /30; the host takes the first address.", valueName: "cidr")) var subnet: String
