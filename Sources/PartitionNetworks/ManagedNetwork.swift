@@ -29,7 +29,8 @@ public struct ManagedNetwork: Codable, Sendable, Hashable {
     public var leasedRange: ClosedRange<IPv4Address> {
         let hosts = subnet.hosts
         let count = hosts.upperBound.value - hosts.lowerBound.value + 1
-        let upper = hosts.lowerBound.value + count - count / 4 - 1
+        // At least one address stays dynamic: a /30's two hosts are the gateway and dnsmasq's pool.
+        let upper = hosts.lowerBound.value + count - max(1, count / 4) - 1
         return IPv4Address(hosts.lowerBound.value)...IPv4Address(upper)
     }
 
