@@ -58,11 +58,12 @@ public struct NetworkLeaseBook {
         }
     }
 
-    /// Releases every lease of `partition` (each of an LPAR's adapters); nothing to release is fine.
-    public func release(partition: String) throws(PartitionError) {
+    /// Releases every lease of `partition` (each of an LPAR's adapters) but those of the MACs in
+    /// `keeping` (the adapters it still has); nothing to release is fine.
+    public func release(partition: String, keeping macs: Set<String> = []) throws(PartitionError) {
         try locked { () throws(PartitionError) in
             let book = try readLeases()
-            let kept = book.filter { $0.partition != partition }
+            let kept = book.filter { $0.partition != partition || macs.contains($0.mac) }
             guard kept.count != book.count else { return }
             try write(kept, reload: true)
         }
