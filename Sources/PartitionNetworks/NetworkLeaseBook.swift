@@ -111,16 +111,23 @@ public struct NetworkLeaseBook {
             let whose = holder.partition == partition ? "another adapter of \(partition)" : holder.partition
             throw PartitionError(.invalidArgument, "\(address) on \(name) is already leased to \(whose).")
         }
-        if let live = dynamicLeases().first(where: { $0.address == address && $0.mac != mac }) {
+        if let live = liveDynamicLeases().first(where: { $0.address == address && $0.mac != mac }) {
             throw PartitionError(.invalidArgument,
                 "\(address) on \(name) is in use by \(live.hostname ?? live.mac) (a DHCP lease of dnsmasq).")
         }
     }
 
+    /// dnsmasq's leases that stand in the way: those of its own pool (or set by hand outside the
+    /// leased range). One inside the leased range came from a reservation of this book, so the
+    /// book decides: after a release, the client's lease left in dnsmasq's file is stale.
+    private func liveDynamicLeases() -> [(mac: String, address: IPv4Address, hostname: String?)] {
+        dynamicLeases().filter { !network.leasedRange.contains($0.address) }
+    }
+
     private func freeAddress(avoiding others: [NetworkLease], mac: String) throws(PartitionError) -> IPv4Address {
         var taken = Set(others.map(\.address.value))
         taken.insert(network.gateway.value)
-        for live in dynamicLeases() where live.mac != mac { taken.insert(live.address.value) }
+        for live in liveDynamicLeases() where live.mac != mac { taken.insert(live.address.value) }
         let range = network.leasedRange
         var value = range.lowerBound.value
         while value <= range.upperBound.value {
