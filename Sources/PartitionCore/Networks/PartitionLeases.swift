@@ -35,10 +35,8 @@ struct PartitionLeases {
     func exists(_ partition: String) -> Bool {
         guard !partition.contains("/"), let name = try? PartitionName(partition) else { return true }
         if WparBackend(configuration: configuration).exists(name) { return true }
-        guard let connection = libvirt(), let domain = try? connection.lookupDomain(name: partition) else {
-            return libvirt() == nil
-        }
-        return domain != nil
+        guard let connection = libvirt() else { return true }
+        do { return try connection.lookupDomain(name: partition) != nil } catch { return true }
     }
 
     func lease(_ network: ManagedNetwork, partition: String, mac: String, requested: IPv4Address?) throws(PartitionError) -> NetworkLease {
