@@ -113,15 +113,16 @@ public struct NetworkLeaseBook {
         }
         if let live = liveDynamicLeases().first(where: { $0.address == address && $0.mac != mac }) {
             throw PartitionError(.invalidArgument,
-                "\(address) on \(name) is in use by \(live.hostname ?? live.mac) (a DHCP lease of dnsmasq).")
+                "\(address) on \(name) is in use by \(live.hostname ?? live.mac) (a DHCP lease of dnsmasq, until it expires).")
         }
     }
 
-    /// dnsmasq's leases that stand in the way: those of its own pool (or set by hand outside the
-    /// leased range). One inside the leased range came from a reservation of this book, so the
-    /// book decides: after a release, the client's lease left in dnsmasq's file is stale.
+    /// dnsmasq's leases held by other clients until they expire: dnsmasq itself will not hand
+    /// their addresses to anyone else meanwhile, reservation or not ("not using configured
+    /// address ... because it is leased to ..."), so neither does the book. A removed
+    /// partition's DHCP client thus keeps its address blocked for at most the lease time (1h).
     private func liveDynamicLeases() -> [(mac: String, address: IPv4Address, hostname: String?)] {
-        dynamicLeases().filter { !network.leasedRange.contains($0.address) }
+        dynamicLeases()
     }
 
     private func freeAddress(avoiding others: [NetworkLease], mac: String) throws(PartitionError) -> IPv4Address {
