@@ -6,7 +6,8 @@ set -eu
 PACKAGES="libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev qemu-system-x86
 qemu-utils libxml2-utils e2fsprogs busybox-static memtest86+ ovmf hyperfine cpio xz-utils zstd lz4 pkg-config iproute2 kmod
 libseccomp-dev gcc libc6-dev tini man-db groff-base bsdutils util-linux grub-rescue-pc python3 xorriso dnsmasq-base
-dpkg-dev fdisk curl mmdebstrap grub-pc-bin grub-efi-amd64-bin dosfstools mtools skopeo umoci gzip crun"
+dpkg-dev fdisk curl mmdebstrap grub-pc-bin grub-efi-amd64-bin dosfstools mtools skopeo umoci gzip crun
+nftables"
 # tini: its static build /usr/bin/tini-static is the minimal init of application WPARs (init: true).
 # libseccomp-dev: the seccomp filter's compiler, linked statically (libseccomp.a) into partctl and
 # partagent. gcc and libc6-dev: the seccomp tests build a static probe program (cc -static).
@@ -14,7 +15,8 @@ dpkg-dev fdisk curl mmdebstrap grub-pc-bin grub-efi-amd64-bin dosfstools mtools 
 # and util-linux (setpriv): terminal sessions and the unprivileged run of the unit tests.
 # grub-rescue-pc: the ISO the graphical-console test boots; python3: its zlib decodes the
 # screenshots in tests, independently of partctl's own PNG writer.
-# xorriso: the NoCloud seed (first boot) of LPARs; dnsmasq-base: DHCP and DNS of libvirt's `default` network.
+# xorriso: the NoCloud seed (first boot) of LPARs; dnsmasq-base: DHCP and DNS of libvirt's `default` network
+# and of partctl's managed networks (partctl0); nftables (nft): their NAT and isolation (docs/networks.md).
 # dpkg-dev (dpkg-shlibdeps): the partagent package's Depends. mmdebstrap, fdisk (sfdisk), curl (the
 # mirror's Release dates), grub-pc-bin, grub-efi-amd64-bin, dosfstools and mtools: Debian images.
 # skopeo and umoci: OCI image import (docs/images.md); gzip and zstd decompress layers for partctl's
@@ -85,7 +87,8 @@ if ! virsh -c qemu:///system pool-info partctl >/dev/null 2>&1; then
 fi
 virsh -c qemu:///system pool-info partctl | grep -q '^State: *running' || virsh -c qemu:///system pool-start partctl >/dev/null
 virsh -c qemu:///system pool-autostart partctl >/dev/null
-# The root file system of system WPARs, and the host bridge bridged WPARs attach to.
+# The root file system of system WPARs. The bridge partctl0 is no longer made here: partctl makes
+# its managed networks itself on first use (bridge, dnsmasq, NAT), and again after a reboot; an
+# existing partctl0 with 10.77.0.1/24 is adopted as it is (docs/networks.md).
 sh "$(dirname "$0")/build-rootfs.sh"
-sh "$(dirname "$0")/setup-bridge.sh"
 echo "setup: libvirtd is running ($(virsh -c qemu:///system version 2>/dev/null | sed -n 's/^Running hypervisor: //p'))"

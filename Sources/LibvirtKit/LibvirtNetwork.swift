@@ -1,4 +1,5 @@
 import CLibvirt
+import Glibc
 import PartitionModel
 
 /// One libvirt virtual network (`virNetworkPtr`), e.g. `default` (NAT), freed with the last reference.
@@ -20,6 +21,16 @@ public final class LibvirtNetwork: @unchecked Sendable {
         try LibvirtCall.run("virNetworkIsActive") { virNetworkIsActive(pointer) } == 1
     }
 
+    /// The network's name (virNetworkGetName).
+    public var name: String {
+        virNetworkGetName(pointer).map { String(cString: $0) } ?? ""
+    }
+
+    /// The network's XML description (virNetworkGetXMLDesc): bridge, forward mode, addresses, DHCP.
+    public func xmlDesc() throws(PartitionError) -> String {
+        try LibvirtCall.string("virNetworkGetXMLDesc") { virNetworkGetXMLDesc(pointer, 0) }
+    }
+
     /// Starts the defined network (virNetworkCreate).
     public func start() throws(PartitionError) {
         try LibvirtCall.run("virNetworkCreate") { virNetworkCreate(pointer) }
@@ -37,6 +48,17 @@ public final class LibvirtNetwork: @unchecked Sendable {
 }
 
 extension LibvirtConnection {
+    /// Every network, active or not (virConnectListAllNetworks).
+    public func listAllNetworks() throws(PartitionError) -> [LibvirtNetwork] {
+        var list: UnsafeMutablePointer<virNetworkPtr?>?
+        let count = try LibvirtCall.run("virConnectListAllNetworks") { virConnectListAllNetworks(pointer, &list, 0) }
+        defer { free(list) }
+        guard let list else { return [] }
+        return UnsafeBufferPointer(start: list, count: Int(count)).compactMap { network in
+            network.map { LibvirtNetwork(owning: $0, connection: self) }
+        }
+    }
+
     /// The network with this name, or nil when there is none (virNetworkLookupByName).
     public func lookupNetwork(name: String) throws(PartitionError) -> LibvirtNetwork? {
         switch LibvirtCall.result("virNetworkLookupByName", { virNetworkLookupByName(pointer, name) }) {

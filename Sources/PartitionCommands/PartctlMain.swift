@@ -18,7 +18,7 @@ public struct Partctl: ParsableCommand {
             ]),
             CommandGroup(name: "Inspect and change", subcommands: [Query.self, Tree.self, Modify.self]),
             CommandGroup(name: "Work inside", subcommands: [Console.self, Login.self, Run.self, Screenshot.self]),
-            CommandGroup(name: "Profiles and images", subcommands: [ProfileCommand.self, ImageVerb.self]),
+            CommandGroup(name: "Profiles, images and networks", subcommands: [ProfileCommand.self, ImageVerb.self, NetworkVerb.self]),
         ]
     )
 

@@ -218,6 +218,9 @@ public struct NetworkRegistry: Sendable {
         try AtomicFile.write(Array(data) + [UInt8(ascii: "\n")], to: definitionPath(of: network.name), mode: 0o644)
     }
 
+    /// The names of the stored networks, without writing partctl0 (completion, listings).
+    public func definedNames() throws(PartitionError) -> [String] { try storedNames() }
+
     /// Names of the directories holding a network.json, sorted.
     private func storedNames() throws(PartitionError) -> [String] {
         guard let handle = opendir(root) else {
