@@ -92,7 +92,9 @@ public final class PartitionManager {
     static let agentStartTimeout: Duration = .seconds(90)
 
     func wpars() -> WparBackend {
-        WparBackend(configuration: configuration)
+        let backend = WparBackend(configuration: configuration)
+        backend.libvirt = { [weak self] in try? self?.libvirt() }
+        return backend
     }
 
     /// Names are shared by LPARs and host WPARs: a defined host WPAR wins, anything else is asked of libvirt.
@@ -190,7 +192,7 @@ public final class PartitionManager {
                     if let connection = try? libvirt(), try connection.lookupDomain(name: name.rawValue) != nil {
                         throw PartitionError(.alreadyExists, "An LPAR (libvirt domain) named '\(name)' already exists.")
                     }
-                    if let refusal = Self.refusal(resolved.hostProblems(), profile: profile) { throw refusal }
+                    if let refusal = Self.refusal(resolved.hostProblems() + (try managedNetworkProblems(of: resolved)), profile: profile) { throw refusal }
                     try wpars().define(name, resolved: resolved)
                 }
             case .system:

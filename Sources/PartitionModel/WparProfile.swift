@@ -94,11 +94,15 @@ public struct WparBridgeNetwork: Sendable, Codable, Hashable {
     public var address: String
     /// The default route's gateway, e.g. `10.77.0.1`; nil = no default route.
     public var gateway: String?
+    /// `eth0`'s MAC address: set by partctl for a lease on a managed network (not a profile key);
+    /// nil = the kernel's random one. Left out of the JSON when nil, for agents that predate it.
+    public var mac: String?
 
-    public init(bridge: String, address: String, gateway: String? = nil) {
+    public init(bridge: String, address: String, gateway: String? = nil, mac: String? = nil) {
         self.bridge = bridge
         self.address = address
         self.gateway = gateway
+        self.mac = mac
     }
 
     /// `10.77.0.2` of `10.77.0.2/24`.

@@ -85,6 +85,15 @@ enum ProfileLparDecoding {
     static func decodeAdapters(_ node: ProfileNode?, _ reader: ProfileReader) throws(PartitionError) -> [NetworkSpec] {
         let path = ProfileKeyPath.root / "network"
         let example = "an adapter like {network: default} or {bridge: br0}"
+        if let node, case .scalar(let name) = node.content {
+            // `network: partctl0` (and `-i network=partctl0`): one adapter on that network.
+            if let problem = ProfileRules.interfaceNameProblem(name, maxLength: 64) {
+                throw reader.failure(node.origin, path, "expected a network's name like partctl0, or a list of adapters like [{network: default}]; \(problem)")
+            }
+            reader.record(path[0] / "network", name, node.origin)
+            reader.record(path[0] / "model", NicModel.virtio.rawValue, .builtInDefault)
+            return [NetworkSpec(attachment: .network(name))]
+        }
         guard let items = try reader.list(node, at: path, expecting: "a list of adapters like [{network: default}]"),
               !items.isEmpty else {
             reader.record(path, "[]", node?.origin ?? .builtInDefault)

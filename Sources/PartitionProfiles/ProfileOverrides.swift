@@ -28,7 +28,7 @@ public struct ProfileOverrides: Sendable, Codable, Hashable {
         ("min_mem", "memory.min"), ("desired_mem", "memory.desired"), ("max_mem", "memory.max"),
         ("min_procs", "processors.min"), ("desired_procs", "processors.desired"), ("max_procs", "processors.max"),
         ("weight", "weight"), ("cap", "cap"), ("autostart", "autostart"), ("accel", "accel"), ("image", "image"),
-        ("hostname", "hostname"),
+        ("hostname", "hostname"), ("network", "network"),
     ]
 
     /// WPAR attributes and the key paths they set.
@@ -36,7 +36,7 @@ public struct ProfileOverrides: Sendable, Codable, Hashable {
         ("cpu_weight", "resources.cpu.weight"), ("cpu_max", "resources.cpu.max"),
         ("memory_high", "resources.memory.high"), ("memory_max", "resources.memory.max"),
         ("pids_max", "resources.processes.max"), ("hostname", "hostname"), ("autostart", "autostart"),
-        ("image", "image"),
+        ("image", "image"), ("network", "network"),
     ]
 
     public static func attributes(for kind: PartitionKind) -> [(attribute: String, keyPath: String)] {

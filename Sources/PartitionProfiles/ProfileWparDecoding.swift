@@ -133,10 +133,12 @@ enum ProfileWparDecoding {
                              processes: WparProcessLimits(max: pids), disk: WparDiskLimits(max: diskMax))
     }
 
-    /// `none`, `loopback`, or `{bridge: partctl0, address: 10.77.0.2/24, gateway: 10.77.0.1}`.
+    /// `none`, `loopback`, a managed network's name (`partctl0`), `{name: partctl0, address:
+    /// 10.77.0.50}` (a fixed address on it), or `{bridge: br0, address: 10.77.0.2/24, gateway:
+    /// 10.77.0.1}` (a host bridge, the address set by hand).
     static func decodeNetwork(_ node: ProfileNode?, _ reader: ProfileReader) throws(PartitionError) -> WparNetwork {
         let path = ProfileKeyPath.root / "network"
-        let expecting = "none, loopback, or a mapping like {bridge: partctl0, address: 10.77.0.2/24, gateway: 10.77.0.1}"
+        let expecting = "none, loopback, a managed network like partctl0, or a mapping like {name: partctl0, address: 10.77.0.50}"
         guard let node, !node.isNull else {
             reader.record(path, "loopback", node?.origin ?? .builtInDefault)
             return WparProfile.defaultNetwork
@@ -151,21 +153,46 @@ enum ProfileWparDecoding {
                 reader.record(path, word, node.origin)
                 return .loopback
             default:
-                throw reader.failure(node.origin, path, "expected \(expecting); found \(node.shapeDescription).")
+                if let problem = ProfileRules.interfaceNameProblem(word, maxLength: 32) {
+                    throw reader.failure(node.origin, path, "expected \(expecting); \(problem)")
+                }
+                reader.record(path, word, node.origin)
+                return .managed(WparManagedNetwork(name: word))
             }
         case .mapping:
-            let bridge = try reader.mapping(node, at: path, keys: ["bridge", "address", "gateway"], expecting: expecting)!
-            guard let name = try reader.text(bridge["bridge"], at: path / "bridge", expecting: "a host bridge name") else {
-                throw reader.failure(bridge.origin, path / "bridge", "is required: the host bridge to attach to, e.g. partctl0.")
+            if node["bridge"] != nil { return try decodeBridge(node, reader) }
+            let managed = try reader.mapping(node, at: path, keys: ["name", "address"], expecting: expecting,
+                                             foreign: ["gateway": "belongs to the {bridge, address, gateway} form; a managed network's gateway is the network's own."])!
+            guard let name = try reader.text(managed["name"], at: path / "name", expecting: "a managed network's name like partctl0") else {
+                throw reader.failure(managed.origin, path / "name", "is required: the managed network, e.g. partctl0 ('partctl network list' lists them); or give bridge: for a host bridge.")
             }
-            guard let address = try reader.text(bridge["address"], at: path / "address", expecting: "an address like 10.77.0.2/24") else {
-                throw reader.failure(bridge.origin, path / "address", "is required: the WPAR's address with prefix, e.g. 10.77.0.2/24.")
+            if let problem = ProfileRules.interfaceNameProblem(name, maxLength: 32) {
+                throw reader.failure(managed["name"]!.origin, path / "name", problem)
             }
-            let gateway = try reader.text(bridge["gateway"], at: path / "gateway", expecting: "an address like 10.77.0.1")
-            return .bridge(WparBridgeNetwork(bridge: name, address: address, gateway: gateway))
+            let address = try reader.scalar(managed["address"], at: path / "address", expecting: "an IPv4 address like 10.77.0.50",
+                                            parse: { IPv4Address($0) },
+                                            problem: { "\(ProfileRules.quoted($0)) is not an IPv4 address like 10.77.0.50 (no prefix length: the network's own)." },
+                                            render: \.description)
+            return .managed(WparManagedNetwork(name: name, address: address))
         case .null, .sequence:
             throw reader.failure(node.origin, path, "expected \(expecting); found \(node.shapeDescription).")
         }
+    }
+
+    /// The host bridge form, `{bridge: br0, address: 10.77.0.2/24, gateway: 10.77.0.1}`.
+    private static func decodeBridge(_ node: ProfileNode, _ reader: ProfileReader) throws(PartitionError) -> WparNetwork {
+        let path = ProfileKeyPath.root / "network"
+        let bridge = try reader.mapping(node, at: path, keys: ["bridge", "address", "gateway"],
+                                        expecting: "a mapping like {bridge: partctl0, address: 10.77.0.2/24, gateway: 10.77.0.1}",
+                                        foreign: ["name": "give name: (a managed network) or bridge: (a host bridge), not both."])!
+        guard let name = try reader.text(bridge["bridge"], at: path / "bridge", expecting: "a host bridge name") else {
+            throw reader.failure(bridge.origin, path / "bridge", "is required: the host bridge to attach to, e.g. partctl0.")
+        }
+        guard let address = try reader.text(bridge["address"], at: path / "address", expecting: "an address like 10.77.0.2/24") else {
+            throw reader.failure(bridge.origin, path / "address", "is required: the WPAR's address with prefix, e.g. 10.77.0.2/24.")
+        }
+        let gateway = try reader.text(bridge["gateway"], at: path / "gateway", expecting: "an address like 10.77.0.1")
+        return .bridge(WparBridgeNetwork(bridge: name, address: address, gateway: gateway))
     }
 
     static func decodeMounts(_ node: ProfileNode?, _ reader: ProfileReader) throws(PartitionError) -> [WparMount] {

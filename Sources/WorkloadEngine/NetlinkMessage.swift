@@ -18,7 +18,7 @@ enum Netlink {
     static let ackTLVs: UInt16 = 0x200  // on an error message: extended-ack attributes follow
 
     // Attributes
-    static let linkName: UInt16 = 3, linkMaster: UInt16 = 10, linkInfo: UInt16 = 18, linkNamespacePid: UInt16 = 19
+    static let linkAddress: UInt16 = 1, linkName: UInt16 = 3, linkMaster: UInt16 = 10, linkInfo: UInt16 = 18, linkNamespacePid: UInt16 = 19
     static let infoKind: UInt16 = 1, infoData: UInt16 = 2, vethPeer: UInt16 = 1
     static let addressAddress: UInt16 = 1, addressLocal: UInt16 = 2
     static let routeOutputInterface: UInt16 = 4, routeGateway: UInt16 = 5

@@ -28,8 +28,10 @@ extension NetlinkSocket {
     }
 
     /// Creates a veth pair: `name` here, up and enslaved to `master`; its peer `peerName` made
-    /// directly in the network namespace of `peerNamespacePid` (and left down).
-    func createVethPair(name: String, master: Int32, peerName: String, peerNamespacePid: pid_t) throws(PartitionError) {
+    /// directly in the network namespace of `peerNamespacePid` (and left down), with the MAC address
+    /// `peerAddress` when given (a managed network's DHCP reservation is made for it).
+    func createVethPair(name: String, master: Int32, peerName: String, peerNamespacePid: pid_t,
+                        peerAddress: [UInt8]? = nil) throws(PartitionError) {
         var request = NetlinkRequest(type: Netlink.newLink, flags: Netlink.create | Netlink.exclusive,
                                      header: Netlink.interfaceHeader(flags: Netlink.interfaceUp, change: Netlink.interfaceUp))
         request.attribute(Netlink.linkName, string: name)
@@ -42,6 +44,7 @@ extension NetlinkSocket {
                 data.nest(Netlink.vethPeer, header: Netlink.interfaceHeader()) { peer in
                     peer.attribute(Netlink.linkName, string: peerName)
                     peer.attribute(Netlink.linkNamespacePid, uint32: UInt32(bitPattern: peerNamespacePid))
+                    if let peerAddress { peer.attribute(Netlink.linkAddress, peerAddress) }
                 }
             }
         }

@@ -90,7 +90,14 @@ public enum NetworkSetup {
         let inside = try NetworkNamespaceSocket.open(inNetnsOf: childPid)
         let hostInterface = hostInterfaceName(for: name)
         try host.deleteLink(named: hostInterface)  // left by a killed command whose WPAR namespace lives on
-        try host.createVethPair(name: hostInterface, master: bridge.index, peerName: interfaceName, peerNamespacePid: childPid)
+        let mac = try attachment.mac.map { (text) throws(PartitionError) -> [UInt8] in
+            guard let bytes = macBytes(text) else {
+                throw PartitionError(.invalidArgument, "The MAC address '\(text.prefix(40))' is not a unicast address like 02:00:00:12:34:56.")
+            }
+            return bytes
+        }
+        try host.createVethPair(name: hostInterface, master: bridge.index, peerName: interfaceName, peerNamespacePid: childPid,
+                                peerAddress: mac)
         do throws(PartitionError) {
             try inside.setLinkUp(named: "lo")
             try inside.setLinkUp(named: interfaceName)
@@ -104,6 +111,18 @@ public enum NetworkSetup {
             throw error
         }
         return hostInterface
+    }
+
+    /// The six bytes of `02:00:00:12:34:56`; nil for anything else, a multicast or all-zero address too.
+    static func macBytes(_ text: String) -> [UInt8]? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 6 else { return nil }
+        var bytes: [UInt8] = []
+        for part in parts {
+            guard part.count == 2, let byte = UInt8(part, radix: 16) else { return nil }
+            bytes.append(byte)
+        }
+        return bytes[0] & 1 == 0 && bytes.contains(where: { $0 != 0 }) ? bytes : nil
     }
 
     /// The kernel's rules for interface names (dev_valid_name), checked before any request.

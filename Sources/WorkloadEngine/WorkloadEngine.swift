@@ -177,6 +177,7 @@ public final class WorkloadEngine: Sendable {
                 status.supervisorPID = record.supervisor.pid
                 status.initPID = record.initProcess.pid
                 status.startedAt = record.startedAt
+                status.network = record.network ?? spec.network
                 switch record.phase {
                 case _ where !WorkloadRuntimeRecord.isCommitted(in: runtime): status.state = .starting
                 case .starting: status.state = .starting

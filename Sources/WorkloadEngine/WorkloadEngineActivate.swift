@@ -74,6 +74,7 @@ extension WorkloadEngine {
         }
         var record = WorkloadRuntimeRecord(phase: .starting, supervisor: supervisorIdentity, initProcess: initIdentity,
                                            startedAt: Self.now())
+        record.network = spec.network
         do {
             try record.write(to: runtime)
             FaultPoint.reach("activate-spawned")

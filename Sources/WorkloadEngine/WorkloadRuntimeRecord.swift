@@ -29,6 +29,9 @@ struct WorkloadRuntimeRecord: Codable, Sendable, Equatable {
     /// waits. Past it the WPAR shows as running again, so a stop that gave up, or whose command
     /// was killed, never leaves it `stopping` for good. Absent in records of older versions.
     var stoppingUntil: Double?
+    /// The network it was attached to at activation (its `eth0` address: the `ip` field), which a
+    /// `modify --config` of the definition does not change. Absent in records of older versions.
+    var network: WorkloadNetwork?
 
     /// Whether a stop is under way at `now`: asked for, and its command still waiting.
     func isStopping(at now: Double) -> Bool {

@@ -114,6 +114,9 @@ enum WorkloadSpecCheck {
         if let gateway = attachment.gateway, !isAddress(gateway) {
             throw PartitionError(.invalidArgument, "The gateway \(QuotedText.of(gateway)) is not an IP address.")
         }
+        if let mac = attachment.mac, NetworkSetup.macBytes(mac) == nil {
+            throw PartitionError(.invalidArgument, "The MAC address \(QuotedText.of(mac)) is not a unicast address like 02:00:00:12:34:56.")
+        }
     }
 
     private static func isAddress(_ text: String) -> Bool {

@@ -24,6 +24,14 @@ public struct WorkloadStatus: Codable, Sendable, Hashable {
     /// The ID maps of its user namespace, if it has one. Local only, like `annotations`: an older
     /// host would refuse a field it does not know in the agent's replies.
     public var userNamespace: UserNamespaceMapping?
+    /// While active: the network it was attached to at activation. Local only, like `annotations`.
+    public var network: WorkloadNetwork?
+
+    /// While active on a bridge (a managed network's or one given by hand): `eth0`'s address.
+    public var address: String? {
+        guard case .bridge(let attachment)? = network else { return nil }
+        return attachment.host
+    }
 
     private enum CodingKeys: String, CodingKey {
         case name, kind, state, initPID, supervisorPID, startedAt, limits, lastExit, problem

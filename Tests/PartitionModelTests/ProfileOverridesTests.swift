@@ -18,7 +18,7 @@ import Testing
 
     @Test(arguments: [
         ("desired_memory=1GiB", "did you mean 'desired_mem'?"),
-        ("colour=blue", "The attributes are: min_mem, desired_mem, max_mem, min_procs, desired_procs, max_procs, weight, cap, autostart, accel, image, hostname, cpu_weight"),
+        ("colour=blue", "The attributes are: min_mem, desired_mem, max_mem, min_procs, desired_procs, max_procs, weight, cap, autostart, accel, image, hostname, network, cpu_weight"),
         ("weight", "'weight' is not of the form attribute=value"),
         ("weight=5,,cap=1", "an empty item is not of the form"),
         ("weight=", "-i weight: has no value"),
@@ -95,7 +95,7 @@ import Testing
             Issue.record("an LPAR attribute was applied to a WPAR")
         } catch {
             #expect(error.code == .invalidArgument)
-            #expect(error.message == "-i desired_mem: does not apply to a profile of kind wpar; its attributes are: cpu_weight, cpu_max, memory_high, memory_max, pids_max, hostname, autostart, image.")
+            #expect(error.message == "-i desired_mem: does not apply to a profile of kind wpar; its attributes are: cpu_weight, cpu_max, memory_high, memory_max, pids_max, hostname, autostart, image, network.")
         }
     }
 

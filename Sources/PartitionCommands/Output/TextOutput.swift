@@ -110,6 +110,7 @@ enum TextOutput {
                 parts.append("mem \(current.humanText)")
             }
             if let pids = record.field("pids_current"), pids != .none { parts.append("pids \(pids.text)") }
+            if let ip = record.field("ip"), ip != .none { parts.append(ip.text) }
         }
         if record.kind != .system, let image = record.field("image"), image != .none { parts.append("image \(image.text)") }
         if let note = record.note { parts.append("(\(note))") }

@@ -27,6 +27,14 @@ public struct DomainXML: Sendable {
     public var systemDisk: LparSystemDisk?
     /// The LPAR's NoCloud seed (first boot data for cloud-init), attached as a read-only cdrom.
     public var seedPath: String?
+    /// Adapters (by index in `profile.network`) on one of partctl's managed networks: a bridge
+    /// interface on its bridge with the MAC its lease is reserved for.
+    public var managedAdapters: [Int: ManagedAdapter] = [:]
+
+    public struct ManagedAdapter: Sendable, Hashable {
+        public var bridge: String
+        public var mac: String
+    }
 
     public init(name: PartitionName, profile: LparProfile, accelerator: Acceleration,
                 metadata: PartitionMetadata, consoleLogPath: String) {
@@ -132,8 +140,8 @@ public struct DomainXML: Sendable {
             devices.append(diskElement(DiskSpec(file: seedPath, device: .cdrom, format: .raw, bus: .scsi, readonly: true),
                                        target: targets.next(for: .scsi)))
         }
-        for adapter in profile.network {
-            devices.append(interfaceElement(adapter))
+        for (index, adapter) in profile.network.enumerated() {
+            devices.append(interfaceElement(adapter, managed: managedAdapters[index]))
         }
         var serial = XMLNode("serial", [("type", "pty")])
         serial.append(XMLNode("log", [("file", consoleLogPath), ("append", "off")]))
@@ -201,9 +209,15 @@ public struct DomainXML: Sendable {
         return element
     }
 
-    private func interfaceElement(_ adapter: NetworkSpec) -> XMLNode {
+    private func interfaceElement(_ adapter: NetworkSpec, managed: ManagedAdapter?) -> XMLNode {
         var element: XMLNode
         switch adapter.attachment {
+        case .network where managed != nil:
+            element = XMLNode("interface", [("type", "bridge")])
+            element.append(XMLNode("source", [("bridge", managed!.bridge)]))
+            element.append(XMLNode("mac", [("address", managed!.mac)]))
+            element.append(XMLNode("model", [("type", adapter.model.rawValue)]))
+            return element
         case .network(let network):
             element = XMLNode("interface", [("type", "network")])
             element.append(XMLNode("source", [("network", network)]))

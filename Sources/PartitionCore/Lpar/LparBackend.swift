@@ -21,6 +21,11 @@ final class LparBackend {
         self.configuration = configuration
     }
 
+    var leases: PartitionLeases {
+        let connection = self.connection
+        return PartitionLeases(configuration: configuration, libvirt: { connection })
+    }
+
     // MARK: Lookup
 
     /// A managed domain by name; refuses missing and unmanaged ones with a clear message. The one
@@ -56,7 +61,20 @@ final class LparBackend {
         if try connection.lookupDomain(name: name.rawValue) != nil {
             throw PartitionError(.alreadyExists, "A domain named '\(name)' already exists on \(configuration.connectURI).")
         }
-        // Its disks come first (the seed names the domain's UUID); a define that fails takes them back.
+        // Its addresses on managed networks first (a conflict refuses it before anything exists),
+        // then its disks (the seed names the domain's UUID); a define that fails takes both back.
+        let leases = self.leases
+        let adapters = try leases.lparAdapters(name.rawValue, profile: profile)
+        do throws(PartitionError) {
+            try define(name, resolved: resolved, profile: profile, accelerator: accelerator, adapters: adapters)
+        } catch {
+            if !adapters.isEmpty { try? leases.releaseAll(name.rawValue) }
+            throw error
+        }
+    }
+
+    private func define(_ name: PartitionName, resolved: ResolvedProfile, profile: LparProfile, accelerator: Acceleration,
+                        adapters: [Int: DomainXML.ManagedAdapter]) throws(PartitionError) {
         let disks = lparDisks()
         disks.sweepLeftovers(connection: connection) { other in
             configuration.runtimeRoot + "/locks/" + other.rawValue + ".lock"
@@ -65,7 +83,7 @@ final class LparBackend {
         let made = try disks.create(for: name, profile: profile, uuid: uuid)
         do throws(PartitionError) {
             let xml = try domainDefinition(name, resolved: resolved, accelerator: accelerator, uuid: uuid,
-                                           nested: NestedDefinitions(), disks: made).xml
+                                           nested: NestedDefinitions(), disks: made, adapters: adapters).xml
             let domain = try connection.defineDomain(xml: xml)
             if profile.autostart {
                 do { try domain.setAutostart(true) } catch {
@@ -93,8 +111,9 @@ final class LparBackend {
         }
         let uuid = target.domain.uuidString
         let made = try lparDisks().current(for: target.name, old: old?.lpar, new: profile, uuid: uuid)
+        let adapters = try leases.lparAdapters(target.name.rawValue, profile: profile)
         return try domainDefinition(target.name, resolved: new, accelerator: accelerator, uuid: uuid,
-                                    nested: target.metadata.nested, disks: made)
+                                    nested: target.metadata.nested, disks: made, adapters: adapters)
     }
 
     func domainXML(_ name: PartitionName, resolved: ResolvedProfile, accelerator: Acceleration, uuid: String?,
@@ -104,7 +123,8 @@ final class LparBackend {
 
     /// The domain's XML and the metadata it carries, so that a redefinition need not read it back.
     func domainDefinition(_ name: PartitionName, resolved: ResolvedProfile, accelerator: Acceleration, uuid: String?,
-                          nested: NestedDefinitions, disks: LparDisks.Made) throws(PartitionError) -> (xml: String, metadata: PartitionMetadata) {
+                          nested: NestedDefinitions, disks: LparDisks.Made,
+                          adapters: [Int: DomainXML.ManagedAdapter] = [:]) throws(PartitionError) -> (xml: String, metadata: PartitionMetadata) {
         guard let profile = resolved.lpar else {
             throw PartitionError(.invalidProfile, "The profile '\(resolved.name)' does not describe an LPAR.")
         }
@@ -117,6 +137,7 @@ final class LparBackend {
         if let graphics = profile.graphics { builder.graphicsPassword = try GraphicsPassword.read(graphics) }
         builder.systemDisk = disks.systemDisk
         builder.seedPath = disks.seedPath
+        builder.managedAdapters = adapters
         return (builder.serialized(), metadata)
     }
 
@@ -158,7 +179,9 @@ final class LparBackend {
         let resolved = try ResolvedProfile.decode(json: metadata.resolvedProfileJSON, domain: name.rawValue)
         if let profile = resolved.lpar {
             try HostPaths.check(profile)
-            try LparNetworks.startNeeded(profile, connection: connection)
+            let managed = try leases.managedNetworks(of: profile)
+            for network in managed { try NetworkActivation.ensureUp(network, stateRoot: configuration.stateRoot) }
+            try LparNetworks.startNeeded(profile, connection: connection, managed: Set(managed.map(\.name)))
         }
         try domain.create()
     }
@@ -224,7 +247,8 @@ final class LparBackend {
             try destroyIfActive(domain)
         }
         try domain.undefine()
-        // Its overlay and seed go with it (the base stays: it is the image's).
+        // Its addresses, overlay and seed go with it (the base stays: it is the image's).
+        try leases.releaseAll(name.rawValue)
         try lparDisks().remove(name)
         if configuration.isLocal {
             // The console log is partctl's (its path is in the definition it made); libvirt would keep it forever.
@@ -258,6 +282,14 @@ final class LparBackend {
             try liveOnly.apply(to: domain)
         }
         if applyConfig {
+            // A running guest keeps its adapters' addresses until it stops: they stay leased till then.
+            if running, new.network != old.network {
+                let leases = self.leases
+                let before = try leases.managedNetworks(of: old), after = try leases.managedNetworks(of: new)
+                if !before.isEmpty || !after.isEmpty {
+                    throw PartitionError(.invalidState, "The network of a running LPAR on a managed network cannot change; shut it down first.")
+                }
+            }
             try checkHostFits(new)
             let definition = try redefinition(target, old: current, new: updated, accelerator: metadata.accelerator)
             let redefined = try connection.defineDomain(xml: definition.xml)

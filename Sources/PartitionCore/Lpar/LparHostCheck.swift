@@ -1,4 +1,5 @@
 import LibvirtKit
+import PartitionNetworks
 import PartitionModel
 import PartitionProfiles
 
@@ -10,14 +11,15 @@ extension PartitionManager {
     /// a network that exists but does not run is one too (it must run when the LPAR starts, so
     /// `define` leaves it to activation). Throws when libvirt cannot be asked about networks.
     public func hostProblems(of resolved: ResolvedProfile, inactiveNetworks: Bool) throws(PartitionError) -> [PartitionError] {
-        var problems = resolved.hostProblems()
+        var problems = resolved.hostProblems() + (try managedNetworkProblems(of: resolved))
         guard let lpar = resolved.lpar else { return problems }
+        let registry = NetworkRegistry(root: NetworkRegistry.root(stateRoot: configuration.stateRoot))
         for (index, adapter) in lpar.network.enumerated() {
-            guard case .network(let name) = adapter.attachment else { continue }
+            guard case .network(let name) = adapter.attachment, try registry.network(named: name) == nil else { continue }
             switch try libvirt().networkState(name: name) {
             case nil:
                 problems.append(resolved.placed("network[\(index)].network",
-                    "libvirt has no network '\(name)' on \(configuration.connectURI) ('virsh net-list --all' lists them)."))
+                    "'\(name)' is neither a managed network nor a libvirt network on \(configuration.connectURI) ('partctl network list' lists them)."))
             case .inactive? where inactiveNetworks:
                 problems.append(resolved.placed("network[\(index)].network",
                     "the libvirt network '\(name)' is not active; start it with 'virsh net-start \(name)' (and 'virsh net-autostart \(name)')."))
@@ -26,6 +28,20 @@ extension PartitionManager {
             }
         }
         return problems
+    }
+
+    /// A WPAR's managed network must exist, and a fixed address lie in its subnet (the lease
+    /// book checks the rest at define). No libvirt needed: WPAR work goes on without libvirtd.
+    public func managedNetworkProblems(of resolved: ResolvedProfile) throws(PartitionError) -> [PartitionError] {
+        guard case .managed(let managed)? = resolved.wpar?.network else { return [] }
+        let registry = NetworkRegistry(root: NetworkRegistry.root(stateRoot: configuration.stateRoot))
+        guard let network = try registry.network(named: managed.name) else {
+            return [resolved.placed("network", "there is no managed network '\(managed.name)' ('partctl network list' lists them).")]
+        }
+        if let address = managed.address, !network.subnet.contains(address) {
+            return [resolved.placed("network.address", "\(address) is not in \(network.name)'s subnet \(network.subnet).")]
+        }
+        return []
     }
 
     /// `define`'s refusal: the first problem, and how many more `profile check` would list.

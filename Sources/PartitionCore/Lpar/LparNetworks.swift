@@ -5,8 +5,9 @@ import PartitionModel
 /// started (libvirt's `default` NAT network is defined but stopped on many hosts). One that
 /// cannot be started is one line with the command to try, instead of libvirt's raw message.
 enum LparNetworks {
-    static func startNeeded(_ profile: LparProfile, connection: LibvirtConnection) throws(PartitionError) {
-        var seen: Set<String> = []
+    /// `managed`: names that are partctl's managed networks (brought up by NetworkActivation).
+    static func startNeeded(_ profile: LparProfile, connection: LibvirtConnection, managed: Set<String> = []) throws(PartitionError) {
+        var seen = managed
         for adapter in profile.network {
             guard case .network(let name) = adapter.attachment, seen.insert(name).inserted else { continue }
             guard let network = try connection.lookupNetwork(name: name) else {

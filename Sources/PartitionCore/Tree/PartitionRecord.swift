@@ -143,7 +143,7 @@ public struct PartitionRecord: Sendable, Equatable {
         ("memory_max", "WPAR hard memory limit"), ("pids_max", "WPAR task limit"), ("hostname", "WPAR host name"),
         ("cpu_time", "CPU time used, seconds"), ("memory_current", "WPAR memory in use"), ("pids_current", "WPAR tasks now"),
         ("id", "LPAR: libvirt's domain id while running"),
-        ("ip", "LPAR: its addresses while running (DHCP leases, else ARP), space-separated"), ("pid", "WPAR init's PID (in its LPAR for nested WPARs)"),
+        ("ip", "its addresses while running, space-separated: a host WPAR's eth0; an LPAR's leases on managed networks, then libvirt's DHCP leases, else ARP"), ("pid", "WPAR init's PID (in its LPAR for nested WPARs)"),
         ("exit_status", "WPAR init's last exit status"), ("uid_map", "WPAR user namespace: inside, host, count"),
         ("agent", "LPAR: its agent (version ok, down, unavailable)"),
         ("graphics", "LPAR: its display, vnc://127.0.0.1:PORT while running (vnc or spice while stopped)"), ("hypervisor", "system: libvirt's version, or unavailable"),

@@ -9,6 +9,13 @@ import PartitionProfiles
 /// in `hypervisor` (unavailable) and `note` (why) that its LPARs cannot be shown.
 struct TreeBuilder {
     let manager: PartitionManager
+    /// The managed networks' lease books, read once per listing when a running LPAR needs them.
+    let leased: LeasedAddresses
+
+    init(manager: PartitionManager) {
+        self.manager = manager
+        self.leased = LeasedAddresses(leases: PartitionLeases(configuration: manager.configuration, libvirt: { nil }))
+    }
 
     func build() -> PartitionRecord {
         var children = HostWparRecords.all(manager.wpars())
@@ -105,7 +112,7 @@ struct TreeBuilder {
         fields.append(("cpu_time", active ? .number(Double(info.cpuTimeNanoseconds) / 1e9) : .none))
         fields.append(("id", active ? domain.id.map { .int(Int($0)) } ?? .none : .none))
         fields.append(("graphics", Self.graphicsField(domain, kind: profile?.graphics, active: active)))
-        fields.append(("ip", LparAddresses.field(domain, active: active)))
+        fields.append(("ip", LparAddresses.field(domain, active: active, leased: active ? leased.addresses(of: name) : [])))
         if let metadata, !metadata.nested.entries.isEmpty, let backend = try? manager.nested() {
             let (agent, children, addresses) = backend.records(of: domain, definitions: metadata.nested, lparRunning: active)
             fields.append(("agent", agent))

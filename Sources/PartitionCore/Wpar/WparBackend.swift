@@ -14,10 +14,16 @@ final class WparBackend {
     let engine: WorkloadEngine
     let configuration: PartctlConfiguration
 
+    /// The managed system's libvirt when the manager has it: to tell whether a leftover lease's
+    /// LPAR still exists (PartitionLeases.exists).
+    var libvirt: () -> LibvirtConnection? = { nil }
+
     init(configuration: PartctlConfiguration) {
         self.configuration = configuration
         self.engine = WorkloadEngine(paths: RuntimePaths(root: configuration.runtimeRoot, definitions: configuration.stateRoot))
     }
+
+    var leases: PartitionLeases { PartitionLeases(configuration: configuration, libvirt: libvirt) }
 
     /// The image store WPAR roots come from (`image:`).
     var images: ImageStore { ImageStore(stateRoot: configuration.stateRoot) }
@@ -34,20 +40,56 @@ final class WparBackend {
     /// WorkloadSpecMapping's spec, completed from the profile's image where it names one: an
     /// application WPAR takes an OCI image's process (ImageApplicationWpar).
     func spec(_ name: PartitionName, resolved: ResolvedProfile, command: [String] = [], console: Bool,
-              transient: Bool = false) throws(PartitionError) -> WorkloadSpec {
+              transient: Bool = false, attachment: BridgeAttachment? = nil) throws(PartitionError) -> WorkloadSpec {
         let images = self.images
         var spec = try WorkloadSpecMapping.spec(name: name, resolved: resolved, command: command, console: console,
-                                                annotate: !transient, imageLower: try WorkloadSpecMapping.imageRoot(of: resolved, in: images))
+                                                annotate: !transient, imageLower: try WorkloadSpecMapping.imageRoot(of: resolved, in: images),
+                                                attachment: attachment)
         try ImageApplicationWpar.apply(to: &spec, resolved: resolved, arguments: command, transient: transient, store: images)
         return spec
     }
 
+    /// The address first (a conflict refuses the define before anything exists), then the
+    /// definition; a define that fails after the lease gives it back.
     func define(_ name: PartitionName, resolved: ResolvedProfile) throws(PartitionError) {
+        if exists(name) { throw PartitionError(.alreadyExists, "The WPAR is already defined.") }
         let imageLock = try lockImage(of: resolved)
-        let spec = try spec(name, resolved: resolved, console: true)
-        try resolved.validateHostPaths()
-        try engine.define(name, spec: spec)
-        withExtendedLifetime(imageLock) {}
+        defer { withExtendedLifetime(imageLock) {} }
+        let leases = self.leases
+        let attachment = try resolved.wpar.map { (wpar) throws(PartitionError) in try leases.wparAttachment(name.rawValue, network: wpar.network) } ?? nil
+        do {
+            let spec = try spec(name, resolved: resolved, console: true, attachment: attachment)
+            try resolved.validateHostPaths()
+            try engine.define(name, spec: spec)
+        } catch {
+            if attachment != nil { try? leases.releaseAll(name.rawValue) }
+            throw error
+        }
+    }
+
+    /// A redefinition's address: leased again (the same one unless the profile fixes another),
+    /// and what the WPAR no longer uses released.
+    private func releasingOthers(_ name: PartitionName, network: WparNetwork) throws(PartitionError) -> BridgeAttachment? {
+        let leases = self.leases
+        let attachment = try leases.wparAttachment(name.rawValue, network: network)
+        let kept = try leases.managedNetwork(of: network).flatMap { $0 }
+        for other in try leases.registry.list() where other.name != kept?.name || attachment?.mac == nil {
+            try leases.book(other).release(partition: name.rawValue)
+        }
+        return attachment
+    }
+
+    /// Before the WPAR starts: its managed network up (bridge, dnsmasq, NAT) and its address
+    /// still leased to it (re-recorded if the book lost it; refused if another partition took it).
+    private func prepareNetwork(_ name: PartitionName) throws(PartitionError) {
+        let spec = try engine.definition(of: name)
+        guard case .bridge(let attachment) = spec.network, let mac = attachment.mac else { return }
+        let leases = self.leases
+        guard let network = try leases.registry.network(onBridge: attachment.bridge) else { return }
+        if let address = IPv4Address(attachment.host) {
+            _ = try leases.lease(network, partition: name.rawValue, mac: mac, requested: address)
+        }
+        try NetworkActivation.ensureUp(network, stateRoot: configuration.stateRoot)
     }
 
     /// The lock of the image a profile names, held while a definition that names it is stored, so
@@ -61,12 +103,14 @@ final class WparBackend {
         if let reprofile {
             let imageLock = try lockImage(of: reprofile)
             defer { withExtendedLifetime(imageLock) {} }
-            let spec = try spec(name, resolved: reprofile, console: true)
-            try reprofile.validateHostPaths()
             let status = try engine.status(name)
             if status.state.isActive { throw PartitionError(.invalidState, "The WPAR is already running.") }
+            let attachment = try reprofile.wpar.map { (wpar) throws(PartitionError) in try releasingOthers(name, network: wpar.network) } ?? nil
+            let spec = try spec(name, resolved: reprofile, console: true, attachment: attachment)
+            try reprofile.validateHostPaths()
             try engine.define(name, spec: spec, replacing: true)
         }
+        try prepareNetwork(name)
         try engine.activate(name)
     }
 
@@ -109,6 +153,7 @@ final class WparBackend {
                 "The WPAR is running; shut it down first, or add --force to stop it immediately and remove it.")
         }
         try engine.remove(name, force: force)
+        try leases.releaseAll(name.rawValue)
     }
 
     /// WPAR limits change live in the cgroup and/or in the stored definition.
@@ -126,7 +171,9 @@ final class WparBackend {
         let imageLock = change.config ? try lockImage(of: updated) : nil
         defer { withExtendedLifetime(imageLock) {} }
         if change.config {
-            let fresh = try self.spec(name, resolved: updated, console: spec.console)
+            let attachment = new.network != old.network ? try releasingOthers(name, network: new.network)
+                                                        : try self.leases.wparAttachment(name.rawValue, network: new.network)
+            let fresh = try self.spec(name, resolved: updated, console: spec.console, attachment: attachment)
             spec = fresh
         }
         let limits = WorkloadSpecMapping.limits(new.resources)
@@ -159,7 +206,15 @@ final class WparBackend {
             throw PartitionError(.invalidProfile, "run needs an application WPAR profile; '\(resolved.name)' is not one.")
         }
         let name = try PartitionName("run-\(getpid())")
-        let spec = try spec(name, resolved: resolved, command: command, console: false, transient: true)
+        // On a managed network it holds an address for as long as it runs (a leftover of a killed
+        // run is dropped when it stands in the way: no partition has its name).
+        let leases = self.leases
+        let attachment = try leases.wparAttachment(name.rawValue, network: profile.network)
+        defer { if attachment != nil { try? leases.releaseAll(name.rawValue) } }
+        let spec = try spec(name, resolved: resolved, command: command, console: false, transient: true, attachment: attachment)
+        if case .bridge(let bridge) = spec.network, let network = try leases.registry.network(onBridge: bridge.bridge) {
+            try NetworkActivation.ensureUp(network, stateRoot: configuration.stateRoot)
+        }
         return try engine.run(spec)
     }
 
@@ -182,6 +237,8 @@ final class WparBackend {
         fields.append(("pids_current", usage?.pidsCurrent.map(FieldValue.int) ?? .none))
         fields.append(("cpu_time", usage?.cpuNanoseconds.map { .number(Double($0) / 1e9) } ?? .none))
         fields.append(("pid", status.initPID.map { .int(Int($0)) } ?? .none))
+        // What its eth0 was given at activation: a lease on a managed network, or the bridge form's own.
+        fields.append(("ip", status.state.isActive ? status.address.map(FieldValue.string) ?? .none : .none))
         fields.append(("exit_status", status.lastExit.map { exit in
             exit.code.map { FieldValue.int(Int($0)) } ?? exit.signal.map { FieldValue.string("signal \($0)") } ?? .none
         } ?? .none))

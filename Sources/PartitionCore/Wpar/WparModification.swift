@@ -18,6 +18,10 @@ struct WparModification {
         if running && new.image != old.image {
             throw PartitionError(.invalidState, "The image of a running WPAR cannot change; shut it down first.")
         }
+        // Its address stays leased while it runs on it: the network changes while it is stopped.
+        if running && new.network != old.network {
+            throw PartitionError(.invalidState, "The network of a running WPAR cannot change; shut it down first.")
+        }
         var sameLimits = new
         sameLimits.resources = old.resources
         if self.live && sameLimits != old {
