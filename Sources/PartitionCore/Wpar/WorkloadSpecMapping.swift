@@ -14,7 +14,8 @@ enum WorkloadSpecMapping {
     /// `imageLower`: where the tree of the profile's `image:` is (a host WPAR's: `imageRoot`, in the
     /// store; a nested WPAR's: the image disk's mount point in the guest, see NestedImageDisk); it becomes the overlay's lower layer.
     static func spec(name: PartitionName, resolved: ResolvedProfile, command override: [String] = [],
-                     console: Bool, annotate: Bool = true, imageLower: String? = nil) throws(PartitionError) -> WorkloadSpec {
+                     console: Bool, annotate: Bool = true, imageLower: String? = nil,
+                     attachment: BridgeAttachment? = nil) throws(PartitionError) -> WorkloadSpec {
         guard let profile = resolved.wpar else {
             throw PartitionError(.invalidProfile, "The profile '\(resolved.name)' describes an \(resolved.kind.rawValue), not a WPAR.")
         }
@@ -42,7 +43,7 @@ enum WorkloadSpecMapping {
             environment: environment, workingDirectory: profile.workdir, hostname: profile.hostname,
             capabilities: profile.capabilities.map(\.rawValue),
             userNamespace: profile.userNamespace ? mapping(pinnedAt: profile.userNamespaceBase) : nil,
-            network: try network(profile.network), limits: limits(profile.resources), console: console)
+            network: try network(profile.network, attachment: attachment), limits: limits(profile.resources), console: console)
         spec.diskLimit = profile.resources.disk.max?.bytes
         spec.privileged = profile.privileged
         spec.minimalInit = profile.usesMinimalInit ? true : nil
@@ -104,14 +105,18 @@ enum WorkloadSpecMapping {
         }
     }
 
-    static func network(_ network: WparNetwork) throws(PartitionError) -> WorkloadNetwork {
+    /// `attachment`: what the lease gave a WPAR on a managed network (PartitionLeases, or the
+    /// nested side's guest network), or the old bridge form completed with its MAC.
+    static func network(_ network: WparNetwork, attachment: BridgeAttachment? = nil) throws(PartitionError) -> WorkloadNetwork {
         switch network {
         case .none: return .none
         case .loopback: return .loopback
-        case .bridge(let bridge): return .bridge(bridge)
+        case .bridge(let bridge): return .bridge(attachment ?? bridge)
         case .managed(let managed):
-            // Issue 11 in progress: the lease (PartitionNetworks) gives the address here.
-            throw PartitionError(.unsupported, "The managed network '\(managed.name)' cannot be joined yet.")
+            guard let attachment else {
+                throw PartitionError(.unsupported, "The managed network '\(managed.name)' has no address leased here.")
+            }
+            return .bridge(attachment)
         }
     }
 
