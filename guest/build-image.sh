@@ -146,6 +146,16 @@ if [ -n "$agent" ]; then
     done
     agent_libs=$(echo "$agent_libs" | tr ' ' '\n' | sed '/^$/d' | sort -u)
 fi
+# Host programs the guest needs, with their libraries (as the agent's): nft for the guest network's
+# NAT and forwards (partagent runs it).
+programs=/usr/sbin/nft
+program_libs=""
+for program in $programs; do
+    [ -x "$program" ] || die "$program is missing; install nftables (scripts/setup.sh)"
+    ! ldd "$program" | grep -q 'not found' || die "$program needs libraries this host lacks"
+    program_libs="$program_libs $(ldd "$program" | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) .*/\1/p')"
+done
+program_libs=$(echo "$program_libs" | tr ' ' '\n' | sed '/^$/d' | sort -u)
 inputs=$(
     {
         echo "kernel $deb_sha"
@@ -155,6 +165,8 @@ inputs=$(
         echo "init $(sha "$here/init")"
         echo "build-rootfs.sh $(sha "$here/../scripts/build-rootfs.sh")"
         echo "modules.list $(sha "$here/modules.list")"
+        echo "modules-network.list $(sha "$here/modules-network.list")"
+        for program in $programs $program_libs; do echo "program $program $(sha "$program")"; done
         echo "compression ${GUEST_INITRD_COMPRESSION:-none}"
         (cd "$here/rootfs" && find . -type f | LC_ALL=C sort | while read -r f; do
             echo "rootfs/$f $(sha "$f") $(stat -c %a "$f")"
@@ -191,33 +203,40 @@ else
     depmod -b "$build/kernel" "$kernel"
 
     # Every listed module and its dependencies, dependencies first (a depth-first walk of modules.dep).
-    modules=$(grep -v '^[[:space:]]*\(#\|$\)' "$here/modules.list" | awk -v depfile="$moddir/modules.dep" \
-        -v builtin="$moddir/modules.builtin" '
-        function base(p) { sub(/.*\//, "", p); sub(/\.ko(\.[a-z]+)?$/, "", p); gsub(/-/, "_", p); return p }
-        function visit(p,   n, i, d) {
-            if (p in seen) return
-            seen[p] = 1
-            n = split(deps[p], d, " ")
-            for (i = 1; i <= n; i++) visit(d[i])
-            print p
-        }
-        BEGIN {
-            while ((getline line < depfile) > 0) {
-                split(line, parts, ":")
-                deps[parts[1]] = parts[2]
-                path[base(parts[1])] = parts[1]
+    resolve_modules() {
+        grep -v '^[[:space:]]*\(#\|$\)' "$1" | awk -v depfile="$moddir/modules.dep" \
+            -v builtin="$moddir/modules.builtin" '
+            function base(p) { sub(/.*\//, "", p); sub(/\.ko(\.[a-z]+)?$/, "", p); gsub(/-/, "_", p); return p }
+            function visit(p,   n, i, d) {
+                if (p in seen) return
+                seen[p] = 1
+                n = split(deps[p], d, " ")
+                for (i = 1; i <= n; i++) visit(d[i])
+                print p
             }
-            while ((getline line < builtin) > 0) inkernel[base(line)] = 1
-        }
-        {
-            name = $1; gsub(/-/, "_", name)
-            if (name in path) visit(path[name])
-            else if (name in inkernel) print "guest-image: " name " is built into the kernel" > "/dev/stderr"
-            else { print "guest-image: error: no module " name " in the kernel" > "/dev/stderr"; failed = 1 }
-        }
-        END { exit failed }') || die "a module of guest/modules.list is not in kernel $kernel"
+            BEGIN {
+                while ((getline line < depfile) > 0) {
+                    split(line, parts, ":")
+                    deps[parts[1]] = parts[2]
+                    path[base(parts[1])] = parts[1]
+                }
+                while ((getline line < builtin) > 0) inkernel[base(line)] = 1
+            }
+            {
+                name = $1; gsub(/-/, "_", name)
+                if (name in path) visit(path[name])
+                else if (name in inkernel) print "guest-image: " name " is built into the kernel" > "/dev/stderr"
+                else { print "guest-image: error: no module " name " in the kernel" > "/dev/stderr"; failed = 1 }
+            }
+            END { exit failed }'
+    }
+    modules=$(resolve_modules "$here/modules.list") || die "a module of guest/modules.list is not in kernel $kernel"
+    # The network modules are shipped but loaded on demand (by partagent, with modprobe), not at boot.
+    network_modules=$(resolve_modules "$here/modules-network.list") ||
+        die "a module of guest/modules-network.list is not in kernel $kernel"
     module_names=$(for m in $modules; do basename "$m" .ko; done | tr '\n' ' ' | sed 's/ $//')
-    say "kernel $kernel, modules: $module_names"
+    network_module_names=$(for m in $network_modules; do basename "$m" .ko; done | tr '\n' ' ' | sed 's/ $//')
+    say "kernel $kernel, modules: $module_names; on demand: $network_module_names"
 
     # The initramfs is stored uncompressed by default: under TCG the guest kernel needs 0.6-0.8 s
     # to unzstd 9 MiB into 31 MiB and 0.1-0.15 s to copy the 31 MiB plain archive, while QEMU loads
@@ -264,7 +283,7 @@ else
     PARTCTL_ROOT=$root/var/lib/partctl sh "$here/../scripts/build-rootfs.sh" >/dev/null
     ln -f bin/busybox var/lib/partctl/rootfs/busybox/bin/busybox
 
-    for m in $modules; do
+    for m in $modules $network_modules; do
         mkdir -p "lib/modules/$kernel/${m%/*}"
         cp "$moddir/$m" "lib/modules/$kernel/$m"
     done
@@ -285,6 +304,15 @@ else
             cp -L "$lib" ".$lib"
         done
     fi
+
+    for program in $programs; do
+        mkdir -p ".${program%/*}"
+        install -m 0755 "$program" ".$program"
+    done
+    for lib in $program_libs; do
+        mkdir -p ".${lib%/*}"
+        cp -L "$lib" ".$lib"
+    done
 
     busybox_version=$("$busybox" 2>&1 | sed -n '1s/^BusyBox \(v[^ ]*\( ([^)]*)\)\?\).*/\1/p')
     {
@@ -322,6 +350,8 @@ else
         echo "kernel_deb_sha256=$deb_sha"
         echo "busybox_sha256=$busybox_sha"
         echo "modules=$module_names"
+        echo "network_modules=$network_module_names"
+        echo "programs=$programs"
         echo "initrd_compression=$compression"
         echo "vmlinuz_sha256=$(sha "$out/vmlinuz")"
         echo "vmlinux_sha256=$(sha "$out/vmlinux")"

@@ -23,6 +23,9 @@ public enum AgentOperation: String, Sendable, Hashable, CaseIterable, Codable {
     /// The guest's own global addresses (newer agents; older ones refuse it as unknown, which the
     /// host takes as "none": the protocol version stays).
     case systemAddresses = "system.addresses"
+    /// The guest side of the host's forwards to nested WPARs (`Agent.NetworkForwards`); older
+    /// agents refuse the name, which the host explains ("rebuild the guest image").
+    case networkForwards = "network.forwards"
 }
 
 /// One operation's contract: what its request carries and what a successful reply carries. Both are

@@ -24,7 +24,13 @@ struct AgentDispatcher: Sendable {
             return try reply(Agent.Define.self, AgentEmpty())
         case .wparActivate:
             let name = try request.arguments(of: Agent.Activate.self).name
-            if let spec = try? engine.definition(of: name) { try ImageDisks.mount(for: spec) }
+            if let spec = try? engine.definition(of: name) {
+                try ImageDisks.mount(for: spec)
+                // A WPAR on the guest's own network: the bridge and its NAT first.
+                if case .bridge(let bridge) = spec.network, bridge.bridge == Agent.GuestNetwork.bridge {
+                    try GuestNetworkSetup.ensure()
+                }
+            }
             try engine.activate(name)
             return try reply(Agent.Activate.self, AgentEmpty())
         case .wparShutdown:
@@ -70,6 +76,9 @@ struct AgentDispatcher: Sendable {
         case .systemAddresses:
             _ = try request.arguments(of: Agent.Addresses.self)
             return try reply(Agent.Addresses.self, .init(addresses: GuestAddresses.global()))
+        case .networkForwards:
+            try GuestNetworkSetup.publish(try request.arguments(of: Agent.NetworkForwards.self).forwards)
+            return try reply(Agent.NetworkForwards.self, AgentEmpty())
         }
     }
 

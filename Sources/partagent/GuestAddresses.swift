@@ -1,7 +1,9 @@
+import AgentProtocol
 import Glibc
 
 /// The guest's own addresses (getifaddrs), as `system.addresses` reports them: IPv4 and IPv6,
-/// without loopback and link-local ones, IPv4 first, each once.
+/// without loopback and link-local ones, IPv4 first, each once. The guest network's bridge
+/// (partctl0, 10.78.0.1 in every LPAR) is left out: nothing outside the guest reaches it.
 enum GuestAddresses {
     static func global() -> [String] {
         var list: UnsafeMutablePointer<ifaddrs>?
@@ -13,6 +15,7 @@ enum GuestAddresses {
         while let current = entry {
             defer { entry = current.pointee.ifa_next }
             guard let address = current.pointee.ifa_addr else { continue }
+            if String(cString: current.pointee.ifa_name) == Agent.GuestNetwork.bridge { continue }
             var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
             switch Int32(address.pointee.sa_family) {
             case AF_INET:

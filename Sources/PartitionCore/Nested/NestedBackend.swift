@@ -101,7 +101,12 @@ final class NestedBackend {
         if definitions.entry(name) != nil {
             throw PartitionError(.alreadyExists, "A WPAR named '\(name)' is already defined in LPAR '\(lpar)'.")
         }
-        definitions.entries.append(.init(name: name, profileJSON: try resolved.jsonString()))
+        var entry = NestedDefinitions.Entry(name: name, profileJSON: try resolved.jsonString())
+        // On the guest network: its address chosen (or the fixed one checked) here, under the LPAR's lock.
+        if let requested = try NestedGuestNetwork.request(wpar.network, lpar: lpar) {
+            entry.address = try NestedGuestNetwork.assign(requested, to: name, lpar: lpar, definitions: definitions)
+        }
+        definitions.entries.append(entry)
         try store(definitions, in: domain)
     }
 
@@ -156,8 +161,17 @@ final class NestedBackend {
             if let domain { try disk.attach(to: domain) }
             imageLower = disk.guestPath
         }
+        // On the guest network the address is the definition's (the profile names only the network).
+        var attachment: BridgeAttachment?
+        if case .managed? = resolved.wpar?.network {
+            guard let address = entry.address else {
+                throw PartitionError(.internal, "The WPAR \(lpar)/\(name) has no address on \(NestedGuestNetwork.Guest.name) yet.")
+            }
+            attachment = NestedGuestNetwork.attachment(address)
+        }
         // With a console, as host WPARs: `partctl console lp1/web` attaches to it through the agent.
-        return try WorkloadSpecMapping.spec(name: name, resolved: resolved, console: true, annotate: false, imageLower: imageLower)
+        return try WorkloadSpecMapping.spec(name: name, resolved: resolved, console: true, annotate: false, imageLower: imageLower,
+                                            attachment: attachment)
     }
 
     /// Detaches the image disks no nested WPAR of the LPAR uses any more (after a remove).
@@ -175,7 +189,7 @@ final class NestedBackend {
     /// Hands the guest the stored definition (it may have rebooted since) and starts the WPAR.
     func activate(_ lpar: PartitionName, _ name: PartitionName, client existing: AgentClient? = nil) throws(PartitionError) {
         let (domain, _) = try lparProfile(lpar)
-        guard let entry = try definitions(of: domain).entry(name) else {
+        guard let entry = try addressed(name, lpar: lpar, domain: domain) else {
             throw Self.notDefined(lpar, name)
         }
         let purpose = "activate of \(Self.path(lpar, name))"
@@ -195,6 +209,20 @@ final class NestedBackend {
             if try client.call(Agent.Status.self, AgentWparName(name: name)).status.state.isActive { return }
             try client.call(Agent.Activate.self, AgentWparName(name: name))
         }
+    }
+
+    /// The WPAR's definition, given its address on the guest network first if it is on it and has
+    /// none yet (its network changed by `modify`): chosen as at define, and stored.
+    private func addressed(_ name: PartitionName, lpar: PartitionName, domain: LibvirtDomain) throws(PartitionError) -> NestedDefinitions.Entry? {
+        var definitions = try definitions(of: domain)
+        guard let index = definitions.entries.firstIndex(where: { $0.name == name }) else { return nil }
+        let entry = definitions.entries[index]
+        guard entry.address == nil,
+              let wpar = try? ResolvedProfile.decode(json: entry.profileJSON, domain: "\(lpar)/\(name)").wpar,
+              let requested = try NestedGuestNetwork.request(wpar.network, lpar: lpar) else { return entry }
+        definitions.entries[index].address = try NestedGuestNetwork.assign(requested, to: name, lpar: lpar, definitions: definitions)
+        try store(definitions, in: domain)
+        return definitions.entries[index]
     }
 
     /// The channel, not the agent, failed under a call: libvirt's stream broke or closed.
@@ -417,7 +445,8 @@ final class NestedBackend {
         for index in children.indices { children[index].state = .defined }
         for report in reports.wpars {
             guard let index = children.firstIndex(where: { $0.name == report.status.name.rawValue }) else { continue }
-            Self.fill(&children[index], status: report.status, usage: report.usage)
+            Self.fill(&children[index], status: report.status, usage: report.usage,
+                      address: definitions.entry(report.status.name)?.address)
         }
         // The guest's own addresses, while we talk to it anyway; an older agent refuses the request: none.
         let addresses = (try? client.call(Agent.Addresses.self, AgentEmpty(), timeout: .seconds(2)))?.addresses ?? []
@@ -431,7 +460,10 @@ final class NestedBackend {
         if let client = try? directAgent(lpar, "query of \(Self.path(lpar, name))"),
            let report = try? client.call(Agent.Status.self, AgentWparName(name: name), timeout: .seconds(2)) {
             var record = Self.placeholder(lpar: lpar.rawValue, entry: .init(name: name, profileJSON: ""), lparRunning: true)
-            Self.fill(&record, status: report.status, usage: report.usage)
+            // The address is the definition's: read only for a running WPAR, which is the only one that shows it.
+            let address = report.status.state.isActive
+                ? (try? lparTarget(lpar)).flatMap { try? self.definitions(of: $0.domain).entry(name)?.address } : nil
+            Self.fill(&record, status: report.status, usage: report.usage, address: address)
             return record
         }
         let domain = try lparTarget(lpar).domain
@@ -451,7 +483,8 @@ final class NestedBackend {
                                state: lparRunning ? .unavailable : .defined, type: stored?.wpar?.type.rawValue)
     }
 
-    private static func fill(_ record: inout PartitionRecord, status: WorkloadStatus, usage: WorkloadUsage?) {
+    /// `address`: the WPAR's on the guest network (its definition's), shown as `ip` while it runs.
+    private static func fill(_ record: inout PartitionRecord, status: WorkloadStatus, usage: WorkloadUsage?, address: IPv4Address?) {
         record.state = status.state
         record.type = status.kind.rawValue
         record.fields = [
@@ -461,6 +494,7 @@ final class NestedBackend {
             ("pids_max", status.limits.pidsMax.map(FieldValue.int) ?? .none),
             ("pids_current", usage?.pidsCurrent.map(FieldValue.int) ?? .none),
             ("pid", status.initPID.map { .int(Int($0)) } ?? .none),
+            ("ip", status.state.isActive ? address.map { .string($0.description) } ?? .none : .none),
         ]
     }
 }

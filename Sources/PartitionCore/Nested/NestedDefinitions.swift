@@ -8,6 +8,9 @@ struct NestedDefinitions: Sendable, Equatable {
         var name: PartitionName
         /// The resolved profile, as JSON.
         var profileJSON: String
+        /// Its address on the guest network partctl0 (`network: partctl0`), chosen at define
+        /// (NestedGuestNetwork); nil for any other network. Kept as an attribute of its element.
+        var address: IPv4Address? = nil
     }
 
     var entries: [Entry] = []
@@ -21,7 +24,14 @@ struct NestedDefinitions: Sendable, Equatable {
             guard let text = wpar.attribute("name"), let name = try? PartitionName(text) else {
                 throw PartitionError(.libvirt, "The nested WPAR definitions of '\(lpar)' hold a WPAR without a valid name.")
             }
-            entries.append(Entry(name: name, profileJSON: wpar.text))
+            var address: IPv4Address?
+            if let text = wpar.attribute("address") {
+                guard let parsed = IPv4Address(text) else {
+                    throw PartitionError(.libvirt, "The nested WPAR definitions of '\(lpar)' give '\(name)' an address that is not one.")
+                }
+                address = parsed
+            }
+            entries.append(Entry(name: name, profileJSON: wpar.text, address: address))
         }
     }
 
@@ -35,7 +45,9 @@ struct NestedDefinitions: Sendable, Equatable {
     func element(prefix: String) -> XMLNode {
         var root = XMLNode("\(prefix)wpars")
         for entry in entries {
-            root.append(XMLNode("\(prefix)wpar", [("name", entry.name.rawValue)], text: entry.profileJSON))
+            var attributes = [("name", entry.name.rawValue)]
+            if let address = entry.address { attributes.append(("address", address.description)) }
+            root.append(XMLNode("\(prefix)wpar", attributes, text: entry.profileJSON))
         }
         return root
     }

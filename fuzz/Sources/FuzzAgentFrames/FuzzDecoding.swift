@@ -26,6 +26,7 @@ enum FuzzDecoding {
         case .wparAttach: arguments(Agent.Attach.self, request)
         case .systemAttach: arguments(Agent.SystemAttach.self, request)
         case .systemAddresses: arguments(Agent.Addresses.self, request)
+        case .networkForwards: arguments(Agent.NetworkForwards.self, request)
         }
     }
 
