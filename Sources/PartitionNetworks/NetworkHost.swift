@@ -36,6 +36,8 @@ public enum NetworkHost {
             do { try bringUp(network, registry: registry) } catch { failures.append("\(network.name): \(error.message)") }
         }
         try NetworkFirewall.apply(networks, root: root, force: true)
+        // The port forwards point into these networks: their chains come back with them.
+        try ForwardTable.apply(root: root)
         // Tried once this boot; a network that failed is tried again by its own next use.
         try AtomicFile.write(Array(BootID.current().utf8), to: bootStampPath(root), mode: 0o600, durable: false)
         guard failures.isEmpty else {

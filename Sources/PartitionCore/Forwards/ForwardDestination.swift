@@ -42,7 +42,8 @@ extension PartitionManager {
         guard try lpar.domain.isActive() else {
             throw PartitionError(.invalidArgument, "\(path) is not running; start it first with 'partctl activate \(path)'.")
         }
-        let field = LparAddresses.field(lpar.domain, active: true)
+        let leased = LeasedAddresses(leases: try lpars().leases).addresses(of: path.description)
+        let field = LparAddresses.field(lpar.domain, active: true, leased: leased)
         guard case .string(let text) = field,
               let address = text.split(separator: " ").lazy.compactMap({ IPv4Address(String($0)) }).first else {
             throw PartitionError(.invalidArgument,

@@ -3,36 +3,31 @@ import PartitionNetworks
 
 /// The nested side of forwards: a WPAR nested in an LPAR is reached through its LPAR, whose agent
 /// DNATs the LPAR's port on to the WPAR (`network.forwards`, re-rendering the guest's
-/// guest_prerouting). That side (NestedForwards.publish) is the nested helper's; until it is in
-/// this build, forwards to nested WPARs are refused here and nowhere else.
+/// guest_prerouting; NestedForwards).
 enum NestedForwardGlue {
-    /// (the WPAR's address on its LPAR's guest network, the LPAR's address). At merge with
-    /// helper/nested, the body becomes:
-    ///
-    ///     let (lpar, name) = (path.components[0], path.components[1])
-    ///     guard let address = try NestedForwards.address(of: name, in: lpar, backend: try manager.nested()) else {
-    ///         throw PartitionError(.invalidArgument, "\(path) has no address: its network is not partctl0; define it with -i network=partctl0.")
-    ///     }
-    ///     let target = try manager.lpars().target(lpar)
-    ///     return (address, try manager.lparAddress(target, path: PartitionPath(components: [lpar])))
+    /// (the WPAR's address on its LPAR's guest network, the LPAR's address).
     static func destination(_ path: PartitionPath, manager: PartitionManager) throws(PartitionError) -> (address: IPv4Address, via: IPv4Address?) {
-        throw PartitionError(.unsupported,
-            "Forwards to a WPAR nested in an LPAR (\(path)) are not in this build yet (the LPAR's side of them is missing); forward to a host WPAR or an LPAR.")
+        let lpar = path.components[0]
+        let name = path.components[1]
+        let backend = try manager.nested()
+        guard let address = try NestedForwards.address(of: name, in: lpar, backend: backend) else {
+            throw PartitionError(.invalidArgument,
+                "\(path) has no address: its network is not partctl0 (its LPAR's own network); define it with -i network=partctl0.")
+        }
+        guard try backend.record(lpar, name).state == .running else {
+            throw PartitionError(.invalidArgument, "\(path) is not running; start it first with 'partctl activate \(path)'.")
+        }
+        let lparPath = PartitionPath(components: [lpar])
+        return (address, try manager.lparAddress(try manager.lpars().target(lpar), path: lparPath))
     }
 
     /// Sends the LPAR's agent the whole set of its nested forwards (idempotent). A stopped LPAR is
-    /// not told (its guest's rules went with its last boot; they are published again when it is
-    /// activated). At merge, the body becomes:
-    ///
-    ///     let target = try manager.lpars().target(lpar)
-    ///     guard try target.domain.isActive() else { return }
-    ///     try NestedForwards.publish(forwards.map { GuestForward(proto: $0.proto.rawValue, port: $0.hostPort,
-    ///                                                            address: $0.address, targetPort: $0.port) },
-    ///                                in: lpar, backend: try manager.nested())
+    /// not told: its guest's rules went with its last boot, and `activate` publishes them again.
     static func publish(lpar: PartitionName, _ forwards: [Forward], manager: PartitionManager) throws(PartitionError) {
-        // Until then no nested forward can be added, so there is none to send.
-        guard !forwards.isEmpty else { return }
-        throw PartitionError(.unsupported, "Forwards to WPARs nested in \(lpar) are not in this build yet.")
+        let target = try manager.lpars().target(lpar)
+        guard try target.domain.isActive() else { return }
+        try NestedForwards.publish(forwards.map { GuestForward(proto: $0.proto.rawValue, port: $0.hostPort, address: $0.address, targetPort: $0.port) },
+                                   in: lpar, backend: try manager.nested())
     }
 
     /// The LPARs whose nested forwards differ between `before` and `after`: each gets its new set.

@@ -2,6 +2,7 @@ import AgentProtocol
 import LibvirtKit
 import PartitionImages
 import PartitionModel
+import PartitionNetworks
 import SystemKit
 import PartitionProfiles
 import WorkloadEngine
@@ -401,7 +402,8 @@ final class NestedBackend {
         return (try? definitions(of: domain))?.entries.count ?? 0
     }
 
-    /// Waits for the agent of a freshly started LPAR, then brings back the WPARs marked autostart.
+    /// Waits for the agent of a freshly started LPAR, then brings back the WPARs marked autostart
+    /// and the guest side of the forwards to its nested WPARs (a guest's rules end with its boot).
     func afterActivation(_ lpar: PartitionName, timeout: Duration) throws(PartitionError) {
         let (domain, _) = try lparProfile(lpar)
         // The channel is opened at once, the first sync sent when the guest has opened its port.
@@ -410,6 +412,13 @@ final class NestedBackend {
         }
         for entry in try definitions(of: domain).entries where try NestedDefinitions.startsWithItsLpar(entry, lpar: lpar) {
             try activate(lpar, entry.name, client: client)
+        }
+        let prefix = "\(lpar)/"
+        let forwards = try ForwardBook(root: configuration.stateRoot + "/networks").load()
+            .filter { $0.via != nil && $0.partition.hasPrefix(prefix) }
+        if !forwards.isEmpty {
+            try NestedForwards.publish(forwards.map { GuestForward(proto: $0.proto.rawValue, port: $0.hostPort, address: $0.address, targetPort: $0.port) },
+                                       in: lpar, backend: self)
         }
     }
 
