@@ -74,7 +74,7 @@ run: setup guest-image release
 
 # The hermetic tests: no root, no libvirtd (libvirt's in-process test driver only), no namespaces;
 # seconds once built. Every other suite needs root, libvirtd or the guest image (docs/testing.md).
-UNIT_TESTS = PartitionModelTests|PartitionNetworksTests\.Network(Registry|Rendering)Tests|PartitionImagesTests|AgentProtocolTests|PartitionCommandsTests|PartitionCoreTests|SystemKitTests|LibvirtKitTests\.(Domain|Error|Connection|Storage)|WorkloadEngineTests\.(CgroupLayout|CgroupV2Writer|CgroupLimit|NetworkAddress|RuntimeStateProcessIdentity|RuntimeState(AtomicFile|Lock|Paths)|SeccompFilter|SpawnPlanValidation)
+UNIT_TESTS = PartitionModelTests|PartitionNetworksTests\.(Network(Registry|Rendering|LeaseBook)|Forward(Syntax|Rules))Tests|PartitionImagesTests|AgentProtocolTests|PartitionCommandsTests|PartitionCoreTests|SystemKitTests|LibvirtKitTests\.(Domain|Error|Connection|Storage)|WorkloadEngineTests\.(CgroupLayout|CgroupV2Writer|CgroupLimit|NetworkAddress|RuntimeStateProcessIdentity|RuntimeState(AtomicFile|Lock|Paths)|SeccompFilter|SpawnPlanValidation)
 unit-test:
 	$(SWIFT) test --filter '$(UNIT_TESTS)'
 

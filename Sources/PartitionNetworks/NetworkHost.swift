@@ -58,14 +58,6 @@ public enum NetworkHost {
         try NetworkFirewall.apply(rest, root: root, force: true)
     }
 
-    /// Makes the network's dnsmasq forget reservations whose files were removed from hosts/ (it
-    /// reads new and changed files by itself, but drops entries only on SIGHUP). Nothing when it
-    /// does not run: it reads the directory when it starts.
-    public static func reloadReservations(_ network: ManagedNetwork, root: String) {
-        let directory = NetworkRegistry(root: root).directory(of: network.name)
-        if let pid = DnsmasqProcess(directory: directory).runningPid() { kill(pid, SIGHUP) }
-    }
-
     /// What `network list` shows: up (bridge up and dnsmasq running) or down, and dnsmasq's pid.
     public struct State: Sendable {
         public var bridgeUp: Bool

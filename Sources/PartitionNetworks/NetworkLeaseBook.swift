@@ -66,6 +66,7 @@ public struct NetworkLeaseBook {
             let kept = book.filter { $0.partition != partition || macs.contains($0.mac) }
             guard kept.count != book.count else { return }
             try write(kept, reload: true)
+            releaseWithDnsmasq(Set(book).subtracting(kept))
         }
     }
 
@@ -77,7 +78,10 @@ public struct NetworkLeaseBook {
         try locked { () throws(PartitionError) -> [NetworkLease] in
             let book = try readLeases()
             let stale = book.filter { !exists($0.partition) }
-            if !stale.isEmpty { try write(book.filter { exists($0.partition) }, reload: true) }
+            if !stale.isEmpty {
+                try write(book.filter { exists($0.partition) }, reload: true)
+                releaseWithDnsmasq(Set(stale))
+            }
             return stale
         }
     }
@@ -219,12 +223,22 @@ public struct NetworkLeaseBook {
         return names
     }
 
-    /// SIGHUP to this network's dnsmasq, when it runs (its pid file names a live `dnsmasq`).
+    /// SIGHUP to this network's dnsmasq, when it runs: it forgets reservations whose file went.
     private func signalDnsmasq() {
-        guard let text = FileIO.readText(dnsmasqPidPath, limit: 64),
-              let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1,
-              FileIO.readText("/proc/\(pid)/comm", limit: 64)?.hasPrefix("dnsmasq") == true else { return }
-        kill(pid, SIGHUP)
+        if let pid = DnsmasqProcess(directory: directory).runningPid() { kill(pid, SIGHUP) }
+    }
+
+    /// Ends dnsmasq's own leases of released addresses at once with a DHCPRELEASE on the bridge
+    /// (`dhcp_release`, dnsmasq-utils, as libvirt and Incus do): otherwise the address stays taken
+    /// for the client's MAC until the lease expires, up to an hour, and another partition's
+    /// reservation of it is refused by dnsmasq. Best effort: an expired lease is the fallback.
+    private func releaseWithDnsmasq(_ released: Set<NetworkLease>) {
+        guard !released.isEmpty, DnsmasqProcess(directory: directory).runningPid() != nil,
+              let tool = HostProgram.find(["dhcp_release"]) else { return }
+        let held = dynamicLeases()
+        for lease in released where held.contains(where: { $0.mac == lease.mac && $0.address == lease.address }) {
+            _ = try? HostProgram([tool, network.bridge, lease.address.description, lease.mac]).run()
+        }
     }
 }
 

@@ -26,7 +26,7 @@ struct NetworkShow: ParsableCommand {
                     for lease in network.leases {
                         rows.append(["lease:", "\(lease.address) \(lease.mac) \(lease.partition)\(lease.fixed ? " (fixed)" : "")"])
                     }
-                    for line in network.dynamicLeases { rows.append(["dynamic lease:", line]) }
+                    for line in network.dynamicLeases { rows.append(["dhcp lease:", line]) }
                 } else if let mode = network.forwardMode {
                     rows.append(["forward:", mode])
                 }
