@@ -234,10 +234,13 @@ public struct NetworkLeaseBook {
     /// reservation of it is refused by dnsmasq. Best effort: an expired lease is the fallback.
     private func releaseWithDnsmasq(_ released: Set<NetworkLease>) {
         guard !released.isEmpty, DnsmasqProcess(directory: directory).runningPid() != nil,
-              let tool = HostProgram.find(["dhcp_release"]) else { return }
-        let held = dynamicLeases()
-        for lease in released where held.contains(where: { $0.mac == lease.mac && $0.address == lease.address }) {
-            _ = try? HostProgram([tool, network.bridge, lease.address.description, lease.mac]).run()
+              let tool = HostProgram.find(["/usr/bin/dhcp_release", "/usr/sbin/dhcp_release"]),
+              let text = FileIO.readText(dnsmasqLeasesPath, limit: 1 << 20) else { return }
+        // "EXPIRY MAC ADDRESS HOSTNAME CLIENT-ID": dnsmasq matches the release by client id too.
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ").map(String.init)
+            guard fields.count >= 5, released.contains(where: { $0.mac == fields[1].lowercased() && $0.address.description == fields[2] }) else { continue }
+            _ = try? HostProgram([tool, network.bridge, fields[2], fields[1]] + (fields[4] == "*" ? [] : [fields[4]])).run()
         }
     }
 }

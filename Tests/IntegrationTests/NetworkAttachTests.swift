@@ -65,6 +65,14 @@ import Testing
         #expect(try CLI.partctl("remove", name, "--force").status == 0)
         #expect(try Self.leases(of: name).isEmpty)
         #expect(Self.reservation(lease) == nil)
+        // dnsmasq's own lease of the DHCP exchange above ends too (DHCPRELEASE), so the address is
+        // free for another MAC at once, not an hour later.
+        #expect(!Self.dnsmasqHolds(lease), "dnsmasq still leases \(lease.address) to \(lease.mac)")
+    }
+
+    static func dnsmasqHolds(_ lease: Lease) -> Bool {
+        let text = (try? String(contentsOfFile: book + "/dnsmasq.leases", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").contains { $0.contains(" \(lease.mac) \(lease.address) ") }
     }
 
     @Test func aConflictingStaticAddressIsRefusedWithNothingMade() throws {
@@ -146,5 +154,6 @@ import Testing
         #expect(try CLI.partctl("remove", lpar, "--force").status == 0)
         #expect(try Self.leases(of: lpar).isEmpty)
         #expect(Self.reservation(lease) == nil)
+        #expect(!Self.dnsmasqHolds(lease), "dnsmasq still leases \(lease.address) to \(lease.mac)")
     }
 }
