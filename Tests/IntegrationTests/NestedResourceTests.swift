@@ -124,7 +124,7 @@ import Testing
                 "expected one line naming \(web) and why: \(login.stderr)")
 
         // The definitions stay in the LPAR's metadata; its next activation brings autostart WPARs back.
-        #expect(try Self.storedMetadata(lpar).contains("<wpar name=\"web\">"))
+        #expect(try Self.storedMetadata(lpar).contains("<wpar name=\"web\""))
         #expect(try CLI.partctl("query", web, "-F", "state").stdout == "defined\n")
         let again = try CLI.partctl("activate", lpar, timeout: 180)
         #expect(again.status == 0, "\(again.stderr)")

@@ -34,12 +34,7 @@ enum ForwardFields {
 
     /// `-F host_port,partition` (or `:`-separated), as `query` takes it.
     static func fieldList(_ spec: String) throws(PartitionError) -> (fields: [String], delimiter: String) {
-        let delimiter = spec.first(where: { ",:;| ".contains($0) }).map(String.init) ?? ","
-        let fields = spec.split(separator: Character(delimiter), omittingEmptySubsequences: false).map(String.init)
-        for field in fields where !known.contains(where: { $0.0 == field }) {
-            throw PartitionError(.invalidArgument, "-F: '\(field.prefix(40))' is not a forward field; the fields are \(known.map(\.0).joined(separator: ", ")).")
-        }
-        return (fields, delimiter)
+        try TextOutput.fieldList(spec, known: known.map(\.0), noun: "a forward")
     }
 
     static func json(_ forward: Forward, only: [String]?) -> String {

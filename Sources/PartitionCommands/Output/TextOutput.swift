@@ -9,10 +9,24 @@ enum TextOutput {
 
     /// Parses `-F name,state` or `-F name:state`: the first of `,:;|` or a space found is the delimiter.
     static func fieldList(_ spec: String) throws(PartitionError) -> (fields: [String], delimiter: String) {
-        let delimiter = spec.first(where: { ",:;| ".contains($0) }).map(String.init) ?? ","
-        let fields = spec.split(separator: Character(delimiter), omittingEmptySubsequences: false).map(String.init)
+        let (fields, delimiter) = splitFields(spec)
         for field in fields { try PartitionRecord.checkField(field, option: "-F") }
         return (fields, delimiter)
+    }
+
+    /// `-F` of a listing verb (image, network, forward list): each field one of `known`, else one
+    /// line naming it and the fields there are ("not a network field").
+    static func fieldList(_ spec: String, known: [String], noun: String) throws(PartitionError) -> (fields: [String], delimiter: String) {
+        let (fields, delimiter) = splitFields(spec)
+        for field in fields where !known.contains(field) {
+            throw PartitionError(.invalidArgument, "-F: '\(field.prefix(40))' is not \(noun) field; the fields are \(known.joined(separator: ", ")).")
+        }
+        return (fields, delimiter)
+    }
+
+    private static func splitFields(_ spec: String) -> (fields: [String], delimiter: String) {
+        let delimiter = spec.first(where: { ",:;| ".contains($0) }).map(String.init) ?? ","
+        return (spec.split(separator: Character(delimiter), omittingEmptySubsequences: false).map(String.init), delimiter)
     }
 
     static func values(_ records: [PartitionRecord], fields: [String], delimiter: String, header: Bool) -> String {

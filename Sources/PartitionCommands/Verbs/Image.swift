@@ -66,12 +66,7 @@ enum ImageFields {
 
     /// `-F name,size` or `-F name:size`, as `query` takes it.
     static func fieldList(_ spec: String) throws(PartitionError) -> (fields: [String], delimiter: String) {
-        let delimiter = spec.first(where: { ",:;| ".contains($0) }).map(String.init) ?? ","
-        let fields = spec.split(separator: Character(delimiter), omittingEmptySubsequences: false).map(String.init)
-        for field in fields where !known.contains(where: { $0.0 == field }) {
-            throw PartitionError(.invalidArgument, "-F: '\(field)' is not an image field; the fields are \(known.map(\.0).joined(separator: ", ")).")
-        }
-        return (fields, delimiter)
+        try TextOutput.fieldList(spec, known: known.map(\.0), noun: "an image")
     }
 
     static func json(_ listing: ImageCatalog.Listing, only: [String]?) -> String {

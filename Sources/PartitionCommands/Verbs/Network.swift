@@ -45,12 +45,7 @@ enum NetworkFields {
     }
 
     static func fieldList(_ spec: String) throws(PartitionError) -> (fields: [String], delimiter: String) {
-        let delimiter = spec.first(where: { ",:;| ".contains($0) }).map(String.init) ?? ","
-        let fields = spec.split(separator: Character(delimiter), omittingEmptySubsequences: false).map(String.init)
-        for field in fields where !known.contains(where: { $0.0 == field }) {
-            throw PartitionError(.invalidArgument, "-F: '\(field)' is not a network field; the fields are \(known.map(\.0).joined(separator: ", ")).")
-        }
-        return (fields, delimiter)
+        try TextOutput.fieldList(spec, known: known.map(\.0), noun: "a network")
     }
 
     static func json(_ network: NetworkCatalog.Listing, only: [String]?, detail: Bool = false) -> String {
