@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")"
 mkdir -p work
 PARTCTL=${PARTCTL:-../.build/release/partctl}
-rounds=${ROUNDS:-5}
+rounds=${ROUNDS:-9}
 seconds=${SECONDS_EACH:-3}
 name=ptest-bench-fwd
 address=10.77.0.189
