@@ -36,22 +36,15 @@ public enum HostNetworkFacts {
         return parseRoutes(text)
     }
 
-    /// /proc/net/route: "Iface Destination Gateway Flags RefCnt Use Metric Mask ...", addresses as
-    /// little-endian hex of the network-order word.
+    /// The table as HostRoutes reads it (up or not), as prefixes: a malformed mask and default
+    /// routes (length 0, they overlap everything) are skipped.
     public static func parseRoutes(_ text: String) -> [HostRoute] {
-        var routes: [HostRoute] = []
-        for line in text.split(separator: "\n").dropFirst() {
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard fields.count >= 8, let destination = UInt32(fields[1], radix: 16),
-                  let mask = UInt32(fields[7], radix: 16) else { continue }
-            let hostMask = mask.byteSwapped, hostDestination = destination.byteSwapped
-            let length = hostMask.nonzeroBitCount
-            // Only well-formed prefixes; default routes (length 0) overlap everything and are skipped.
-            guard length > 0, hostMask == IPv4Subnet.mask(length) else { continue }
-            routes.append(HostRoute(interface: String(fields[0]),
-                                    subnet: IPv4Subnet(containing: IPv4Address(hostDestination), prefixLength: length)))
+        HostRoutes.entries(text).compactMap { entry in
+            let length = entry.route.mask.nonzeroBitCount
+            guard length > 0, entry.route.mask == IPv4Subnet.mask(length) else { return nil }
+            return HostRoute(interface: entry.route.interface,
+                             subnet: IPv4Subnet(containing: IPv4Address(entry.route.destination), prefixLength: length))
         }
-        return routes
     }
 
     /// Whether the host has a network interface of this name.

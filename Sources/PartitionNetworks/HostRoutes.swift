@@ -1,4 +1,3 @@
-import Glibc
 import PartitionModel
 import SystemKit
 
@@ -14,14 +13,20 @@ public enum HostRoutes {
 
     /// /proc/net/route: a header line, then `Iface Destination Gateway Flags RefCnt Use Metric Mask ...`
     /// with each address's network-order bytes printed as one host-order number (00004D0A is 10.77.0.0 here).
-    public static func parse(_ text: String) -> [Route] {
+    /// Every well-formed line, up or not: HostNetworkFacts.routes reads the same table through it.
+    static func entries(_ text: String) -> [(route: Route, up: Bool)] {
         text.split(separator: "\n").dropFirst().compactMap { line in
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard fields.count >= 8, let destination = UInt32(fields[1], radix: 16), let flags = UInt32(fields[3], radix: 16),
-                  let metric = Int(fields[6]), let mask = UInt32(fields[7], radix: 16), flags & 1 != 0 else { return nil }
-            return Route(interface: String(fields[0]), destination: UInt32(bigEndian: destination),
-                         mask: UInt32(bigEndian: mask), metric: metric)
+                  let metric = Int(fields[6]), let mask = UInt32(fields[7], radix: 16) else { return nil }
+            return (Route(interface: String(fields[0]), destination: UInt32(bigEndian: destination),
+                          mask: UInt32(bigEndian: mask), metric: metric), flags & 1 != 0)
         }
+    }
+
+    /// The routes that are up (RTF_UP).
+    public static func parse(_ text: String) -> [Route] {
+        entries(text).filter(\.up).map(\.route)
     }
 
     /// The interface of the most specific route to `address` (lowest metric among equals).
@@ -34,10 +39,8 @@ public enum HostRoutes {
         parse(FileIO.readText("/proc/net/route", limit: 1 << 20) ?? "")
     }
 
-    /// Whether `interface` is a Linux bridge (/sys/class/net/NAME/bridge exists).
+    /// Whether `interface` is a Linux bridge; only names safe to write into an nft script count.
     public static func isBridge(_ interface: String) -> Bool {
-        guard ForwardRules.isInterfaceName(interface) else { return false }
-        var info = stat()
-        return stat("/sys/class/net/\(interface)/bridge", &info) == 0
+        ForwardRules.isInterfaceName(interface) && HostNetworkFacts.isBridge(interface)
     }
 }
