@@ -86,3 +86,16 @@ public struct IPv4Subnet: Hashable, Sendable, Codable, CustomStringConvertible {
         try container.encode(description)
     }
 }
+
+extension ClosedRange where Bound == IPv4Address {
+    /// The lowest address of the range that `taken` does not hold, nil when it holds them all:
+    /// how a managed network's lease book and an LPAR's guest network hand out addresses.
+    public func lowestFree(excluding taken: Set<IPv4Address>) -> IPv4Address? {
+        var value = lowerBound.value
+        while true {
+            if !taken.contains(IPv4Address(value)) { return IPv4Address(value) }
+            if value == upperBound.value { return nil }
+            value += 1
+        }
+    }
+}

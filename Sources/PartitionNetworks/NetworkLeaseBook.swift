@@ -130,15 +130,11 @@ public struct NetworkLeaseBook {
     }
 
     private func freeAddress(avoiding others: [NetworkLease], mac: String) throws(PartitionError) -> IPv4Address {
-        var taken = Set(others.map(\.address.value))
-        taken.insert(network.gateway.value)
-        for live in liveDynamicLeases() where live.mac != mac { taken.insert(live.address.value) }
+        var taken = Set(others.map(\.address))
+        taken.insert(network.gateway)
+        for live in liveDynamicLeases() where live.mac != mac { taken.insert(live.address) }
         let range = network.leasedRange
-        var value = range.lowerBound.value
-        while value <= range.upperBound.value {
-            if !taken.contains(value) { return IPv4Address(value) }
-            value += 1
-        }
+        if let free = range.lowestFree(excluding: taken) { return free }
         throw PartitionError(.outOfRange,
             "\(network.name) has no free address left in \(range.lowerBound)–\(range.upperBound); 'partctl network show \(network.name)' lists its leases.")
     }

@@ -39,14 +39,10 @@ enum NestedGuestNetwork {
             if let address = entry.address { taken[address] = entry.name }
         }
         guard let requested else {
-            var candidate = Guest.assignable.lowerBound
-            while taken[candidate] != nil {
-                guard candidate < Guest.assignable.upperBound else {
-                    throw PartitionError(.outOfRange, "network: \(Guest.name) of LPAR '\(lpar)' has no free address left (\(Guest.subnet)).")
-                }
-                candidate = IPv4Address(candidate.value + 1)
+            guard let free = Guest.assignable.lowestFree(excluding: Set(taken.keys)) else {
+                throw PartitionError(.outOfRange, "network: \(Guest.name) of LPAR '\(lpar)' has no free address left (\(Guest.subnet)).")
             }
-            return candidate
+            return free
         }
         guard Guest.subnet.contains(requested) else {
             throw PartitionError(.invalidArgument,
