@@ -20,11 +20,8 @@ struct ForwardList: ParsableCommand {
             if output.json {
                 printLine("[" + forwards.map { ForwardFields.json($0, only: format?.fields) }.joined(separator: ",") + "]")
             } else if let format {
-                var lines = header ? [format.fields.joined(separator: format.delimiter)] : []
-                for forward in forwards {
-                    lines.append(format.fields.map { ForwardFields.value($0, of: forward).text }.joined(separator: format.delimiter))
-                }
-                if !lines.isEmpty { printLine(lines.joined(separator: "\n")) }
+                let text = TextOutput.values(forwards, fields: format.fields, delimiter: format.delimiter, header: header) { field, forward in ForwardFields.value(field, of: forward).text }
+                if !text.isEmpty { printLine(text) }
             } else {
                 var rows = [["HOST PORT", "PROTO", "PARTITION", "PORT", "ADDRESS"]]
                 for forward in forwards {

@@ -30,10 +30,16 @@ enum TextOutput {
     }
 
     static func values(_ records: [PartitionRecord], fields: [String], delimiter: String, header: Bool) -> String {
+        values(records, fields: fields, delimiter: delimiter, header: header) { field, record in record.field(field)?.text ?? "-" }
+    }
+
+    /// `-F` output of any listing: the header line if asked, then one line of values per item.
+    static func values<Item>(_ items: [Item], fields: [String], delimiter: String, header: Bool,
+                             text: (String, Item) -> String) -> String {
         var lines: [String] = []
         if header { lines.append(fields.joined(separator: delimiter)) }
-        for record in records {
-            lines.append(fields.map { record.field($0)?.text ?? "-" }.joined(separator: delimiter))
+        for item in items {
+            lines.append(fields.map { text($0, item) }.joined(separator: delimiter))
         }
         return lines.joined(separator: "\n")
     }

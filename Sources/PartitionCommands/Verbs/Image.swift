@@ -136,11 +136,8 @@ struct ImageList: ParsableCommand {
             if output.json {
                 printLine("[" + images.map { ImageFields.json($0, only: format?.fields) }.joined(separator: ",") + "]")
             } else if let format {
-                var lines = header ? [format.fields.joined(separator: format.delimiter)] : []
-                for image in images {
-                    lines.append(format.fields.map { ImageFields.value($0, of: image).text }.joined(separator: format.delimiter))
-                }
-                if !lines.isEmpty { printLine(lines.joined(separator: "\n")) }
+                let text = TextOutput.values(images, fields: format.fields, delimiter: format.delimiter, header: header) { field, image in ImageFields.value(field, of: image).text }
+                if !text.isEmpty { printLine(text) }
             } else {
                 var rows = [["NAME", "KIND", "DIGEST", "SIZE", "USED BY"]]
                 for image in images {

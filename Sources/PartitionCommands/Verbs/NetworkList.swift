@@ -20,11 +20,8 @@ struct NetworkList: ParsableCommand {
             if output.json {
                 printLine("[" + networks.map { NetworkFields.json($0, only: format?.fields) }.joined(separator: ",") + "]")
             } else if let format {
-                var lines = header ? [format.fields.joined(separator: format.delimiter)] : []
-                for network in networks {
-                    lines.append(format.fields.map { NetworkFields.text($0, of: network) }.joined(separator: format.delimiter))
-                }
-                if !lines.isEmpty { printLine(lines.joined(separator: "\n")) }
+                let text = TextOutput.values(networks, fields: format.fields, delimiter: format.delimiter, header: header) { field, network in NetworkFields.text(field, of: network) }
+                if !text.isEmpty { printLine(text) }
             } else {
                 var rows = [["NAME", "KIND", "BRIDGE", "SUBNET", "NAT", "DHCP", "STATE", "USERS"]]
                 for network in networks {
