@@ -7,12 +7,15 @@ import Glibc
 
 /// Options every verb that talks to a managed system shares.
 struct ConnectionOptions: ParsableArguments {
+    @Option(name: [.customShort("m"), .customLong("system")],
+            help: ArgumentHelp("The managed system, by name ('partctl system list'; default: local).", valueName: "name"))
+    var system: String?
     @Option(name: .customLong("connect"),
-            help: ArgumentHelp("libvirt URI of the managed system (default: $PARTCTL_CONNECT or qemu:///system).", valueName: "uri"))
+            help: ArgumentHelp("libvirt URI of the managed system, instead of a name (default: $PARTCTL_CONNECT or qemu:///system).", valueName: "uri"))
     var uri: String?
 
-    func manager() -> PartitionManager {
-        let manager = PartitionManager(configuration: .fromEnvironment(connectURI: uri))
+    func manager() throws(PartitionError) -> PartitionManager {
+        let manager = PartitionManager(configuration: try .fromEnvironment(connectURI: uri, system: system))
         manager.warn = printWarning
         manager.notice = { line in StandardStream.write("partctl: \(line)\n", to: STDERR_FILENO) }
         return manager

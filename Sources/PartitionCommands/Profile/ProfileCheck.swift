@@ -23,7 +23,7 @@ struct ProfileCheck: ParsableCommand {
 
     func run() throws {
         var failures: [PartitionError] = []
-        let manager = connection.manager()
+        let manager = try connection.manager()
         for reference in profiles {
             do {
                 let resolved = try ProfileCommandSupport.resolve(reference, attributes: nil)

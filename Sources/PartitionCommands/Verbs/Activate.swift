@@ -22,7 +22,7 @@ struct Activate: ParsableCommand {
 
     func run() throws {
         let target = try partitionPath(path, "activate")
-        let manager = connection.manager()
+        let manager = try connection.manager()
         try LifecycleReport(path: target, json: output.json).run(manager, done: "activated") { () throws(PartitionError) in
             try manager.activate(target, profile: profile, wait: wait)
             // Without waiting, an LPAR with an agent is still starting.

@@ -28,7 +28,7 @@ struct Console: ParsableCommand {
 
     func run() throws {
         let target = try partitionPath(path, "console")
-        let manager = connection.manager()
+        let manager = try connection.manager()
         if graphics {
             try showGraphics(try manager.graphicsDisplay(target), target: target, local: manager.configuration.isLocal,
                              uri: manager.configuration.connectURI)

@@ -199,7 +199,7 @@ struct ImageBuild: ParsableCommand {
     func run() throws {
         do {
             let started = ContinuousClock.now
-            let manager = connection.manager()
+            let manager = try connection.manager()
             let (manifest, built) = try ImageTerminalProgress.showing { progress throws(PartitionError) in
                 try manager.images.build(recipe, progress: progress)
             }
@@ -223,7 +223,7 @@ struct ImageImport: ParsableCommand {
     func run() throws {
         do {
             let started = ContinuousClock.now
-            let manager = connection.manager()
+            let manager = try connection.manager()
             let manifest = try ImageTerminalProgress.showing { progress throws(PartitionError) in
                 try manager.images.importImage(reference, name: name, progress: progress)
             }

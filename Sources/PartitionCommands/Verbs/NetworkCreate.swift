@@ -16,7 +16,7 @@ struct NetworkCreate: ParsableCommand {
 
     func run() throws {
         do {
-            let network = try NetworkCatalog(manager: connection.manager()).create(name: name, subnet: subnet, nat: !noNat, bridge: bridge)
+            let network = try NetworkCatalog(manager: try connection.manager()).create(name: name, subnet: subnet, nat: !noNat, bridge: bridge)
             if output.json { printLine(NetworkFields.json(network, only: nil)) }
         } catch {
             throw error.with(operation: "network create")

@@ -15,7 +15,7 @@ struct NetworkList: ParsableCommand {
     func run() throws {
         do {
             let format = try fields.map { spec throws(PartitionError) in try NetworkFields.fieldList(spec) }
-            let (networks, unknown) = try NetworkCatalog(manager: connection.manager()).list()
+            let (networks, unknown) = try NetworkCatalog(manager: try connection.manager()).list()
             NetworkFields.warnLibvirtUnknown(unknown)
             if output.json {
                 printLine("[" + networks.map { NetworkFields.json($0, only: format?.fields) }.joined(separator: ",") + "]")

@@ -13,7 +13,7 @@ struct NetworkRemove: ParsableCommand {
 
     func run() throws {
         do {
-            try NetworkCatalog(manager: connection.manager()).remove(name)
+            try NetworkCatalog(manager: try connection.manager()).remove(name)
         } catch {
             throw error.with(operation: "network remove")
         }

@@ -14,7 +14,7 @@ struct NetworkShow: ParsableCommand {
     func run() throws {
         do {
             let format = try fields.map { spec throws(PartitionError) in try NetworkFields.fieldList(spec) }
-            let (network, _) = try NetworkCatalog(manager: connection.manager()).show(name)
+            let (network, _) = try NetworkCatalog(manager: try connection.manager()).show(name)
             if output.json {
                 printLine(NetworkFields.json(network, only: format?.fields, detail: true))
             } else if let format {

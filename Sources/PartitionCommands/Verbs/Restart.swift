@@ -26,7 +26,7 @@ struct Restart: ParsableCommand {
 
     func run() throws {
         let target = try partitionPath(path, "restart")
-        let manager = connection.manager()
+        let manager = try connection.manager()
         try LifecycleReport(path: target, json: output.json).run(manager, done: "restarted") { () throws(PartitionError) in
             try manager.restart(target, immediate: immed, within: within, force: force)
             return .running

@@ -33,7 +33,7 @@ struct Shutdown: ParsableCommand {
 
     func run() throws {
         let target = try partitionPath(path, "shutdown")
-        let manager = connection.manager()
+        let manager = try connection.manager()
         try LifecycleReport(path: target, json: output.json).run(manager, done: wait ? "stopped" : "stop requested") { () throws(PartitionError) in
             try manager.shutdown(target, within: within, force: force, wait: wait)
             return wait ? .defined : .stopping
