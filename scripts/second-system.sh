@@ -16,9 +16,15 @@
 # from this machine through the veth), this machine is HOSTADDRESS from inside it. Everything else
 # (the guest image under /var/lib/partctl/images, /usr, /dev) is shared, read-only in use.
 set -eu
-# The daemons started here live on: they must not inherit a descriptor of the caller's, least of all
-# the test lock that `flock /tmp/partctl-tests.lock` holds on descriptor 3 (it would never be freed).
-exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
+# The daemons started here live on: they must not inherit a descriptor of the caller's. The test lock
+# that `flock /tmp/partctl-tests.lock` holds on descriptor 3 would never be freed, and Foundation's
+# Process (the tests' TestProcess) waits until every holder of a descriptor it gave its child has
+# closed it, so a test would hang as long as the daemons live. bash closes any descriptor number.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+for descriptor in /proc/$$/fd/*; do
+    number=${descriptor##*/}
+    if [ "$number" -gt 2 ]; then eval "exec $number>&-" 2>/dev/null || true; fi
+done
 
 usage() { echo "usage: $0 up|stop|start|down|info NAME" >&2; exit 2; }
 [ $# -eq 2 ] || usage
