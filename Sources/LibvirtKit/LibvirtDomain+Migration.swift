@@ -104,6 +104,19 @@ extension LibvirtDomain {
         }
     }
 
+    /// Migrates the domain to `destination`, a connection this process holds (virDomainMigrate3,
+    /// without `.peerToPeer`: the client drives it, so the destination need not be reachable from
+    /// the source's daemon, only its QEMU from the source's QEMU). Returns the domain there.
+    @discardableResult
+    public func migrate(to destination: LibvirtConnection, parameters: LibvirtMigrationParameters,
+                        flags: LibvirtMigrationFlags) throws(PartitionError) -> LibvirtDomain {
+        let list = try TypedParameterList(parameters.typed)
+        let moved = try LibvirtCall.run("virDomainMigrate3") {
+            virDomainMigrate3(pointer, destination.pointer, list.parameters, UInt32(list.count), flags.rawValue)
+        }
+        return LibvirtDomain(owning: moved, connection: destination)
+    }
+
     /// The running job (`completed: false`) or the last completed one (virDomainGetJobStats).
     /// `keepCompleted` leaves a completed job's statistics for the next reader.
     public func jobStats(completed: Bool = false, keepCompleted: Bool = false) throws(PartitionError) -> LibvirtJobStats {

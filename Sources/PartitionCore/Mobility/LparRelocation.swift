@@ -126,12 +126,24 @@ struct LparMove {
         return found
     }
 
-    /// Where QEMU sends the stream: libvirt's default names the destination by its host name,
-    /// which this host may not resolve; then the address the URI names is used.
-    func migrationURI() -> String? {
-        guard let host = Self.uriHost(system.uri) else { return nil }
-        if let name = try? destination.hostname(), Self.resolves(name) { return nil }
-        return "tcp://\(host)"
+    /// How the migration is driven. A destination with a host in its URI is reached by the source's
+    /// daemon itself (peer to peer); one without (this machine's qemu:///system, moving an LPAR
+    /// back from another system) only by this process, which then drives the migration with a
+    /// connection to each side.
+    enum Route: Equatable {
+        case peerToPeer(migrationURI: String?)
+        case direct(migrationURI: String?)
+    }
+
+    func route() -> Route {
+        if let host = Self.uriHost(system.uri) {
+            // libvirt's default names the destination by its host name, which may not resolve here.
+            if let name = try? destination.hostname(), Self.resolves(name) { return .peerToPeer(migrationURI: nil) }
+            return .peerToPeer(migrationURI: "tcp://\(host)")
+        }
+        // The source's QEMU sends to the address this machine has toward the source's host.
+        let address = Self.uriHost(manager.configuration.connectURI).flatMap(RouteAddress.toward)
+        return .direct(migrationURI: address.map { "tcp://\($0)" })
     }
 
     /// `qemu+tcp://user@10.0.0.2:16509/system` -> `10.0.0.2`; `[fd00::2]` keeps its brackets.
@@ -155,17 +167,32 @@ struct LparMove {
         return true
     }
 
-    var flags: LibvirtMigrationFlags {
-        let always: LibvirtMigrationFlags = [.peerToPeer, .persistDestination, .undefineSource]
-        return always.union(mode == .live ? .live : .offline)
+    func flags(_ route: Route) -> LibvirtMigrationFlags {
+        var flags: LibvirtMigrationFlags = [.persistDestination, .undefineSource, mode == .live ? .live : .offline]
+        if case .peerToPeer = route { flags.insert(.peerToPeer) }
+        return flags
     }
 
     /// Runs the migration with progress; on failure, makes sure the LPAR is whole on the source
     /// and nothing of it is left on the destination, and says so in one line.
     func run(progress: OperationProgress, path: PartitionPath, bandwidth: UInt64?) throws(PartitionError) -> RelocationReport {
         let domain = target.domain
-        let migration = MigrationRun(domain: domain, destinationURI: system.uri,
-                                     parameters: LibvirtMigrationParameters(migrationURI: migrationURI(), bandwidthMiBPerSecond: bandwidth), flags: flags)
+        let route = route()
+        let flags = flags(route)
+        let (destination, uri) = (self.destination, system.uri)
+        let migration: MigrationRun
+        switch route {
+        case .peerToPeer(let migrationURI):
+            let parameters = LibvirtMigrationParameters(migrationURI: migrationURI, bandwidthMiBPerSecond: bandwidth)
+            migration = MigrationRun(domain: domain) { () throws(PartitionError) in
+                try domain.migrate(to: uri, parameters: parameters, flags: flags)
+            }
+        case .direct(let migrationURI):
+            let parameters = LibvirtMigrationParameters(migrationURI: migrationURI, bandwidthMiBPerSecond: bandwidth)
+            migration = MigrationRun(domain: domain) { () throws(PartitionError) in
+                try domain.migrate(to: destination, parameters: parameters, flags: flags)
+            }
+        }
         progress.waiting(path, "moving to \(system.name)")
         do {
             try migration.run { stats in progress.waiting(path, Self.progressText(stats, to: system.name)) }

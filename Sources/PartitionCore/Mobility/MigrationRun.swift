@@ -9,9 +9,7 @@ import Glibc
 /// job that stopped moving.
 final class MigrationRun: @unchecked Sendable {
     private let domain: LibvirtDomain
-    private let destinationURI: String
-    private let parameters: LibvirtMigrationParameters
-    private let flags: LibvirtMigrationFlags
+    private let call: @Sendable () throws(PartitionError) -> Void
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var outcome: Result<Void, PartitionError>?
 
@@ -19,11 +17,10 @@ final class MigrationRun: @unchecked Sendable {
     /// without the connection noticing).
     static let stallLimit: Duration = .seconds(30)
 
-    init(domain: LibvirtDomain, destinationURI: String, parameters: LibvirtMigrationParameters, flags: LibvirtMigrationFlags) {
+    /// `call` is the blocking migration call on `domain`.
+    init(domain: LibvirtDomain, call: @escaping @Sendable () throws(PartitionError) -> Void) {
         self.domain = domain
-        self.destinationURI = destinationURI
-        self.parameters = parameters
-        self.flags = flags
+        self.call = call
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
     }
@@ -42,7 +39,7 @@ final class MigrationRun: @unchecked Sendable {
     private func migrate() {
         let result: Result<Void, PartitionError>
         do {
-            try domain.migrate(to: destinationURI, parameters: parameters, flags: flags)
+            try call()
             result = .success(())
         } catch {
             result = .failure(error)
