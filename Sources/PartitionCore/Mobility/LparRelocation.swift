@@ -201,10 +201,18 @@ struct LparMove {
         }
         var report = RelocationReport(path: path.description, destination: system.name, mode: mode.rawValue)
         // The completed job's statistics: the source's domain is gone, the destination keeps them.
-        if mode == .live, let moved = try? destination.lookupDomain(name: target.name.rawValue),
-           let stats = try? moved.jobStats(completed: true, keepCompleted: true) {
-            report.downtimeMilliseconds = stats.downtimeMilliseconds.map(Double.init)
-            report.bytes = stats.dataProcessed ?? stats.memoryProcessed.map { $0 + (stats.diskProcessed ?? 0) }
+        // libvirt 9.0 fills the downtime in a moment after the call returns: asked again for a while.
+        if mode == .live, let moved = try? destination.lookupDomain(name: target.name.rawValue) {
+            let deadline = ContinuousClock.now + .seconds(3)
+            var stats = try? moved.jobStats(completed: true, keepCompleted: true)
+            while (stats?.downtimeMilliseconds ?? 0) == 0, ContinuousClock.now < deadline {
+                usleep(50_000)
+                stats = try? moved.jobStats(completed: true, keepCompleted: true)
+            }
+            if let stats {
+                report.downtimeMilliseconds = stats.downtimeMilliseconds.flatMap { $0 == 0 ? nil : Double($0) }
+                report.bytes = stats.dataProcessed ?? stats.memoryProcessed.map { $0 + (stats.diskProcessed ?? 0) }
+            }
         }
         return report
     }
