@@ -195,7 +195,10 @@ struct LparMove {
         }
         progress.waiting(path, "moving to \(system.name)")
         do {
-            try migration.run { stats in progress.waiting(path, Self.progressText(stats, to: system.name)) }
+            let (destination, name) = (self.destination, system.name)
+            try migration.run(lost: { destination.isAlive ? nil : "\(name)'s libvirt stopped answering" }) { stats in
+                progress.waiting(path, Self.progressText(stats, to: name))
+            }
         } catch {
             throw recover(after: error)
         }

@@ -50,7 +50,9 @@ final class MigrationRun: @unchecked Sendable {
     }
 
     /// Runs the migration; `progress` gets the running job's statistics about four times a second.
-    func run(progress: (LibvirtJobStats) -> Void) throws(PartitionError) {
+    /// `lost` says why the job cannot end well any more (the destination's daemon went away), or
+    /// nil: the job is then aborted at once instead of copying on to nowhere.
+    func run(lost: () -> String? = { nil }, progress: (LibvirtJobStats) -> Void) throws(PartitionError) {
         var thread = pthread_t()
         let box = Unmanaged.passRetained(self).toOpaque()
         guard pthread_create(&thread, nil, { argument in
@@ -62,23 +64,27 @@ final class MigrationRun: @unchecked Sendable {
         }
         var lastBytes: UInt64?
         var lastChange = ContinuousClock.now
-        var aborted = false
+        var aborted: String?
         while finished == nil {
             usleep(250_000)
+            if aborted == nil, finished == nil, let reason = lost() {
+                aborted = reason
+                try? domain.abortJob()
+            }
             guard finished == nil, let stats = try? domain.jobStats(), stats.kind == .bounded || stats.kind == .unbounded else { continue }
             progress(stats)
             let bytes = stats.dataProcessed
             if bytes != lastBytes {
                 (lastBytes, lastChange) = (bytes, .now)
-            } else if !aborted, ContinuousClock.now - lastChange > Self.stallLimit {
-                aborted = true
+            } else if aborted == nil, ContinuousClock.now - lastChange > Self.stallLimit {
+                aborted = "it made no progress for \(Self.stallLimit.components.seconds) seconds"
                 try? domain.abortJob()
             }
         }
         pthread_join(thread, nil)
         if case .failure(var error) = finished! {
-            if aborted {
-                error.message = "The migration made no progress for \(Self.stallLimit.components.seconds) seconds and was aborted (\(RelocationChecks.trimmed(error.message)))."
+            if let aborted {
+                error.message = "aborted: \(aborted); \(RelocationChecks.trimmed(error.message))"
             }
             throw error
         }
