@@ -115,8 +115,8 @@ import Testing
         #expect(try !CLI.domainNames().contains(lpar))
         #expect(try Self.virsh(sys2.uri, "domstate", lpar).stdout.hasPrefix("shut off"))
         #expect(try Self.virsh(sys2.uri, "dumpxml", lpar).stdout.contains("web"), "the nested definition did not travel")
-        let query = try env.partctl("query", web, "-m", "sys2", "-F", "path")
-        #expect(query.stdout == "\(web)\n", "\(query)")
+        let query = try env.partctl("query", lpar, "-m", "sys2", "-F", "state")
+        #expect(query.stdout == "defined\n", "\(query)")
         cleanup.run()
     }
 }
