@@ -32,8 +32,8 @@ extension PartitionManager {
                 return RelocationReport(path: path.description, destination: system.name, mode: move.mode.rawValue,
                                         blockers: move.blockers().map(\.message))
             }
-            if let first = move.blockers().first {
-                let all = move.blockers()
+            let all = move.blockers()
+            if let first = all.first {
                 throw PartitionError(first.code, all.count == 1 ? first.message :
                     "\(all.count) things block the move (partctl relocate \(path) --to \(system.name) --validate lists them): " +
                     all.map { RelocationChecks.trimmed($0.message) }.joined(separator: "; ") + ".")
