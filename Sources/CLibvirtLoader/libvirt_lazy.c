@@ -204,3 +204,9 @@ LIBVIRT_FUNCTION(int, virTypedParamsGetLLong, (virTypedParameterPtr params, int 
 LIBVIRT_FUNCTION(int, virTypedParamsGetString, (virTypedParameterPtr params, int nparams, const char *name, const char **value), (params, nparams, name, value))
 LIBVIRT_FUNCTION(int, virTypedParamsGetUInt, (virTypedParameterPtr params, int nparams, const char *name, unsigned int *value), (params, nparams, name, value))
 LIBVIRT_FUNCTION(int, virTypedParamsGetULLong, (virTypedParameterPtr params, int nparams, const char *name, unsigned long long *value), (params, nparams, name, value))
+// Relocation of LPARs (issue 12): what --validate asks of the destination.
+LIBVIRT_FUNCTION(virInterfacePtr, virInterfaceLookupByName, (virConnectPtr conn, const char *name), (conn, name))
+LIBVIRT_FUNCTION(int, virInterfaceIsActive, (virInterfacePtr iface), (iface))
+LIBVIRT_FUNCTION(int, virInterfaceFree, (virInterfacePtr iface), (iface))
+LIBVIRT_FUNCTION(int, virNodeGetMemoryStats, (virConnectPtr conn, int cellNum, virNodeMemoryStatsPtr params, int *nparams, unsigned int flags), (conn, cellNum, params, nparams, flags))
+LIBVIRT_FUNCTION(virStoragePoolPtr, virStoragePoolCreateXML, (virConnectPtr conn, const char *xmlDesc, unsigned int flags), (conn, xmlDesc, flags))

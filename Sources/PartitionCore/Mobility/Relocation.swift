@@ -19,6 +19,8 @@ public struct RelocationRequest: Sendable {
     public var mode: Mode
     /// Only check what would block the move; nothing changes.
     public var validateOnly: Bool
+    /// An LPAR: the most its migration stream may take, MiB/s (nil: libvirt's default, unlimited).
+    public var bandwidthMiBPerSecond: UInt64?
 
     public init(path: PartitionPath, destination: String, mode: Mode, validateOnly: Bool) {
         self.path = path
