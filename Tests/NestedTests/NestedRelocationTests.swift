@@ -7,7 +7,8 @@ import Testing
 /// partctl as a user would: every refusal leaves the WPAR running where it was; the move takes the
 /// running WPAR's writable layer along (a file written, a file of the base deleted) and starts it
 /// again in the other LPAR, the first one no longer has it, the tree shows it under the second;
-/// a stopped WPAR moves back stopped. Two LPARs booted, shared by every check.
+/// a stopped WPAR moves back stopped, and a move killed halfway is finished by the next one. Two
+/// LPARs booted, shared by every check.
 @Suite(.serialized) struct NestedRelocationTests {
     static let first = "ptest-move-a"
     static let second = "ptest-move-b"
@@ -107,10 +108,16 @@ import Testing
         #expect(try treeChildren(of: b).contains("sys"))
         #expect(try !treeChildren(of: a).contains("sys"))
 
-        // Back, stopped: it stays stopped and keeps its layer.
+        // Back, stopped, and partctl killed (kill -9) once the first LPAR holds the marked definition:
+        // both show it until the same command, run again, finishes the move.
         try #require(try partctl("shutdown", moved, "--within", "5", "--force").status == 0)
+        let killed = try runProgram("/bin/sh", ["-c", "cd \"$0\" && PARTCTL_TEST_FAULT=nested-relocate-marked exec \"$@\"",
+                                                NestedAgentTests.packageRoot, Built.partctl, "relocate", moved, "--to", a], timeout: 180)
+        #expect(killed.status != 0, "\(killed.stdout) \(killed.stderr)")
+        #expect(try treeChildren(of: a).contains("sys") && treeChildren(of: b).contains("sys"))
         let back = try partctl("relocate", moved, "--to", a)
         try #require(back.status == 0, "\(back.stdout) \(back.stderr)")
+        #expect(try partctl("query", moved).status == 2, "the second LPAR no longer defines it")
         #expect(try partctl("query", sys, "-F", "state").stdout == "defined\n")
         try #require(try partctl("activate", sys).status == 0)
         #expect(try partctl("login", sys, "--", "/bin/cat", "/marker").stdout == "moved\n")

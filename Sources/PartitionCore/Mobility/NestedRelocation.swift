@@ -4,6 +4,7 @@ import PartitionModel
 import PartitionNetworks
 import PartitionProfiles
 import SystemKit
+import WorkloadEngine
 
 extension PartitionManager {
     /// A nested WPAR to another LPAR of this system through the two agents (`NestedRelocation`):
@@ -193,10 +194,12 @@ struct NestedRelocation {
 
         // Step 2: stop, export, copy, define and import in the destination.
         var running = false
+        var known = true
         do {
             running = try from.call(Agent.Status.self, AgentWparName(name: name)).status.state.isActive
         } catch where error.code == .notFound {
             // Defined on the host only: the guest never started it since its boot, so it has no layer.
+            known = false
         }
         var stoppedAt: ContinuousClock.Instant?
         if running {
@@ -210,15 +213,17 @@ struct NestedRelocation {
             try removeGuestLeftover(to)
             let spec = try backend.spec(name, entry: entry, lpar: destination.rawValue, domain: destinationDomain)
             try to.call(Agent.Define.self, .init(name: name, spec: spec, replace: false))
-            bytes = try copyLayer(from: from, to: to)
+            if known { bytes = try copyLayer(from: from, to: to) }
+            FaultPoint.reach("nested-relocate-imported")
             // Step 3: the destination defines it, marked until the source has let go.
             var marked = entry
             marked.relocatingFrom = source
             var destinationDefinitions = try backend.definitions(of: destinationDomain)
             destinationDefinitions.entries.append(marked)
             try backend.store(destinationDefinitions, in: destinationDomain)
+            FaultPoint.reach("nested-relocate-marked")
         } catch {
-            throw undo(error, to: to, restart: running)
+            throw undo(error, to: to, destinationDomain: destinationDomain, restart: running)
         }
         // Steps 4 and 5.
         do {
@@ -304,8 +309,12 @@ struct NestedRelocation {
 
     /// After a failure in steps 2-3: the destination's guest copy goes, the WPAR runs again in the
     /// source when it ran; the error says so.
-    private func undo(_ error: PartitionError, to: AgentClient, restart: Bool) -> PartitionError {
+    private func undo(_ error: PartitionError, to: AgentClient, destinationDomain: LibvirtDomain, restart: Bool) -> PartitionError {
         _ = try? to.call(Agent.Remove.self, .init(name: name, force: true))
+        // An image disk attached for it alone is detached again.
+        if let definitions = try? backend.definitions(of: destinationDomain) {
+            try? backend.detachUnusedImageDisks(destinationDomain, definitions: definitions)
+        }
         var message = "\(error.message) Nothing was moved"
         if restart {
             do {
