@@ -33,7 +33,8 @@ extension PartitionManager {
             let second = try PartitionLock.acquire(path: lockPath(PartitionPath(components: [ordered[1]])), wait: true, timeout: 30)
             return try withExtendedLifetime((first, second)) { () throws(PartitionError) -> RelocationReport in
                 let move = NestedRelocation(backend: backend, source: source, destination: destination, name: name,
-                                            configuration: configuration, progress: progress, path: request.path)
+                                            configuration: configuration, progress: progress, path: request.path,
+                                            restarts: request.mode != .offline)
                 do throws(PartitionError) {
                     let blockers = try move.check(validateOnly: request.validateOnly)
                     if request.validateOnly {
@@ -85,6 +86,8 @@ struct NestedRelocation {
     let configuration: PartctlConfiguration
     let progress: OperationProgress
     let path: PartitionPath
+    /// Whether a WPAR that ran starts again in the destination (not with --offline).
+    let restarts: Bool
 
     static let liveRefusal = PartitionError(.unsupported,
         "--live is not available for a nested WPAR: CRIU cannot checkpoint a WPAR of partctl's guest yet (its dump needs iptables in the guest and a restore under partctl's supervisor); move it stopped with 'partctl relocate' without --live.")
@@ -240,7 +243,7 @@ struct NestedRelocation {
         from.close()
         // Step 6.
         var downtime: Double?
-        if running {
+        if running && restarts {
             progress.waiting(PartitionPath(components: [destination, name]), "starting it in \(destination)")
             do { try backend.activate(destination, name, client: to) } catch {
                 throw PartitionError(error.code,
