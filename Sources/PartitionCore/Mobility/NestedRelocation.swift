@@ -90,7 +90,7 @@ struct NestedRelocation {
     let restarts: Bool
 
     static let liveRefusal = PartitionError(.unsupported,
-        "--live is not available for a nested WPAR: CRIU cannot checkpoint a WPAR of partctl's guest yet (its dump needs iptables in the guest and a restore under partctl's supervisor); move it stopped with 'partctl relocate' without --live.")
+        "--live is not available for a nested WPAR: CRIU cannot checkpoint partctl's WPARs yet (its dump stops at their masked /proc paths, and a restore would have to run under partctl's supervisor); move it stopped, without --live.")
 
     /// How long packing or unpacking a layer may take inside a guest (TCG is slow).
     static let layerTimeout: Duration = .seconds(600)
@@ -190,8 +190,8 @@ struct NestedRelocation {
         entry.address = try wpar.flatMap { (profile) throws(PartitionError) in try address(for: profile, in: backend.definitions(of: destinationDomain)) }
         entry.relocatingFrom = nil
 
-        let from = try backend.agent(sourceDomain, "relocate of \(wparPath)")
-        let to = try backend.agent(destinationDomain, "relocate of \(wparPath) to \(destination)")
+        let from = try agent(source, sourceDomain, "relocate of \(wparPath)")
+        let to = try agent(destination, destinationDomain, "relocate of \(wparPath) to \(destination)")
         try requireMobility(from, source)
         try requireMobility(to, destination)
 
@@ -260,6 +260,13 @@ struct NestedRelocation {
     private func seconds(since start: ContinuousClock.Instant) -> Double {
         let elapsed = (ContinuousClock.now - start).components
         return ((Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18) * 1000).rounded() / 1000
+    }
+
+    /// The LPAR's agent straight at a channel's socket on a local system (the layer's chunks then
+    /// skip libvirtd's stream RPC), else through libvirt.
+    private func agent(_ lpar: PartitionName, _ domain: LibvirtDomain, _ purpose: String) throws(PartitionError) -> AgentClient {
+        if let direct = try backend.directAgent(lpar, purpose) { return direct }
+        return try backend.agent(domain, purpose)
     }
 
     /// A harmless request the agent knows only when it knows relocation (an unknown transfer is no error).
