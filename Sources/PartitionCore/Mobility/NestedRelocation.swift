@@ -207,7 +207,9 @@ struct NestedRelocation {
         var stoppedAt: ContinuousClock.Instant?
         if running {
             progress.waiting(path, "stopping it in \(source)")
-            try from.call(Agent.Shutdown.self, .init(name: name, within: 10, force: true), timeout: .seconds(25))
+            // As `partctl shutdown` by default: its stop signal and 60 s, never SIGKILL, which could
+            // leave the layer half written; a WPAR that does not stop stays where it is, running.
+            try from.call(Agent.Shutdown.self, .init(name: name, within: 60, force: false), timeout: .seconds(75))
             stoppedAt = .now
         }
         var bytes: UInt64 = 0
