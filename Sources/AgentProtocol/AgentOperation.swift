@@ -26,6 +26,13 @@ public enum AgentOperation: String, Sendable, Hashable, CaseIterable, Codable {
     /// The guest side of the host's forwards to nested WPARs (`Agent.NetworkForwards`); older
     /// agents refuse the name, which the host explains ("rebuild the guest image").
     case networkForwards = "network.forwards"
+    /// Relocation of nested WPARs (`AgentMobility.swift`); older agents refuse the names
+    /// (`Agent.explainMobilityRefusal`).
+    case wparExport = "wpar.export"
+    case wparImport = "wpar.import"
+    case transferRead = "transfer.read"
+    case transferWrite = "transfer.write"
+    case transferDiscard = "transfer.discard"
 }
 
 /// One operation's contract: what its request carries and what a successful reply carries. Both are

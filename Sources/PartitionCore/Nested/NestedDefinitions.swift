@@ -11,6 +11,10 @@ struct NestedDefinitions: Sendable, Equatable {
         /// Its address on the guest network partctl0 (`network: partctl0`), chosen at define
         /// (NestedGuestNetwork); nil for any other network. Kept as an attribute of its element.
         var address: IPv4Address? = nil
+        /// Set while a relocation from that LPAR is unfinished (NestedRelocation): the layer is
+        /// here already, the source may still define the WPAR. Kept as an attribute; older
+        /// versions ignore it.
+        var relocatingFrom: PartitionName? = nil
     }
 
     var entries: [Entry] = []
@@ -31,7 +35,14 @@ struct NestedDefinitions: Sendable, Equatable {
                 }
                 address = parsed
             }
-            entries.append(Entry(name: name, profileJSON: wpar.text, address: address))
+            var relocatingFrom: PartitionName?
+            if let text = wpar.attribute("relocating-from") {
+                guard let source = try? PartitionName(text) else {
+                    throw PartitionError(.libvirt, "The nested WPAR definitions of '\(lpar)' say '\(name)' comes from an LPAR without a valid name.")
+                }
+                relocatingFrom = source
+            }
+            entries.append(Entry(name: name, profileJSON: wpar.text, address: address, relocatingFrom: relocatingFrom))
         }
     }
 
@@ -47,6 +58,7 @@ struct NestedDefinitions: Sendable, Equatable {
         for entry in entries {
             var attributes = [("name", entry.name.rawValue)]
             if let address = entry.address { attributes.append(("address", address.description)) }
+            if let source = entry.relocatingFrom { attributes.append(("relocating-from", source.rawValue)) }
             root.append(XMLNode("\(prefix)wpar", attributes, text: entry.profileJSON))
         }
         return root
