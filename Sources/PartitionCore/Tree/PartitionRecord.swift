@@ -127,6 +127,7 @@ public struct PartitionRecord: Sendable, Equatable {
         ("name", "the partition's name"), ("path", "its path in the tree (/, lp1, lp1/web)"),
         ("kind", "system, lpar or wpar"), ("state", "defined, starting, running, paused, stopping, error, unavailable"),
         ("type", "WPAR type: system or application"), ("managed", "whether partctl created it"),
+        ("system", "the managed system it is on ('partctl system list'; null for a --connect URI)"),
         ("profile", "the profile it was defined from"),
         ("image", "the image it runs: a WPAR's root, an LPAR's system disk"),
         ("autostart", "starts with the host (or with its LPAR)"),

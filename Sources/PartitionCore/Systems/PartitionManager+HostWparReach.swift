@@ -1,0 +1,47 @@
+import PartitionModel
+
+/// Host WPARs of another managed system: run the command there over SSH, or refuse in one line.
+extension PartitionManager {
+    /// Where this command's host WPARs are (the registry is read only for a system chosen by a name
+    /// other than `local`).
+    public var hostWparReach: HostWparReach {
+        if configuration.hostWparsHere { return .here }
+        let system = configuration.systemName.flatMap { name in
+            name == ManagedSystem.localName ? nil : try? SystemRegistry(configuration: configuration).system(named: name)
+        }
+        return configuration.hostWparReach(system: system)
+    }
+
+    /// `path` is (or, by `operation`, would be) a host WPAR of another machine: the command runs
+    /// there (`ssh DEST partctl ... -m local`) when that system has an SSH destination, else it is
+    /// refused (exit 2) and nothing changes here.
+    /// `lookedUp`: the name was looked for among the system's LPARs (not for `define`).
+    func hostWparElsewhere(_ path: PartitionPath?, _ operation: String, lookedUp: Bool = true) throws(PartitionError) -> Never {
+        let shown = configuration.systemName.map { "system '\($0)'" } ?? configuration.connectURI
+        switch hostWparReach {
+        case .here:
+            throw PartitionError(.internal, "A host WPAR of this machine was taken for another system's.", partition: path?.description, operation: operation)
+        case .ssh(let destination):
+            if let runOverSSH { try runOverSSH(destination) }
+            // Only a caller without a command line gets here (PartitionCore's own users, tests).
+            throw PartitionError(.unsupported,
+                "Host WPARs of \(shown) live on that machine; run this command there (ssh \(destination.destination) partctl ... -m local).",
+                partition: path?.description, operation: operation)
+        case .unreachable(let system):
+            let how = system.map { "'partctl system remove \($0)', then add it again with --ssh user@host" }
+                ?? "use -m with a system added with --ssh user@host"
+            let what = lookedUp ? path.map { "'\($0)' is no LPAR of \(shown); a" } ?? "A" : "A"
+            throw PartitionError(.unsupported,
+                "\(what) host WPAR of \(shown) lives on that machine, which partctl reaches only over SSH, and it has no SSH destination (\(how)).",
+                partition: path?.description, operation: operation)
+        }
+    }
+
+    /// Looks `body` up as an LPAR of another system; a name libvirt does not know there may be a
+    /// host WPAR of that machine: `hostWparElsewhere`.
+    func lparOrRemoteWpar<T>(_ path: PartitionPath, _ operation: String, _ body: () throws(PartitionError) -> T) throws(PartitionError) -> T {
+        do { return try body() } catch where error.code == .notFound && path.depth == 1 && !configuration.hostWparsHere {
+            try hostWparElsewhere(path, operation)
+        }
+    }
+}
