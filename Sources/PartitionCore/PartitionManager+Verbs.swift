@@ -58,7 +58,7 @@ extension PartitionManager {
             try partition.activate(reprofile: try profile.map { reference throws(PartitionError) in try profiles.resolve(reference) }, wait: wait)
         }
         // The first activate after a reboot brings the port forwards back (nothing when they are there).
-        if configuration.isLocal { restoreForwardsIfMissing() }
+        if configuration.hostWparsHere { restoreForwardsIfMissing() }
     }
 
     /// `wait` false: see `PartitionBackend.shutdown`.
@@ -91,7 +91,7 @@ extension PartitionManager {
     /// A removed partition's forwards go with it (an LPAR's with its nested WPARs'); the partition is
     /// gone already, so a failure here is a warning: `forward remove` finishes the job.
     private func removeForwardsAfterRemove(_ path: PartitionPath) {
-        guard configuration.isLocal else { return }
+        guard configuration.hostWparsHere else { return }
         do { try removeForwards(of: path) } catch {
             warn(PartitionWarning(path: path, operation: "remove", message: "Its port forwards could not be removed: \(error.message)"))
         }

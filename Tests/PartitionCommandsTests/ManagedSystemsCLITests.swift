@@ -11,7 +11,7 @@ import Testing
         let directory: String
         init() {
             directory = NSTemporaryDirectory() + "ptest-systems-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-            for sub in ["", "/config", "/root", "/run"] { mkdir(directory + sub, 0o700) }
+            for sub in ["", "/config", "/root", "/run"] { mkdir(directory + sub, 0o711) }
         }
         deinit { _ = try? TestProcess.run("/bin/rm", ["-rf", directory]) }
 
@@ -112,6 +112,42 @@ import Testing
         #expect(!entries.contains { $0.contains("ptest-sys-w") }, "\(entries)")
         let wpars = (try? FileManager.default.contentsOfDirectory(atPath: scratch.directory + "/root/wpars")) ?? []
         #expect(wpars.isEmpty, "\(wpars)")
+        // The same for what else lives on a system's machine: its port forwards and managed networks.
+        for arguments in [["forward", "add", "18080", "lp1:80", "-m", "far"], ["forward", "list", "-m", "far"],
+                          ["network", "create", "ptest-sysnet", "--subnet", "10.93.0.0/24", "-m", "far"]] {
+            let refused = try scratch.partctl(arguments)
+            #expect(refused.status == 2 && refused.stderr.contains("SSH") && refused.stderr.split(separator: "\n").count == 1, "\(arguments): \(refused)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: scratch.directory + "/root/networks/ptest-sysnet"))
+    }
+
+    /// This machine's host WPARs belong to `local` only: with a remote --connect or $PARTCTL_CONNECT,
+    /// or under another registered system, they are neither listed nor acted on (on main, `tree
+    /// --connect qemu+tcp://...` listed them under the remote system and `remove W -m sys2`
+    /// removed this machine's W). Defining a WPAR needs root.
+    @Test(.enabled(if: geteuid() == 0, "needs root to define a WPAR")) func thisMachinesHostWparsStayLocal() throws {
+        let scratch = Scratch()
+        let name = TestNames.unique("sys-w")
+        let define = try scratch.partctl(["define", name, "--profile", "wpar-app"])
+        try #require(define.status == 0, "\(define)")
+        defer { _ = try? scratch.partctl(["remove", name, "--force"]) }
+        let file = try scratch.testDriverFile(domain: "ptest-sys2-dom")
+        #expect(try scratch.partctl(["system", "add", "sys2", "test://\(file)"]).status == 0)
+        func children(_ arguments: [String], environment: [String: String] = [:]) throws -> [String] {
+            let result = try TestProcess.run(BuiltProducts.partctl, arguments, environment: scratch.environment.merging(environment) { $1 }, timeout: 60)
+            let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
+            let roots = (object as? [[String: Any]]) ?? [object as? [String: Any] ?? [:]]
+            return roots.flatMap { root in (root["children"] as? [[String: Any]] ?? []).map { "\(root["system"] as? String ?? "-")/\($0["name"] as? String ?? "")" } }
+        }
+        let remote = "qemu+tcp://127.0.0.1:1/system"
+        #expect(try children(["tree", "--json", "--connect", remote]) == [])
+        #expect(try children(["tree", "--json"], environment: ["PARTCTL_CONNECT": remote, "PARTCTL_CONFIG_DIR": scratch.directory + "/none"]) == [])
+        #expect(try children(["tree", "--json", "-m", "sys2"]) == ["sys2/ptest-sys2-dom"])
+        #expect(try children(["tree", "--json"]) == ["local/\(name)", "local/test", "sys2/ptest-sys2-dom"])
+        // Not removed through another system: refused (that system has no SSH destination), still defined here.
+        let remove = try scratch.partctl(["remove", name, "-m", "sys2"])
+        #expect(remove.status == 2 && remove.stderr.contains("SSH"), "\(remove)")
+        #expect(try scratch.partctl(["query", name, "-F", "state"]).stdout == "defined\n")
     }
 
     /// With a second system, `tree` and `query` show both, each from its own root; a system that

@@ -37,6 +37,27 @@ extension PartitionManager {
         }
     }
 
+    /// What only the chosen system's machine holds (`subject`: its managed networks, its port
+    /// forwards), like its host WPARs: true when that is this machine; another machine's run there
+    /// over SSH (this returns only when ssh could not start), or, without an SSH destination,
+    /// false when `optional` (the caller leaves that part out), else a refusal.
+    func onThisMachine(_ operation: String, _ subject: String, optional: Bool = false) throws(PartitionError) -> Bool {
+        switch hostWparReach {
+        case .here:
+            return true
+        case .ssh:
+            try hostWparElsewhere(nil, operation, lookedUp: false)
+        case .unreachable(let system):
+            if optional { return false }
+            let shown = configuration.systemName.map { "system '\($0)'" } ?? configuration.connectURI
+            let how = system.map { "'partctl system remove \($0)', then add it again with --ssh user@host" }
+                ?? "use -m with a system added with --ssh user@host"
+            throw PartitionError(.unsupported,
+                "The \(subject) of \(shown) live on that machine, which partctl reaches only over SSH, and it has no SSH destination (\(how)).",
+                operation: operation)
+        }
+    }
+
     /// Looks `body` up as an LPAR of another system; a name libvirt does not know there may be a
     /// host WPAR of that machine: `hostWparElsewhere`.
     func lparOrRemoteWpar<T>(_ path: PartitionPath, _ operation: String, _ body: () throws(PartitionError) -> T) throws(PartitionError) -> T {
