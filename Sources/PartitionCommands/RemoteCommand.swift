@@ -36,14 +36,15 @@ enum RemoteCommand {
     }
 
     /// ssh's argument vector for `partctl ARGUMENTS` on `destination`.
-    static func sshArguments(_ destination: SSHDestination, arguments: [String], terminal: Bool) -> [String] {
-        ["ssh"] + destination.arguments(batch: false, terminal: terminal) + ["partctl"] + remoteArguments(arguments).map(shellQuoted)
+    static func sshArguments(_ destination: SSHDestination, arguments: [String], terminal: Bool, config: String? = nil) -> [String] {
+        ["ssh"] + destination.arguments(batch: false, terminal: terminal, config: config) + ["partctl"] + remoteArguments(arguments).map(shellQuoted)
     }
 
     /// Replaces this process with ssh; returns only by throwing when ssh cannot be started.
     static func exec(_ destination: SSHDestination) throws(PartitionError) {
         let terminal = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
-        let argv = sshArguments(destination, arguments: Array(CommandLine.arguments.dropFirst()), terminal: terminal)
+        let config = getenv("PARTCTL_SSH_CONFIG").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+        let argv = sshArguments(destination, arguments: Array(CommandLine.arguments.dropFirst()), terminal: terminal, config: config)
         var pointers = argv.map { strdup($0) } + [nil]
         execvp("ssh", &pointers)
         let cause = String(cString: strerror(errno))

@@ -9,7 +9,8 @@ enum RemoteHostWpars {
     static let connectTimeout = 5
 
     static func command(_ destination: SSHDestination) -> HostProgram {
-        let arguments = ["ssh"] + destination.arguments(batch: true, connectTimeout: connectTimeout)
+        let config = SSHDestination.configFile(ProcessEnvironment.current())
+        let arguments = ["ssh"] + destination.arguments(batch: true, connectTimeout: connectTimeout, config: config)
             + ["partctl", "tree", "--json", "-m", ManagedSystem.localName]
         // ssh finds its keys through the user's home and agent; nothing else of ours goes along.
         let passed = ProcessEnvironment.current().filter { $0.key == "HOME" || $0.key == "SSH_AUTH_SOCK" }

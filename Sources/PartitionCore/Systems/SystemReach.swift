@@ -23,14 +23,21 @@ public struct SSHDestination: Equatable, Sendable {
         self.port = port
     }
 
-    /// ssh's options before the destination: batch mode when no one can answer a prompt.
-    public func arguments(batch: Bool, terminal: Bool = false, connectTimeout: Int? = nil) -> [String] {
+    /// ssh's options before the destination: batch mode when no one can answer a prompt; `config`:
+    /// an ssh_config of partctl's own (`$PARTCTL_SSH_CONFIG`: keys, ports, ControlMaster per host).
+    public func arguments(batch: Bool, terminal: Bool = false, connectTimeout: Int? = nil, config: String? = nil) -> [String] {
         var arguments: [String] = []
+        if let config { arguments += ["-F", config] }
         if batch { arguments += ["-o", "BatchMode=yes"] }
         if let connectTimeout { arguments += ["-o", "ConnectTimeout=\(connectTimeout)"] }
         if terminal { arguments.append("-t") }
         if let port { arguments += ["-p", String(port)] }
         return arguments + ["--", destination]
+    }
+
+    /// `$PARTCTL_SSH_CONFIG`, when set.
+    public static func configFile(_ environment: [String: String]) -> String? {
+        environment["PARTCTL_SSH_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// The SSH destination of a `driver+ssh://[user@]host[:port]/path` URI, or nil.
