@@ -39,6 +39,12 @@ host_veth=pcsh$index
 peer_veth=pcsn$index
 uri=qemu+tcp://$address/system
 
+# The daemons get no descriptor above 2 at all: Foundation's Process (the tests' runner) hands its
+# child a socket of its own, at a number above 9, and notices the child's end only when every
+# holder has closed it; a daemon keeping it would hold `SecondSystem.up` forever. It replaces the
+# shell it runs in (so $! is the daemon's pid): call it in a subshell or with `&`.
+without_fds() { exec python3 -c 'import os, sys; os.closerange(3, 65536); os.execvp(sys.argv[1], sys.argv[1:])' "$@"; }
+
 holder_pid() { cat "$state/holder.pid" 2>/dev/null || true; }
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 in_system() { nsenter -t "$(holder_pid)" -m -u -n "$@"; }
@@ -54,8 +60,8 @@ copy_dirs() {
 
 start_daemon() {
     alive "$(cat "$state/libvirtd.pid" 2>/dev/null || true)" && return 0
-    in_system virtlogd -d 2>/dev/null || true   # already running after a stop: its pid file is held
-    setsid nsenter -t "$(holder_pid)" -m -u -n libvirtd --listen >>"$state/libvirtd.log" 2>&1 </dev/null &
+    (without_fds nsenter -t "$(holder_pid)" -m -u -n virtlogd -d) 2>/dev/null || true   # already running after a stop: its pid file is held
+    without_fds setsid nsenter -t "$(holder_pid)" -m -u -n libvirtd --listen >>"$state/libvirtd.log" 2>&1 </dev/null &
     echo $! >"$state/libvirtd.pid"
     tries=0
     until virsh -q -c "$uri" version >/dev/null 2>&1; do
@@ -115,7 +121,7 @@ auth_tcp = "none"
 EOF
 
     # The namespaces, held by a process that does nothing else, so that libvirtd can stop and start.
-    setsid nsenter --net="/run/netns/$netns" unshare --mount --uts --propagation private sh -c '
+    without_fds setsid nsenter --net="/run/netns/$netns" unshare --mount --uts --propagation private sh -c '
         set -e
         private=$1 pool=$2 name=$3 ready=$4
         hostname "$name"

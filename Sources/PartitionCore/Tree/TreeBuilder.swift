@@ -14,7 +14,8 @@ struct TreeBuilder {
 
     init(manager: PartitionManager) {
         self.manager = manager
-        self.leased = LeasedAddresses(leases: PartitionLeases(configuration: manager.configuration, libvirt: { nil }))
+        self.leased = LeasedAddresses(leases: PartitionLeases(configuration: manager.configuration, libvirt: { nil }),
+                                      here: manager.configuration.hostWparsHere)
     }
 
     /// `openFailure`: the connection was tried already (`tree` over every system) and failed.
