@@ -21,12 +21,12 @@ extension PartitionManager {
             var failure: PartitionError?
             do throws(PartitionError) { _ = try manager.libvirt() } catch { failure = error }
             connected()
-            return TreeBuilder(manager: manager).build(openFailure: failure).onSystem(.string(system.name))
+            return TreeBuilder(manager: manager).build(openFailure: failure).onSystem(system.name)
         }, late: { system in
             PartitionRecord.unavailableSystem(system.name, reason: "\(system.uri) did not answer within \(FieldValue.format(timeout)) s")
         })
     }
 
     /// The `system` field of this command's records: its system's name, null for a raw URI.
-    var systemField: FieldValue { configuration.systemName.map(FieldValue.string) ?? .none }
+    var systemField: String? { configuration.systemName }
 }
