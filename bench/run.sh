@@ -17,7 +17,7 @@ mkdir -p work
 BENCH_RATIOS=$(pwd)/work/ratios-$(date +%Y%m%d-%H%M%S).tsv
 export BENCH_RATIOS
 : >"$BENCH_RATIOS"
-scripts=${BENCH_SCRIPTS:-tree-1000.sh query-host.sh lpar-cycle.sh relocate.sh lpar-overlay.sh nested-boot.sh wpar-run.sh wpar-density.sh nested-vs-host.sh oci-run.sh debian-image.sh network-activate.sh forward-throughput.sh}
+scripts=${BENCH_SCRIPTS:-tree-1000.sh query-host.sh lpar-cycle.sh relocate.sh lpar-overlay.sh nested-boot.sh wpar-run.sh wpar-density.sh nested-vs-host.sh oci-run.sh debian-image.sh network-activate.sh forward-throughput.sh tree-systems.sh}
 for bench in $scripts; do
     if [ ! -f "$bench" ]; then
         printf '%s\tmissing\t-\n' "$bench" >>"$BENCH_RATIOS"

@@ -7,7 +7,7 @@ PACKAGES="libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvi
 qemu-utils libxml2-utils e2fsprogs busybox-static memtest86+ ovmf hyperfine cpio xz-utils zstd lz4 pkg-config iproute2 kmod
 libseccomp-dev gcc libc6-dev tini man-db groff-base bsdutils util-linux grub-rescue-pc python3 xorriso dnsmasq-base
 dpkg-dev fdisk curl mmdebstrap grub-pc-bin grub-efi-amd64-bin dosfstools mtools skopeo umoci gzip crun iperf3
-nftables dnsmasq-utils"
+nftables dnsmasq-utils openssh-server"
 # tini: its static build /usr/bin/tini-static is the minimal init of application WPARs (init: true).
 # libseccomp-dev: the seccomp filter's compiler, linked statically (libseccomp.a) into partctl and
 # partagent. gcc and libc6-dev: the seccomp tests build a static probe program (cc -static).
@@ -22,6 +22,8 @@ nftables dnsmasq-utils"
 # skopeo and umoci: OCI image import (docs/images.md); gzip and zstd decompress layers for partctl's
 # own layer check; crun: bench/oci-run.sh and bench/wpar-run.sh compare with it.
 # iperf3: bench/forward-throughput.sh (a forward against a direct connection).
+# openssh-server: the managed-systems test runs its own sshd (on 127.0.0.1, its own config) to reach
+# another system's host WPARs as users do (ssh DEST partctl ...); the ssh service itself is not needed.
 
 missing=""
 for p in $PACKAGES; do

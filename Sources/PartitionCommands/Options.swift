@@ -18,6 +18,7 @@ struct ConnectionOptions: ParsableArguments {
         let manager = PartitionManager(configuration: try .fromEnvironment(connectURI: uri, system: system))
         manager.warn = printWarning
         manager.notice = { line in StandardStream.write("partctl: \(line)\n", to: STDERR_FILENO) }
+        manager.runOverSSH = { (destination) throws(PartitionError) in try RemoteCommand.exec(destination) }
         return manager
     }
 }

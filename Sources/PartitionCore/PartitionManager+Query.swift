@@ -6,6 +6,10 @@ extension PartitionManager {
     /// from its state files (libvirt is never opened), an LPAR from its own domain, a nested WPAR
     /// from its agent. Only `/` needs the whole tree, for what is assigned and free.
     public func query(_ path: PartitionPath?) throws(PartitionError) -> [PartitionRecord] {
+        try queryRecords(path).map { $0.onSystem(systemField) }
+    }
+
+    private func queryRecords(_ path: PartitionPath?) throws(PartitionError) -> [PartitionRecord] {
         guard let path, !path.isRoot else {
             let root = TreeBuilder(manager: self).build()
             return path == nil ? root.flattened() : [root.flattened()[0]]
@@ -28,8 +32,11 @@ extension PartitionManager {
             throw PartitionError(.notFound, "No partition has this path.")
         }
         // A defined host WPAR wins (as for every verb); its state files are all that is read.
-        do { return try HostWparRecords.one(wpars(), name) } catch where error.code != .notFound { throw error } catch {}
+        if configuration.hostWparsHere {
+            do { return try HostWparRecords.one(wpars(), name) } catch where error.code != .notFound { throw error } catch {}
+        }
         guard let domain = try libvirt().lookupDomain(name: name.rawValue) else {
+            if !configuration.hostWparsHere { try hostWparElsewhere(path, "query") }
             throw PartitionError(.notFound, "No partition named '\(name)' is defined.")
         }
         return TreeBuilder(manager: self).lparRecord(domain)
@@ -38,8 +45,8 @@ extension PartitionManager {
     /// The tree from the managed system down, or the subtree at `path`.
     public func tree(_ path: PartitionPath?) throws(PartitionError) -> PartitionRecord {
         try context(path, "tree") { () throws(PartitionError) -> PartitionRecord in
-            guard let path, !path.isRoot else { return TreeBuilder(manager: self).build() }
-            let top = try record(topLevel: PartitionPath(components: [path.components[0]]))
+            guard let path, !path.isRoot else { return TreeBuilder(manager: self).build().onSystem(systemField) }
+            let top = try record(topLevel: PartitionPath(components: [path.components[0]])).onSystem(systemField)
             guard path.depth == 2 else { return top }
             guard let found = top.children.first(where: { $0.path == path.description }) else {
                 throw PartitionError(.notFound, "No partition has this path.")

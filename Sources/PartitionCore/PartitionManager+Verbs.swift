@@ -14,8 +14,8 @@ extension PartitionManager {
         guard let name = path.name else { return .system }
         if path.depth == 2 { return .nestedWpar(NestedTarget(lpar: path.components[0], name: name)) }
         // Names are shared by LPARs and host WPARs: a defined host WPAR wins, anything else is asked of libvirt.
-        if let wpar = wpars().target(name) { return .hostWpar(wpar) }
-        return .lpar(try lpars().target(name))
+        if configuration.hostWparsHere, let wpar = wpars().target(name) { return .hostWpar(wpar) }
+        return .lpar(try lparOrRemoteWpar(path, "resolve") { () throws(PartitionError) in try lpars().target(name) })
     }
 
     /// Runs a verb on the partition at `path`. An LPAR's verbs hold its lock, a nested WPAR's hold
@@ -32,7 +32,12 @@ extension PartitionManager {
                 try body(NestedWparPartition(nested: NestedTarget(lpar: lpar, name: name), backend: backend, progress: progress))
             }
         }
-        if let wpar = wpars().target(first) {
+        if !configuration.hostWparsHere {
+            // Another machine's host WPARs are not here: a name its libvirt does not know is run there (or refused).
+            if try context(path, operation, { () throws(PartitionError) in try libvirt().lookupDomain(name: first.rawValue) == nil }) {
+                try hostWparElsewhere(path, operation)
+            }
+        } else if let wpar = wpars().target(first) {
             return try context(path, operation) { () throws(PartitionError) -> T in try body(HostWparPartition(wpar: wpar, backend: wpars(), progress: progress)) }
         }
         // Read inside the lock: what the verb acts on is what another command may have just changed.
@@ -53,7 +58,7 @@ extension PartitionManager {
             try partition.activate(reprofile: try profile.map { reference throws(PartitionError) in try profiles.resolve(reference) }, wait: wait)
         }
         // The first activate after a reboot brings the port forwards back (nothing when they are there).
-        if configuration.isLocal { restoreForwardsIfMissing() }
+        if configuration.hostWparsHere { restoreForwardsIfMissing() }
     }
 
     /// `wait` false: see `PartitionBackend.shutdown`.
@@ -72,7 +77,7 @@ extension PartitionManager {
     }
 
     public func remove(_ path: PartitionPath, force: Bool) throws(PartitionError) {
-        if path.depth == 1, let name = path.name, let wpar = wpars().target(name) {
+        if path.depth == 1, configuration.hostWparsHere, let name = path.name, let wpar = wpars().target(name) {
             // A host WPAR's name is freed under the names lock, as it was taken (define).
             return try context(path, "remove") { () throws(PartitionError) in
                 try withNamesLock { () throws(PartitionError) in try HostWparPartition(wpar: wpar, backend: wpars(), progress: progress).remove(force: force) }
@@ -86,7 +91,7 @@ extension PartitionManager {
     /// A removed partition's forwards go with it (an LPAR's with its nested WPARs'); the partition is
     /// gone already, so a failure here is a warning: `forward remove` finishes the job.
     private func removeForwardsAfterRemove(_ path: PartitionPath) {
-        guard configuration.isLocal else { return }
+        guard configuration.hostWparsHere else { return }
         do { try removeForwards(of: path) } catch {
             warn(PartitionWarning(path: path, operation: "remove", message: "Its port forwards could not be removed: \(error.message)"))
         }

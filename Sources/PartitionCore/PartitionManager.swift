@@ -16,6 +16,9 @@ public final class PartitionManager {
     public var notice: (String) -> Void = { _ in }
     /// Told what long operations wait for; silent unless the command layer sets it.
     public var progress: OperationProgress = SilentProgress()
+    /// Runs this very command on another managed system over SSH, for a host WPAR there (the
+    /// command layer sets it; it does not return when it could start ssh). See `hostWparElsewhere`.
+    public var runOverSSH: ((SSHDestination) throws(PartitionError) -> Void)?
 
     public init(configuration: PartctlConfiguration) {
         self.configuration = configuration
@@ -179,7 +182,7 @@ public final class PartitionManager {
                 if let refusal = Self.refusal(try hostProblems(of: resolved, inactiveNetworks: false), profile: profile) { throw refusal }
                 let accelerator = try AccelerationProbe(configuration: configuration).resolve(resolved.lpar?.accel ?? .auto)
                 try withNamesLock { () throws(PartitionError) in
-                    if isHostWpar(name) {
+                    if configuration.hostWparsHere && isHostWpar(name) {
                         throw PartitionError(.alreadyExists, "A WPAR named '\(name)' already exists on this host.")
                     }
                     try withLock(path, "define") { () throws(PartitionError) in
@@ -187,6 +190,8 @@ public final class PartitionManager {
                     }
                 }
             case .wpar:
+                // A host WPAR is made on the machine of the chosen system, never here for another one.
+                guard configuration.hostWparsHere else { try hostWparElsewhere(path, "define", lookedUp: false) }
                 try withNamesLock { () throws(PartitionError) in
                     // libvirt down must not stop WPAR work; a domain of that name is refused when it can be seen.
                     if let connection = try? libvirt(), try connection.lookupDomain(name: name.rawValue) != nil {

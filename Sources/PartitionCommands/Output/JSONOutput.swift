@@ -18,6 +18,7 @@ enum JSONOutput {
             pair("state", .string(record.state.rawValue), into: &out)
             pair("type", record.type.map(FieldValue.string) ?? .none, into: &out)
             pair("managed", .bool(record.managed), into: &out)
+            pair("system", record.system.map(FieldValue.string) ?? .none, into: &out)
             // Backends append their fields mostly in this order: look at the next one first.
             var next = 0
             for key in PartitionRecord.attributeKeys {

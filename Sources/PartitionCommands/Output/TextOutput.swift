@@ -80,9 +80,22 @@ enum TextOutput {
 
     /// The partition tree with states and resources, one partition per line.
     static func tree(_ root: PartitionRecord) -> String {
+        align(treeRows(root, systemLabel: false))
+    }
+
+    /// Several managed systems' trees, one after another, aligned together; each root line starts
+    /// with the system's name (then its host name).
+    static func trees(_ roots: [PartitionRecord]) -> String {
+        align(roots.flatMap { treeRows($0, systemLabel: true) })
+    }
+
+    private static func treeRows(_ root: PartitionRecord, systemLabel: Bool) -> [[String]] {
         var rows: [[String]] = []
         func walk(_ record: PartitionRecord, prefix: String, childPrefix: String) {
-            let label = prefix + record.name + (record.managed ? "" : " (unmanaged)")
+            var label = prefix + record.name + (record.managed ? "" : " (unmanaged)")
+            if systemLabel, record.kind == .system, case .string(let system)? = record.field("system"), system != record.name {
+                label = "\(system) (\(record.name))"
+            }
             rows.append([label, record.kind.rawValue, record.state.rawValue, resources(record)])
             for (index, child) in record.children.enumerated() {
                 let last = index == record.children.count - 1
@@ -90,7 +103,7 @@ enum TextOutput {
             }
         }
         walk(root, prefix: "", childPrefix: "")
-        return align(rows)
+        return rows
     }
 
     /// A short summary of what a partition holds: vCPUs and memory, limits, accelerator.

@@ -47,7 +47,11 @@ struct Query: ParsableCommand {
                 "--filter selects among partitions; with a PATH there is one. Use 'partctl query --filter' or 'partctl tree PATH --filter'.",
                 operation: "query")
         }
-        let records = try connection.manager().query(target).filter(filters.matches)
+        let manager = try connection.manager()
+        // Every managed system when more than local is registered and none was chosen (-m, --connect).
+        let systems = target == nil ? try manager.spannedSystems() : nil
+        let listed = try systems.map { manager.systemTrees($0).flatMap { $0.flattened() } } ?? manager.query(target)
+        let records = listed.filter(filters.matches)
         if output.json {
             // One partition is an object, a list is an array (also an empty one).
             if target != nil, let record = records.first {
@@ -60,7 +64,8 @@ struct Query: ParsableCommand {
                 : TextOutput.values(records, fields: format.fields, delimiter: format.delimiter, header: header)
             if !text.isEmpty { printLine(text) }
         } else {
-            let text = TextOutput.table(records, columns: TextOutput.defaultColumns, header: header || target == nil)
+            let columns = (systems == nil ? [] : ["system"]) + TextOutput.defaultColumns
+            let text = TextOutput.table(records, columns: columns, header: header || target == nil)
             if !text.isEmpty { printLine(text) }
         }
     }

@@ -8,7 +8,9 @@ struct Tree: ParsableCommand {
         abstract: "Show the partition tree: the managed system, its LPARs and WPARs, with states and resources.",
         discussion: """
             --filter keeps the partitions that match and their ancestors (the tree's root always stays). \
-            With libvirtd unreachable the host WPARs are still shown; the system's line says why its LPARs are not.
+            With libvirtd unreachable the host WPARs are still shown; the system's line says why its LPARs are not. \
+            With managed systems beyond local ('partctl system list') and no -m or --connect, every system is shown, \
+            each from its own root (--json: an array of those roots); one that does not answer is unavailable.
             Example: partctl tree --filter state=running
             """)
 
@@ -26,7 +28,16 @@ struct Tree: ParsableCommand {
         if format != nil && !output.json {
             throw PartitionError(.invalidArgument, "-F restricts the JSON objects of 'tree --json'; for text use 'partctl query -F'.", operation: "tree")
         }
-        var root = try connection.manager().tree(target)
+        let manager = try connection.manager()
+        // Every managed system: one root each; --json an array of what 'tree --json -m NAME' prints.
+        if target == nil, let systems = try manager.spannedSystems() {
+            var roots = manager.systemTrees(systems)
+            if !filters.isEmpty { roots = roots.map(filters.pruned) }
+            printLine(output.json ? "[" + roots.map { JSONOutput.tree($0, only: format?.fields) }.joined(separator: ",") + "]"
+                                  : TextOutput.trees(roots))
+            return
+        }
+        var root = try manager.tree(target)
         if !filters.isEmpty { root = filters.pruned(root) }
         printLine(output.json ? JSONOutput.tree(root, only: format?.fields) : TextOutput.tree(root))
     }

@@ -14,6 +14,8 @@ extension PartitionManager {
     /// already or in use on the host, a partition that does not exist, is not running or has no address.
     public func addForward(hostPort: Int, proto: ForwardProtocol, target: PartitionPath, port: Int) throws(PartitionError) -> Forward {
         let operation = "forward add"
+        // Forwards are nftables rules of the chosen system's machine: another one's are added there (over SSH).
+        _ = try onThisMachine(operation, "port forwards")
         let destination = try context(target, operation) { () throws(PartitionError) in try forwardDestination(target) }
         let forward = Forward(hostPort: hostPort, proto: proto, partition: target.description, port: port,
                               address: destination.address, via: destination.via)
@@ -38,6 +40,7 @@ extension PartitionManager {
 
     /// The forwards, after bringing the chains in line with them.
     public func forwards() throws(PartitionError) -> [Forward] {
+        _ = try onThisMachine("forward list", "port forwards")
         let book = forwardBook
         return try context(nil, "forward list") { () throws(PartitionError) -> [Forward] in
             try book.locked { () throws(PartitionError) -> [Forward] in
@@ -50,6 +53,7 @@ extension PartitionManager {
 
     /// Removes the forwards of `hostPort` (both protocols when `proto` is nil); refused when there is none.
     public func removeForward(hostPort: Int, proto: ForwardProtocol?) throws(PartitionError) -> [Forward] {
+        _ = try onThisMachine("forward remove", "port forwards")
         let book = forwardBook
         return try context(nil, "forward remove") { () throws(PartitionError) -> [Forward] in
             try book.locked { () throws(PartitionError) -> [Forward] in

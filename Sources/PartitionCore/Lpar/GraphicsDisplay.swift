@@ -52,7 +52,7 @@ extension PartitionManager {
 
     private func withGraphicalLpar<T>(_ path: PartitionPath, _ operation: String,
                                       _ body: (LparTarget, GraphicsSpec) throws(PartitionError) -> T) throws(PartitionError) -> T {
-        if path.depth == 2 || (path.name.map { wpars().target($0) != nil } ?? false) {
+        if path.depth == 2 || (configuration.hostWparsHere && (path.name.map { wpars().target($0) != nil } ?? false)) {
             throw PartitionError(.unsupported, "A WPAR has no screen (it runs on its host's kernel); use 'partctl console \(path)'.",
                                  partition: path.description, operation: operation)
         }

@@ -34,7 +34,9 @@ public struct NetworkCatalog {
 
     /// Every network; `libvirtUnknown` says why libvirt's could not be listed.
     public func list() throws(PartitionError) -> (networks: [Listing], libvirtUnknown: String?) {
-        var listings = try registry.list().map { network throws(PartitionError) in try listing(network) }
+        // Managed networks are the chosen system's machine's: another one's are listed there (over SSH).
+        let here = try manager.onThisMachine("network list", "managed networks", optional: true)
+        var listings = here ? try registry.list().map { network throws(PartitionError) in try listing(network) } : []
         do {
             listings += try LibvirtNetworkListing.all(manager.libvirt()).map(listing)
         } catch {
@@ -44,7 +46,7 @@ public struct NetworkCatalog {
     }
 
     public func show(_ name: String) throws(PartitionError) -> (network: Listing, libvirtUnknown: String?) {
-        if let network = try registry.network(named: name) {
+        if try manager.onThisMachine("network show", "managed networks", optional: true), let network = try registry.network(named: name) {
             var shown = try listing(network)
             shown.leases = try registry.storedLeases(of: name)
             shown.dynamicLeases = dynamicLeases(network)
@@ -58,6 +60,7 @@ public struct NetworkCatalog {
 
     /// Creates a managed network and brings it up. Refusals (exit 2) leave nothing behind.
     public func create(name: String, subnet text: String, nat: Bool, bridge: String?) throws(PartitionError) -> Listing {
+        _ = try manager.onThisMachine("network create", "managed networks")
         guard let subnet = IPv4Subnet(cidr: text) else {
             throw PartitionError(.invalidArgument, "--subnet '\(text.prefix(40))' is not a subnet of prefix /8 to /30, like 10.78.0.0/24.")
         }
@@ -72,6 +75,7 @@ public struct NetworkCatalog {
 
     /// Removes a managed network (host side and definition); refused while partitions use it.
     public func remove(_ name: String) throws(PartitionError) {
+        _ = try manager.onThisMachine("network remove", "managed networks")
         let root = registry.root
         try registry.remove(named: name) { (network) throws(PartitionError) in
             try NetworkHost.tearDown(network, root: root)

@@ -33,7 +33,11 @@ final class LeasedAddresses {
     private let leases: PartitionLeases
     private var byPartition: [String: [String]]?
 
-    init(leases: PartitionLeases) { self.leases = leases }
+    /// `here` false: the LPARs are another machine's, whose leases are not in this machine's books.
+    init(leases: PartitionLeases, here: Bool = true) {
+        self.leases = leases
+        if !here { byPartition = [:] }
+    }
 
     func addresses(of partition: String) -> [String] {
         if byPartition == nil { byPartition = leases.allAddresses() }

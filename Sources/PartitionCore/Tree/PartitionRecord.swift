@@ -60,6 +60,8 @@ public struct PartitionRecord: Sendable, Equatable {
     public var children: [PartitionRecord]
     /// Why the state is `error` or `unavailable`, when known.
     public var note: String?
+    /// The managed system it is on (`local`, a registered name); nil for a raw `--connect` URI.
+    public var system: String?
 
     public init(name: String, path: String, kind: PartitionKind, state: PartitionState, type: String? = nil,
                 managed: Bool = true, fields: [(String, FieldValue)] = [], children: [PartitionRecord] = [], note: String? = nil) {
@@ -83,6 +85,7 @@ public struct PartitionRecord: Sendable, Equatable {
         case "type": return type.map(FieldValue.string) ?? FieldValue.none
         case "managed": return .bool(managed)
         case "note": return note.map(FieldValue.string) ?? FieldValue.none
+        case "system": return system.map(FieldValue.string) ?? FieldValue.none
         default: return fields.first { $0.0 == key }?.1 ?? (Self.attributeKeys.contains(key) ? FieldValue.none : nil)
         }
     }
@@ -99,7 +102,7 @@ public struct PartitionRecord: Sendable, Equatable {
 
     public static func == (lhs: PartitionRecord, rhs: PartitionRecord) -> Bool {
         lhs.name == rhs.name && lhs.path == rhs.path && lhs.kind == rhs.kind && lhs.state == rhs.state
-            && lhs.type == rhs.type && lhs.managed == rhs.managed && lhs.children == rhs.children
+            && lhs.type == rhs.type && lhs.managed == rhs.managed && lhs.system == rhs.system && lhs.children == rhs.children
             && lhs.fields.map(\.0) == rhs.fields.map(\.0) && lhs.fields.map(\.1) == rhs.fields.map(\.1)
     }
 
@@ -115,7 +118,7 @@ public struct PartitionRecord: Sendable, Equatable {
     public static let attributeKeys: [String] = knownFields.map(\.0).filter { !identityKeys.contains($0) }
 
     /// Printed by JSON before the attributes, from the record's own properties.
-    static let identityKeys: Set<String> = ["name", "path", "kind", "state", "type", "managed", "note"]
+    static let identityKeys: Set<String> = ["name", "path", "kind", "state", "type", "managed", "system", "note"]
 
     /// This record's value for each of `attributeKeys`, `.none` where the backend had nothing.
     public var attributeValues: [(String, FieldValue)] {
@@ -127,6 +130,7 @@ public struct PartitionRecord: Sendable, Equatable {
         ("name", "the partition's name"), ("path", "its path in the tree (/, lp1, lp1/web)"),
         ("kind", "system, lpar or wpar"), ("state", "defined, starting, running, paused, stopping, error, unavailable"),
         ("type", "WPAR type: system or application"), ("managed", "whether partctl created it"),
+        ("system", "the managed system it is on ('partctl system list'; null for a --connect URI)"),
         ("profile", "the profile it was defined from"),
         ("image", "the image it runs: a WPAR's root, an LPAR's system disk"),
         ("autostart", "starts with the host (or with its LPAR)"),

@@ -14,26 +14,50 @@ struct TreeBuilder {
 
     init(manager: PartitionManager) {
         self.manager = manager
-        self.leased = LeasedAddresses(leases: PartitionLeases(configuration: manager.configuration, libvirt: { nil }))
+        self.leased = LeasedAddresses(leases: PartitionLeases(configuration: manager.configuration, libvirt: { nil }),
+                                      here: manager.configuration.hostWparsHere)
     }
 
-    func build() -> PartitionRecord {
-        var children = HostWparRecords.all(manager.wpars())
+    /// `openFailure`: the connection was tried already (`tree` over every system) and failed.
+    func build(openFailure: PartitionError? = nil) -> PartitionRecord {
+        // Host WPARs are this machine's; another system's come from partctl there, asked over SSH
+        // while libvirt answers here (docs/systems.md).
+        let reach = manager.hostWparReach
+        var remote: SystemFanOut.Background<Result<[PartitionRecord], PartitionError>>?
+        if case .ssh(let destination) = reach {
+            remote = SystemFanOut.Background { Result { () throws(PartitionError) in try RemoteHostWpars.records(destination) } }
+        }
+        var children = reach == .here ? HostWparRecords.all(manager.wpars()) : []
+        var wparNote: String?
+        func addRemote() {
+            switch remote?.value {
+            case .success(let records)?: children += records
+            case .failure(let error)?:
+                wparNote = "host WPARs unavailable: " + String(error.message.filter { !$0.isNewline })
+            case nil: break
+            }
+        }
         let connection: LibvirtConnection
         let domains: [LibvirtDomain]
-        do {
+        do throws(PartitionError) {
+            if let openFailure { throw openFailure }
             connection = try manager.libvirt()
             domains = try connection.listAllDomains()
         } catch {
+            addRemote()
             children.sort { $0.name < $1.name }
-            return degradedSystemRecord(reason: error.message, children: children)
+            var record = degradedSystemRecord(reason: error.message, children: children, here: reach == .here)
+            if let wparNote { record.note = (record.note.map { $0 + "; " } ?? "") + wparNote }
+            return record
         }
         for domain in domains {
             children.append(lparRecord(domain))
         }
+        addRemote()
         children.sort { $0.name < $1.name }
         var root = systemRecord(connection, children: children)
         root.children = children
+        if let wparNote { root.note = wparNote }
         return root
     }
 
@@ -53,7 +77,14 @@ struct TreeBuilder {
     }
 
     /// The host without libvirt: its own figures, the host WPARs, nothing assigned that can be counted.
-    func degradedSystemRecord(reason: String, children: [PartitionRecord]) -> PartitionRecord {
+    /// Another machine that does not answer is `unavailable` as a whole; this one still runs its host WPARs.
+    func degradedSystemRecord(reason: String, children: [PartitionRecord], here: Bool = true) -> PartitionRecord {
+        guard here else {
+            var record = PartitionRecord.unavailableSystem(manager.configuration.systemName ?? manager.configuration.connectURI,
+                                                           reason: "LPARs unavailable: \(reason)")
+            record.children = children
+            return record
+        }
         var record = PartitionRecord(name: Self.localHostName(), path: "/", kind: .system, state: .running, children: children)
         if SystemCapacity.isLocal(manager.configuration.connectURI), let capacity = SystemCapacity.local() {
             record.fields = [("procs", .int(capacity.cpus)), ("mem", .bytes(capacity.memoryBytes))]
