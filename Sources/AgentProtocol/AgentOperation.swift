@@ -26,6 +26,11 @@ public enum AgentOperation: String, Sendable, Hashable, CaseIterable, Codable {
     /// The guest side of the host's forwards to nested WPARs (`Agent.NetworkForwards`); older
     /// agents refuse the name, which the host explains ("rebuild the guest image").
     case networkForwards = "network.forwards"
+    /// Snapshots (`Agent.Freeze`, `Agent.Thaw`, `Agent.Snapshot`, AgentSnapshot.swift); older
+    /// agents refuse the names (`Agent.explainSnapshotRefusal`).
+    case wparFreeze = "wpar.freeze"
+    case wparThaw = "wpar.thaw"
+    case wparSnapshot = "wpar.snapshot"
 }
 
 /// One operation's contract: what its request carries and what a successful reply carries. Both are

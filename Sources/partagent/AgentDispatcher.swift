@@ -79,6 +79,8 @@ struct AgentDispatcher: Sendable {
         case .networkForwards:
             try GuestNetworkSetup.publish(try request.arguments(of: Agent.NetworkForwards.self).forwards)
             return try reply(Agent.NetworkForwards.self, AgentEmpty())
+        case .wparFreeze, .wparThaw, .wparSnapshot:
+            return try handleSnapshotOperation(request)
         }
     }
 
