@@ -59,6 +59,11 @@ extension LibvirtDomain {
         }
     }
 
+    /// How many snapshots the domain has: virDomainListAllSnapshots without a list, one call.
+    public func snapshotCount() throws(PartitionError) -> Int {
+        Int(try LibvirtCall.run("virDomainListAllSnapshots") { virDomainListAllSnapshots(pointer, nil, 0) })
+    }
+
     /// Every snapshot of the domain (virDomainListAllSnapshots).
     public func snapshots() throws(PartitionError) -> [LibvirtSnapshot] {
         var list: UnsafeMutablePointer<virDomainSnapshotPtr?>?
