@@ -45,11 +45,6 @@ host_veth=pcsh$index
 peer_veth=pcsn$index
 uri=qemu+tcp://$address/system
 
-# The daemons get no descriptor above 2 at all: Foundation's Process (the tests' runner) hands its
-# child a socket of its own, at a number above 9, and notices the child's end only when every
-# holder has closed it; a daemon keeping it would hold `SecondSystem.up` forever. It replaces the
-# shell it runs in (so $! is the daemon's pid): call it in a subshell or with `&`.
-
 holder_pid() { cat "$state/holder.pid" 2>/dev/null || true; }
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 in_system() { nsenter -t "$(holder_pid)" -m -u -n "$@"; }

@@ -33,6 +33,11 @@ public enum AgentOperation: String, Sendable, Hashable, CaseIterable, Codable {
     case transferRead = "transfer.read"
     case transferWrite = "transfer.write"
     case transferDiscard = "transfer.discard"
+    /// Snapshots (`Agent.Freeze`, `Agent.Thaw`, `Agent.Snapshot`, AgentSnapshot.swift); older
+    /// agents refuse the names (`Agent.explainSnapshotRefusal`).
+    case wparFreeze = "wpar.freeze"
+    case wparThaw = "wpar.thaw"
+    case wparSnapshot = "wpar.snapshot"
 }
 
 /// One operation's contract: what its request carries and what a successful reply carries. Both are

@@ -125,6 +125,7 @@ public final class PartitionManager {
         do throws(PartitionError) {
             let lock = try PartitionLock.acquire(path: lockPath(path), wait: true, timeout: 30)
             defer { withExtendedLifetime(lock) {} }
+            if let lpar = path.components.first { repairLparSnapshot(ifJournaled: lpar) }
             do throws(PartitionError) {
                 let result = try body()
                 if operation == "remove" { lock.removeFile() }

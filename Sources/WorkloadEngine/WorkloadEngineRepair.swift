@@ -9,6 +9,7 @@ extension WorkloadEngine {
     /// Runs under the WPAR's lock, so no other command is half-way through it. Mounts need no
     /// repair: every mount of a WPAR lives in its own mount namespace and dies with it.
     func repair(_ name: PartitionName) throws(PartitionError) -> WorkloadRuntimeRecord? {
+        try repairSnapshots(name)
         let runtime = runtimeDirectory(name)
         let record = WorkloadRuntimeRecord.read(from: runtime, cache: runtimeRecords)
         let supervisor = record?.supervisor ?? WorkloadRuntimeRecord.supervisorFromPidFile(in: runtime)

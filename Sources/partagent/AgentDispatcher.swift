@@ -81,6 +81,8 @@ struct AgentDispatcher: Sendable {
             return try reply(Agent.NetworkForwards.self, AgentEmpty())
         case .wparExport, .wparImport, .transferRead, .transferWrite, .transferDiscard:
             return try AgentMobilityHandler(engine: engine).handle(request)
+        case .wparFreeze, .wparThaw, .wparSnapshot:
+            return try handleSnapshotOperation(request)
         }
     }
 

@@ -151,6 +151,7 @@ public struct PartitionRecord: Sendable, Equatable {
         ("exit_status", "WPAR init's last exit status"), ("uid_map", "WPAR user namespace: inside, host, count"),
         ("agent", "LPAR: its agent (version ok, down, unavailable)"),
         ("graphics", "LPAR: its display, vnc://127.0.0.1:PORT while running (vnc or spice while stopped)"), ("hypervisor", "system: libvirt's version, or unavailable"),
+        ("snapshots", "how many snapshots it has (snapshot list): a managed LPAR's, a host WPAR's"),
         ("note", "why a partition is in error or unavailable"),
     ]
 }

@@ -144,6 +144,7 @@ struct TreeBuilder {
         fields.append(("id", active ? domain.id.map { .int(Int($0)) } ?? .none : .none))
         fields.append(("graphics", Self.graphicsField(domain, kind: profile?.graphics, active: active)))
         fields.append(("ip", LparAddresses.field(domain, active: active, leased: active ? leased.addresses(of: name) : [])))
+        if metadata != nil { fields.append(("snapshots", (try? domain.snapshotCount()).map(FieldValue.int) ?? .none)) }
         if let metadata, !metadata.nested.entries.isEmpty, let backend = try? manager.nested() {
             let (agent, children, addresses) = backend.records(of: domain, definitions: metadata.nested, lparRunning: active)
             fields.append(("agent", agent))

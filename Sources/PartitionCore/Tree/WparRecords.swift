@@ -20,6 +20,7 @@ enum HostWparRecords {
         if !record.fields.contains(where: { $0.0 == "hostname" }) {
             record.fields.append(("hostname", hostname(annotations: status.annotations).map(FieldValue.string) ?? .none))
         }
+        record.fields.append(("snapshots", .int(backend.engine.snapshotCount(status.name))))
         return record
     }
 
