@@ -20,7 +20,7 @@ public struct Partctl: ParsableCommand {
             CommandGroup(name: "Work inside", subcommands: [Console.self, Login.self, Run.self, Screenshot.self]),
             CommandGroup(name: "Profiles and images", subcommands: [ProfileCommand.self, ImageVerb.self]),
             CommandGroup(name: "Networks", subcommands: [NetworkVerb.self, ForwardCommand.self]),
-            CommandGroup(name: "Systems and mobility", subcommands: [Relocate.self]),
+            CommandGroup(name: "Systems and mobility", subcommands: [Relocate.self, Backup.self, Restore.self]),
         ]
     )
 
