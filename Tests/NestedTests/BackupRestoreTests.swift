@@ -30,8 +30,11 @@ final class BackupRestoreTests {
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
 
+    /// `PARTCTL_CONFIG_DIR` for this test's registry of managed systems (never /etc/partctl).
+    var configDirectory: String { directory + "/config" }
+
     func partctl(_ arguments: String...) throws -> ProcessResult {
-        try TestProcess.run(BuiltProducts.partctl, arguments, timeout: 240)
+        try TestProcess.run(BuiltProducts.partctl, arguments, environment: ["PARTCTL_CONFIG_DIR": configDirectory], timeout: 240)
     }
 
     func volume(_ name: String) throws -> LibvirtStorageVolume? {
@@ -64,8 +67,8 @@ final class BackupRestoreTests {
     }
 
     /// The marker file in the guest's disk: written (mounted, synced, unmounted) or read back.
-    func disk(_ lpar: String, _ command: String) throws -> ProcessResult {
-        try partctl("login", lpar, "--", "/bin/sh", "-c",
+    func disk(_ lpar: String, _ command: String, system: String = "local") throws -> ProcessResult {
+        try partctl("login", lpar, "-m", system, "--", "/bin/sh", "-c",
                     "mkdir -p /mnt/d && mount -t ext4 /dev/vda /mnt/d && \(command); status=$?; umount /mnt/d; exit $status")
     }
 
@@ -127,8 +130,8 @@ final class BackupRestoreTests {
             let domain = try #require(try connection.lookupDomain(name: restored))
             #expect(domain.uuidString != originalUUID)
             // Its disk stands alone in the pool: no base behind it.
-            let disk = try #require(try volume("lpar-\(restored).qcow2"))
-            #expect(!(try disk.xmlDesc()).contains("<backingStore>"))
+            let restoredDisk = try #require(try volume("lpar-\(restored).qcow2"))
+            #expect(!(try restoredDisk.xmlDesc()).contains("<backingStore>"))
             // The name is taken now: refused, nothing more made.
             let taken = try partctl("restore", archive, "--as", restored)
             #expect(taken.status == 2 && taken.stderr.contains("already exists"), "\(taken)")
@@ -137,6 +140,29 @@ final class BackupRestoreTests {
             try #require(up.status == 0, "\(up)")
             let read = try disk(restored, "cat /mnt/d/hello")
             #expect(read.status == 0 && read.stdout == Self.marker + "\n", "\(read)")
+            try #require(try partctl("remove", restored, "--force").status == 0)
+
+            // On the second managed system, under another name: the disk is uploaded into its pool.
+            let sys2 = try SecondSystem.up(name: TestNames.unique("bksys"))
+            defer { sys2.down() }
+            try SystemRegistry(configDirectory: configDirectory, localURI: "qemu:///system")
+                .add(ManagedSystem(name: "sys2", uri: sys2.uri))
+            let remote = try partctl("restore", archive, "-m", "sys2", "--as", restored)
+            try #require(remote.status == 0, "\(remote)")
+            #expect(try connection.lookupDomain(name: restored) == nil)
+            let remoteUp = try partctl("activate", restored, "-m", "sys2")
+            try #require(remoteUp.status == 0, "\(remoteUp)")
+            let remoteRead = try disk(restored, "cat /mnt/d/hello", system: "sys2")
+            #expect(remoteRead.status == 0 && remoteRead.stdout == Self.marker + "\n", "\(remoteRead)")
+            // Backed up from there (its disk downloaded through libvirt), the archive verifies here.
+            let fromRemote = directory + "/remote.tar"
+            let remoteSaved = try partctl("backup", restored, "-m", "sys2", "--to", fromRemote, "--force-running")
+            #expect(remoteSaved.status == 0, "\(remoteSaved)")
+            let listed = try TestProcess.run("/bin/tar", ["xOf", fromRemote, "manifest.json"]).stdout
+            #expect(listed.contains("sys2") && listed.contains("disk.qcow2"), "\(listed)")
+            let takenThere = try partctl("restore", fromRemote, "-m", "sys2", "--as", restored)
+            #expect(takenThere.status == 2 && takenThere.stderr.contains("already exists"), "\(takenThere)")
+            _ = try partctl("remove", restored, "-m", "sys2", "--force")
         }
     }
 

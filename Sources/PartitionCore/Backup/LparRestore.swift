@@ -119,14 +119,14 @@ struct LparRestore {
     private func putDisk(_ path: String, size: UInt64, pool: ImagePool) throws(PartitionError) -> String {
         let started = try pool.pool()
         let volumeName = ImagePool.overlayName(name)
-        if backend.configuration.isLocal {
-            let target = pool.directory + "/" + volumeName
-            guard chmod(path, 0o600) == 0 else { throw POSIX.failure("make the restored disk root's alone") }
-            // link() never replaces: a volume of that name appearing meanwhile is not overwritten.
-            guard link(path, target) == 0 else { throw POSIX.failure("move the restored disk into \(pool.directory)") }
+        guard chmod(path, 0o600) == 0 else { throw POSIX.failure("make the restored disk root's alone") }
+        // link() never replaces: a volume of that name appearing meanwhile is not overwritten. On
+        // another file system (or another machine) the disk goes through libvirt instead.
+        if backend.configuration.isLocal && link(path, pool.directory + "/" + volumeName) == 0 {
             unlink(path)
             try started.refresh()
         } else {
+            if backend.configuration.isLocal && errno != EXDEV { throw POSIX.failure("move the restored disk into \(pool.directory)") }
             let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
             guard fd >= 0 else { throw POSIX.failure("open the restored disk \(path)") }
             defer { close(fd) }

@@ -121,8 +121,10 @@ extension PartitionManager {
             }
             let backend = wpars()
             let restore = WparRestore(archive: archive, name: name, backend: backend)
+            // The engine takes the WPAR's own lock in define (as `define` does); the names lock keeps
+            // an LPAR of that name from appearing meanwhile.
             try withNamesLock { () throws(PartitionError) in
-                try withLock(path, "restore", exists: { backend.exists(name) }) { () throws(PartitionError) in
+                try context(path, "restore") { () throws(PartitionError) in
                     if let connection = try? libvirt(), try connection.lookupDomain(name: name.rawValue) != nil {
                         throw PartitionError(.alreadyExists, "An LPAR (libvirt domain) named '\(name)' already exists; restore it under another name with --as.")
                     }
@@ -130,6 +132,7 @@ extension PartitionManager {
                     if let refusal = Self.refusal(resolved.hostProblems() + (try managedNetworkProblems(of: resolved)), profile: resolved.name) {
                         throw refusal
                     }
+                    warnIfPrivileged(resolved, path, "restore")
                     try restore.create(resolved)
                 }
             }
