@@ -174,7 +174,7 @@ final class BackupRestoreTests {
         try #require(try partctl("activate", source).status == 0)
         // A file added, one of the base deleted (a whiteout), a directory made opaque, a symlink.
         let changed = try partctl("login", source, "--", "/bin/sh", "-c",
-                                  "echo \(Self.marker) > /root/hello && rm /etc/hostname && mkdir -p /srv/a && ln -s ../root/hello /srv/a/link")
+                                  "echo \(Self.marker) > /root/hello && rm /etc/hostname && mkdir -p /srv/a && ln -s ../../root/hello /srv/a/link")
         try #require(changed.status == 0, "\(changed)")
         let running = try partctl("backup", source, "--to", directory + "/w.tar")
         #expect(running.status == 1 && running.stderr.contains("running"), "\(running)")
