@@ -208,7 +208,7 @@ public final class PartitionManager {
     }
 
     /// A privileged WPAR is said out loud, on one line naming what it allows (docs/security.md).
-    private func warnIfPrivileged(_ resolved: ResolvedProfile, _ path: PartitionPath?, _ verb: String) {
+    func warnIfPrivileged(_ resolved: ResolvedProfile, _ path: PartitionPath?, _ verb: String) {
         guard let warning = resolved.wpar?.privilegeWarning else { return }
         warn(PartitionWarning(path: path, operation: verb, message: warning))
     }

@@ -10,8 +10,11 @@ public struct LparSystemDisk: Sendable, Equatable {
     /// The overlay's path on the managed system (`<pool>/lpar-<name>.qcow2`).
     public var overlayPath: String
     /// The base volume's path; the chain ends there (QEMU never reads a backing file named in its header).
-    public var basePath: String
-    public var baseFormat: String
+    /// nil for a standalone disk (a restored backup's, flattened from its base): no chain at all.
+    public var basePath: String?
+    public var baseFormat: String?
+
+    public var isStandalone: Bool { basePath == nil }
 }
 
 extension ImagePool {
@@ -91,9 +94,12 @@ extension ImagePool {
     public func systemDisk(of lpar: PartitionName) throws(PartitionError) -> LparSystemDisk? {
         guard let pool = try existingPool(), let overlay = try pool.lookupVolume(name: ImagePool.overlayName(lpar)) else { return nil }
         let xml = try overlay.xmlDesc()
-        guard let root = try? XMLReader.parse(xml), let backing = root.element(named: "backingStore"),
-              let path = backing.element(named: "path")?.text else {
-            throw PartitionError(.libvirt, "The overlay \(ImagePool.overlayName(lpar)) names no backing store.")
+        guard let root = try? XMLReader.parse(xml) else {
+            throw PartitionError(.libvirt, "The volume description of \(ImagePool.overlayName(lpar)) is not readable.")
+        }
+        // A restored backup's disk stands alone (BackupRestore): no backing store to name.
+        guard let backing = root.element(named: "backingStore"), let path = backing.element(named: "path")?.text else {
+            return LparSystemDisk(overlayPath: try overlay.path(), basePath: nil, baseFormat: nil)
         }
         let format = backing.element(named: "format")?.attribute("type") ?? "qcow2"
         return LparSystemDisk(overlayPath: try overlay.path(), basePath: path, baseFormat: format)

@@ -42,13 +42,16 @@ struct LparDisks {
     /// values changed (or it is missing), dropped when nothing asks for one any more.
     func current(for lpar: PartitionName, old: LparProfile?, new: LparProfile, uuid: String) throws(PartitionError) -> Made {
         let systemDisk = try pool.systemDisk(of: lpar)
-        let newBase = try baseVolume(new)
-        if newBase != nil, systemDisk == nil || systemDisk.map({ !$0.basePath.hasSuffix("/" + newBase!) }) == true {
+        // A restored LPAR's disk stands alone: its image is history, not a base it needs.
+        var newBase: String?
+        if systemDisk?.isStandalone != true { newBase = try baseVolume(new) }
+        if newBase != nil, systemDisk == nil || systemDisk.map({ !($0.basePath ?? "").hasSuffix("/" + newBase!) }) == true {
             throw PartitionError(.invalidArgument,
                 "image: an LPAR's image is chosen when it is defined; remove it and define it again to boot another one.")
         }
-        var made = Made(systemDisk: newBase == nil ? nil : systemDisk)
-        if LparDisks.needsSeed(new, hasImage: newBase != nil) {
+        let standalone = systemDisk?.isStandalone == true
+        var made = Made(systemDisk: newBase == nil && !standalone ? nil : systemDisk)
+        if LparDisks.needsSeed(new, hasImage: newBase != nil || standalone) {
             let unchanged = old.map { LparDisks.sameFirstBoot($0, new) } ?? false
             let exists = try pool.existingPool()?.lookupVolume(name: ImagePool.seedName(lpar)) != nil
             made.seedPath = unchanged && exists ? pool.seedPath(lpar) : try writeSeed(for: lpar, profile: new, uuid: uuid)

@@ -200,11 +200,16 @@ public struct DomainXML: Sendable {
         var element = XMLNode("disk", [("type", "file"), ("device", "disk")])
         element.append(XMLNode("driver", [("name", "qemu"), ("type", "qcow2"), ("discard", "unmap")]))
         element.append(XMLNode("source", [("file", disk.overlayPath)]))
-        element.append(XMLNode("backingStore", [("type", "file")], children: [
-            .element(XMLNode("format", [("type", disk.baseFormat)])),
-            .element(XMLNode("source", [("file", disk.basePath)])),
-            .element(XMLNode("backingStore")),
-        ]))
+        if let basePath = disk.basePath {
+            element.append(XMLNode("backingStore", [("type", "file")], children: [
+                .element(XMLNode("format", [("type", disk.baseFormat ?? "qcow2")])),
+                .element(XMLNode("source", [("file", basePath)])),
+                .element(XMLNode("backingStore")),
+            ]))
+        } else {
+            // A restored, flattened disk: nothing behind it, whatever its header might name.
+            element.append(XMLNode("backingStore"))
+        }
         element.append(XMLNode("target", [("dev", target), ("bus", "virtio")]))
         return element
     }
