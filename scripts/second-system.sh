@@ -81,7 +81,13 @@ stop_daemon() {
     kill "$pid"
     tries=0
     while alive "$pid" && [ $tries -lt 100 ]; do sleep 0.1; tries=$((tries + 1)); done
-    alive "$pid" && kill -9 "$pid" 2>/dev/null || true
+    # libvirtd waits for a running job (an incoming migration) before it exits: end it then, and
+    # wait until it is gone, or a `start` right after would find it still alive and do nothing.
+    if alive "$pid"; then
+        kill -9 "$pid" 2>/dev/null || true
+        tries=0
+        while alive "$pid" && [ $tries -lt 100 ]; do sleep 0.1; tries=$((tries + 1)); done
+    fi
 }
 
 up() {
