@@ -27,6 +27,14 @@ enum FuzzDecoding {
         case .systemAttach: arguments(Agent.SystemAttach.self, request)
         case .systemAddresses: arguments(Agent.Addresses.self, request)
         case .networkForwards: arguments(Agent.NetworkForwards.self, request)
+        case .wparExport: arguments(Agent.Export.self, request)
+        case .wparImport: arguments(Agent.Import.self, request)
+        case .transferRead: arguments(Agent.TransferRead.self, request)
+        case .transferWrite: arguments(Agent.TransferWrite.self, request)
+        case .transferDiscard: arguments(Agent.TransferDiscard.self, request)
+        case .wparFreeze: arguments(Agent.Freeze.self, request)
+        case .wparThaw: arguments(Agent.Thaw.self, request)
+        case .wparSnapshot: arguments(Agent.Snapshot.self, request)
         }
     }
 
@@ -67,6 +75,14 @@ enum FuzzDecoding {
         result(Agent.List.self, reply)
         result(Agent.Attach.self, reply)
         result(Agent.Addresses.self, reply)
+        result(Agent.Export.self, reply)
+        result(Agent.Import.self, reply)
+        result(Agent.TransferRead.self, reply)
+        result(Agent.TransferWrite.self, reply)
+        result(Agent.TransferDiscard.self, reply)
+        result(Agent.Freeze.self, reply)
+        result(Agent.Thaw.self, reply)
+        result(Agent.Snapshot.self, reply)
     }
 
     static func result<Call: AgentCall>(_ call: Call.Type, _ reply: AgentReply) where Call.Result: Equatable {
