@@ -131,6 +131,10 @@ EOF
         set -e
         private=$1 pool=$2 name=$3 ready=$4
         hostname "$name"
+        # Its host name resolves inside it (libvirtd looks it up; with no DNS reachable from the
+        # namespace every lookup would wait for the resolver'"'"'s timeout, 10 s, during each migration).
+        { cat /etc/hosts; echo "127.0.1.1 $name"; } >"$private/hosts"
+        mount --bind "$private/hosts" /etc/hosts
         mount -t tmpfs -o mode=755 tmpfs /run
         mkdir -p /run/libvirt /run/lock
         mount --bind "$private/var-lib-libvirt" /var/lib/libvirt

@@ -137,8 +137,9 @@ struct LparMove {
 
     func route() -> Route {
         if let host = Self.uriHost(system.uri) {
-            // libvirt's default names the destination by its host name, which may not resolve here.
-            if let name = try? destination.hostname(), Self.resolves(name) { return .peerToPeer(migrationURI: nil) }
+            // The stream goes to the host the URI names, which reaches that system by definition.
+            // libvirt's default (the destination's own host name) may not resolve here, and asking
+            // whether it does can stall for the resolver's timeout (10 s here) on every move.
             return .peerToPeer(migrationURI: "tcp://\(host)")
         }
         // The source's QEMU sends to the address this machine has toward the source's host.
@@ -156,15 +157,6 @@ struct LparMove {
         }
         let host = authority.prefix { $0 != ":" }
         return host.isEmpty ? nil : String(host)
-    }
-
-    static func resolves(_ host: String) -> Bool {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var result: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, nil, &hints, &result) == 0 else { return false }
-        freeaddrinfo(result)
-        return true
     }
 
     func flags(_ route: Route) -> LibvirtMigrationFlags {
