@@ -38,18 +38,20 @@ struct TarEntry {
 /// Nothing is trusted: the caller decides what each entry may be.
 struct TarReader {
     let label: String
-    private var source: ByteSource
+    private var source: TarBlockStream
+    private let fields: TarFields
     /// Bytes of the current entry's data not read yet, and the padding after them.
     private var left: UInt64 = 0
     private var padding: UInt64 = 0
 
     init(fd: Int32, label: String) {
         self.label = label
-        source = ByteSource(fd: fd)
+        source = TarBlockStream(fd: fd, chunk: 1 << 20, hashing: false, what: "read the archive")
+        fields = TarFields(strictNumbers: true) { [label] what in PartitionError(.invalidArgument, "\(label): \(what).") }
     }
 
     func refuse(_ what: String) -> PartitionError {
-        PartitionError(.invalidArgument, "\(label): \(what).")
+        fields.refuse(what)
     }
 
     /// The next entry, or nil at the end-of-archive marker (after which only zeros may follow).
@@ -64,38 +66,34 @@ struct TarReader {
                 try checkEnd()
                 return nil
             }
-            try checkSum(header)
+            try fields.checkSum(header)
             let type = header[156]
-            let size = try number(header[124..<136], "size")
+            let size = try fields.number(header[124..<136], "size")
             switch type {
             case UInt8(ascii: "x"):
-                for (key, value) in try parsePax(try extended(size)) { pax[key] = value }
+                for (key, value) in try fields.parsePax(try extended(size)) { pax[key] = value }
                 continue
             case UInt8(ascii: "g"):
                 _ = try extended(size)
                 continue
             case UInt8(ascii: "L"):
-                longName = Self.text(try extended(size)[...])
+                longName = TarFields.text(try extended(size)[...])
                 continue
             case UInt8(ascii: "K"):
-                longLink = Self.text(try extended(size)[...])
+                longLink = TarFields.text(try extended(size)[...])
                 continue
             default:
                 break
             }
-            var name = pax["path"] ?? longName ?? Self.text(header[0..<100])
-            if pax["path"] == nil && longName == nil && header[257..<263].elementsEqual(Array("ustar\0".utf8)) {
-                let prefix = Self.text(header[345..<500])
-                if !prefix.isEmpty { name = prefix + "/" + name }
-            }
+            let name = TarFields.name(header, pax: pax, longName: longName)
             if pax.keys.contains(where: { $0.hasPrefix("GNU.sparse.") }) {
                 throw refuse("has the sparse entry \(QuotedText.of(name)), which partctl does not accept")
             }
             var entry = TarEntry(name: name, type: type, size: size,
-                                 mode: UInt32(truncatingIfNeeded: try number(header[100..<108], "mode")),
+                                 mode: UInt32(truncatingIfNeeded: try fields.number(header[100..<108], "mode")),
                                  uid: try id(header[108..<116], "uid"), gid: try id(header[116..<124], "gid"),
-                                 mtime: Int64(truncatingIfNeeded: try number(header[136..<148], "mtime")),
-                                 link: pax["linkpath"] ?? longLink ?? Self.text(header[157..<257]))
+                                 mtime: Int64(truncatingIfNeeded: try fields.number(header[136..<148], "mtime")),
+                                 link: TarFields.link(header, pax: pax, longLink: longLink))
             if let text = pax["size"] {
                 guard let value = UInt64(text) else { throw refuse("has a pax size that is not a number (corrupt)") }
                 entry.size = value
@@ -139,6 +137,11 @@ struct TarReader {
         padding = 0
     }
 
+    /// An extended header's data, up to 64 KiB.
+    private mutating func extended(_ size: UInt64) throws(PartitionError) -> [UInt8] {
+        try fields.extended(&source, size, limit: 1 << 16)
+    }
+
     /// After the first zero block: a second one, then nothing but zeros (GNU tar pads to a record).
     private mutating func checkEnd() throws(PartitionError) {
         guard let second = try source.read(512), second.allSatisfy({ $0 == 0 }) else {
@@ -151,146 +154,9 @@ struct TarReader {
 
     // MARK: Header fields
 
-    private mutating func extended(_ size: UInt64) throws(PartitionError) -> [UInt8] {
-        guard size <= 1 << 16 else { throw refuse("has an extended tar header of \(size) bytes, more than partctl reads") }
-        let padded = Int(size + (512 - size % 512) % 512)
-        guard let bytes = try source.read(padded) else { throw refuse("ends inside a tar header (truncated)") }
-        return Array(bytes.prefix(Int(size)))
-    }
-
-    private func checkSum(_ header: [UInt8]) throws(PartitionError) {
-        let stored = try number(header[148..<156], "checksum")
-        var unsigned: UInt64 = 0
-        var signed: Int64 = 0
-        for (index, byte) in header.enumerated() {
-            let value = (148..<156).contains(index) ? UInt8(ascii: " ") : byte
-            unsigned += UInt64(value)
-            signed += Int64(Int8(bitPattern: value))
-        }
-        guard stored == unsigned || Int64(bitPattern: stored) == signed else {
-            throw refuse("has a tar header whose checksum does not match (corrupt)")
-        }
-    }
-
     private func id(_ field: ArraySlice<UInt8>, _ name: String) throws(PartitionError) -> UInt32 {
-        let value = try number(field, name)
+        let value = try fields.number(field, name)
         guard value <= UInt64(UInt32.max) else { throw refuse("has a tar header with an oversized \(name) (corrupt)") }
         return UInt32(value)
-    }
-
-    /// An octal field, or GNU's base-256 form (high bit set) for large values.
-    private func number(_ field: ArraySlice<UInt8>, _ name: String) throws(PartitionError) -> UInt64 {
-        guard let first = field.first else { return 0 }
-        if first & 0x80 != 0 {
-            guard first == 0x80 else { throw refuse("has a tar header with a negative \(name) (corrupt)") }
-            var value: UInt64 = 0
-            for byte in field.dropFirst() {
-                guard value >> 56 == 0 else { throw refuse("has a tar header with an oversized \(name) (corrupt)") }
-                value = value << 8 | UInt64(byte)
-            }
-            return value
-        }
-        var value: UInt64 = 0
-        var seenDigit = false
-        var ended = false
-        for byte in field {
-            if byte == 0 || (byte == UInt8(ascii: " ") && seenDigit) { ended = true; continue }
-            if ended {
-                guard byte == 0 || byte == UInt8(ascii: " ") else { throw refuse("has a tar header whose \(name) is not a number (corrupt)") }
-                continue
-            }
-            if byte == UInt8(ascii: " ") { continue }
-            guard (UInt8(ascii: "0")...UInt8(ascii: "7")).contains(byte), value >> 60 == 0 else {
-                throw refuse("has a tar header whose \(name) is not a number (corrupt)")
-            }
-            value = value << 3 | UInt64(byte - UInt8(ascii: "0"))
-            seenDigit = true
-        }
-        return value
-    }
-
-    /// pax records: "<length> <key>=<value>\n".
-    private func parsePax(_ bytes: [UInt8]) throws(PartitionError) -> [String: String] {
-        var records: [String: String] = [:]
-        var rest = bytes[...]
-        while !rest.isEmpty {
-            guard let space = rest.firstIndex(of: UInt8(ascii: " ")),
-                  let length = Int(Self.text(rest[rest.startIndex..<space])), length > space - rest.startIndex + 1,
-                  length <= rest.count else {
-                throw refuse("has a malformed pax header (corrupt)")
-            }
-            let record = rest[(space + 1)..<(rest.startIndex + length - 1)]
-            guard rest[rest.startIndex + length - 1] == UInt8(ascii: "\n"), let equals = record.firstIndex(of: UInt8(ascii: "=")) else {
-                throw refuse("has a malformed pax header (corrupt)")
-            }
-            records[String(decoding: record[record.startIndex..<equals], as: UTF8.self)] =
-                String(decoding: record[(equals + 1)...], as: UTF8.self)
-            rest = rest[(rest.startIndex + length)...]
-        }
-        return records
-    }
-
-    /// A NUL-terminated header field.
-    static func text(_ field: ArraySlice<UInt8>) -> String {
-        String(decoding: field.prefix { $0 != 0 }, as: UTF8.self)
-    }
-}
-
-/// A descriptor read in blocks.
-struct ByteSource {
-    let fd: Int32
-    private var buffer: [UInt8] = []
-    private var position = 0
-    private var ended = false
-
-    init(fd: Int32) { self.fd = fd }
-
-    /// Exactly `count` bytes, nil when the stream ends first.
-    mutating func read(_ count: Int) throws(PartitionError) -> [UInt8]? {
-        try fill(count)
-        guard buffer.count - position >= count else { return nil }
-        defer { position += count }
-        return Array(buffer[position..<(position + count)])
-    }
-
-    /// Between 1 and `count` bytes, nil at the end of the stream.
-    mutating func readSome(_ count: Int) throws(PartitionError) -> [UInt8]? {
-        try fill(1)
-        guard buffer.count > position else { return nil }
-        let take = min(count, buffer.count - position)
-        defer { position += take }
-        return Array(buffer[position..<(position + take)])
-    }
-
-    /// false when the stream ends first.
-    mutating func skip(_ count: UInt64) throws(PartitionError) -> Bool {
-        var left = count
-        while left > 0 {
-            if position == buffer.count {
-                try fill(1)
-                if position == buffer.count { return false }
-            }
-            let take = Int(min(UInt64(buffer.count - position), left))
-            position += take
-            left -= UInt64(take)
-        }
-        return true
-    }
-
-    private mutating func fill(_ count: Int) throws(PartitionError) {
-        if position > 0 && (position == buffer.count || position > 1 << 20) {
-            buffer.removeFirst(position)
-            position = 0
-        }
-        let chunk = 1 << 20
-        while buffer.count - position < count && !ended {
-            let got = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: chunk) { space -> Int in
-                let n = POSIX.retryingInterrupts { Glibc.read(fd, space.baseAddress, chunk) }
-                if n > 0 { buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(space)[..<n])) }
-                return n
-            }
-            if got < 0 { throw POSIX.failure("read the archive") }
-            if got == 0 { ended = true }
-        }
     }
 }

@@ -30,7 +30,7 @@ struct OciLayerCheck {
         } else {
             decompressor = nil
         }
-        var stream: OciByteStream
+        var stream: TarBlockStream
         var pid: pid_t?
         var errorPipe: (read: Int32, write: Int32) = (-1, -1)
         if let decompressor {
@@ -44,11 +44,11 @@ struct OciLayerCheck {
             }
             close(errorPipe.write)
             pid = started.pid
-            stream = OciByteStream(fd: started.output)
+            stream = Self.layerStream(started.output)
         } else {
             let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
             guard fd >= 0 else { throw POSIX.failure("open \(label)") }
-            stream = OciByteStream(fd: fd)
+            stream = Self.layerStream(fd)
         }
         var failure: PartitionError?
         do throws(PartitionError) {
@@ -76,6 +76,11 @@ struct OciLayerCheck {
         }
     }
 
+    /// A layer's uncompressed stream, hashed for its diff_id.
+    private static func layerStream(_ fd: Int32) -> TarBlockStream {
+        TarBlockStream(fd: fd, chunk: 1 << 16, hashing: true, what: "read a layer")
+    }
+
     private static func firstBytes(_ path: String, _ count: Int) throws(PartitionError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { throw POSIX.failure("open \(path)") }
@@ -91,45 +96,44 @@ struct OciLayerCheck {
         PartitionError(.invalidArgument, "The image's \(label) \(what); partctl refuses the image.")
     }
 
-    private func walk(_ stream: inout OciByteStream) throws(PartitionError) {
+    /// Header fields as Go's archive/tar reads them: whatever follows a number's digits is ignored.
+    private var fields: TarFields { TarFields(strictNumbers: false, refuse: refuse) }
+
+    private func walk(_ stream: inout TarBlockStream) throws(PartitionError) {
         var longName: String?
         var longLink: String?
         var pax: [String: String] = [:]
+        let fields = fields
         while true {
             guard let header = try stream.read(512) else {
                 throw refuse("ends before its end-of-archive marker (truncated)")
             }
             if header.allSatisfy({ $0 == 0 }) { return }
-            try checkSum(header)
+            try fields.checkSum(header)
             let type = header[156]
-            var size = try number(header[124..<136], field: "size")
+            var size = try fields.number(header[124..<136], "size")
             if let paxSize = pax["size"] {
                 guard let value = UInt64(paxSize) else { throw refuse("has a pax size that is not a number") }
                 size = value
             }
             switch type {
             case UInt8(ascii: "x"):
-                pax = try parsePax(try data(&stream, size, limit: 1 << 20))
+                pax = try fields.parsePax(try fields.extended(&stream, size, limit: 1 << 20))
                 continue
             case UInt8(ascii: "g"):
-                _ = try data(&stream, size, limit: 1 << 20)
+                _ = try fields.extended(&stream, size, limit: 1 << 20)
                 continue
             case UInt8(ascii: "L"):
-                longName = text(try data(&stream, size, limit: 1 << 16)[...])
+                longName = TarFields.text(try fields.extended(&stream, size, limit: 1 << 16)[...])
                 continue
             case UInt8(ascii: "K"):
-                longLink = text(try data(&stream, size, limit: 1 << 16)[...])
+                longLink = TarFields.text(try fields.extended(&stream, size, limit: 1 << 16)[...])
                 continue
             default:
                 break
             }
-            var name = pax["path"] ?? longName ?? text(header[0..<100])
-            let ustar = header[257..<263].elementsEqual(Array("ustar\0".utf8))
-            if pax["path"] == nil && longName == nil && ustar {
-                let prefix = text(header[345..<500])
-                if !prefix.isEmpty { name = prefix + "/" + name }
-            }
-            let link = pax["linkpath"] ?? longLink ?? text(header[157..<257])
+            let name = TarFields.name(header, pax: pax, longName: longName)
+            let link = TarFields.link(header, pax: pax, longLink: longLink)
             if pax.keys.contains(where: { $0.hasPrefix("GNU.sparse.") }) {
                 throw refuse("has the sparse file \(QuotedText.of(name)), an entry type partctl does not accept")
             }
@@ -180,144 +184,6 @@ struct OciLayerCheck {
         default:
             let shownType = type >= 0x20 && type < 0x7f ? "'\(Character(Unicode.Scalar(type)))'" : "\(type)"
             throw refuse("has the entry \(shown) of tar type \(shownType), which partctl does not accept")
-        }
-    }
-
-    private func checkSum(_ header: [UInt8]) throws(PartitionError) {
-        let stored = try number(header[148..<156], field: "checksum")
-        var unsigned: UInt64 = 0
-        var signed: Int64 = 0
-        for (index, byte) in header.enumerated() {
-            let value = (148..<156).contains(index) ? UInt8(ascii: " ") : byte
-            unsigned += UInt64(value)
-            signed += Int64(Int8(bitPattern: value))
-        }
-        guard stored == unsigned || Int64(bitPattern: stored) == signed else {
-            throw refuse("has a tar header whose checksum does not match (corrupt)")
-        }
-    }
-
-    /// An octal field, or GNU's base-256 form (high bit set) for large values.
-    private func number(_ field: ArraySlice<UInt8>, field name: String) throws(PartitionError) -> UInt64 {
-        guard let first = field.first else { return 0 }
-        if first & 0x80 != 0 {
-            guard first == 0x80 else { throw refuse("has a tar header with a negative \(name) (corrupt)") }
-            var value: UInt64 = 0
-            for byte in field.dropFirst() {
-                guard value >> 56 == 0 else { throw refuse("has a tar header with an oversized \(name) (corrupt)") }
-                value = value << 8 | UInt64(byte)
-            }
-            return value
-        }
-        var value: UInt64 = 0
-        var seenDigit = false
-        for byte in field {
-            if byte == 0 || (byte == UInt8(ascii: " ") && seenDigit) { break }
-            if byte == UInt8(ascii: " ") { continue }
-            guard (UInt8(ascii: "0")...UInt8(ascii: "7")).contains(byte), value >> 60 == 0 else {
-                throw refuse("has a tar header whose \(name) is not a number (corrupt)")
-            }
-            value = value << 3 | UInt64(byte - UInt8(ascii: "0"))
-            seenDigit = true
-        }
-        return value
-    }
-
-    private func data(_ stream: inout OciByteStream, _ size: UInt64, limit: UInt64) throws(PartitionError) -> [UInt8] {
-        guard size <= limit else { throw refuse("has an extended tar header of \(size) bytes, more than partctl reads") }
-        let padded = Int(size + (512 - size % 512) % 512)
-        guard let bytes = try stream.read(padded) else { throw refuse("ends inside a tar header (truncated)") }
-        return Array(bytes.prefix(Int(size)))
-    }
-
-    /// pax records: "<length> <key>=<value>\n".
-    private func parsePax(_ bytes: [UInt8]) throws(PartitionError) -> [String: String] {
-        var records: [String: String] = [:]
-        var rest = bytes[...]
-        while !rest.isEmpty {
-            guard let space = rest.firstIndex(of: UInt8(ascii: " ")),
-                  let length = Int(text(rest[rest.startIndex..<space])), length > space - rest.startIndex + 1,
-                  length <= rest.count else {
-                throw refuse("has a malformed pax header (corrupt)")
-            }
-            let record = rest[(space + 1)..<(rest.startIndex + length - 1)]
-            guard rest[rest.startIndex + length - 1] == UInt8(ascii: "\n"), let equals = record.firstIndex(of: UInt8(ascii: "=")) else {
-                throw refuse("has a malformed pax header (corrupt)")
-            }
-            records[String(decoding: record[record.startIndex..<equals], as: UTF8.self)] =
-                String(decoding: record[(equals + 1)...], as: UTF8.self)
-            rest = rest[(rest.startIndex + length)...]
-        }
-        return records
-    }
-
-    /// A NUL-terminated header field.
-    private func text(_ field: ArraySlice<UInt8>) -> String {
-        String(decoding: field.prefix { $0 != 0 }, as: UTF8.self)
-    }
-}
-
-/// A descriptor read in blocks, with the SHA-256 of everything read (a layer's diff_id).
-struct OciByteStream {
-    let fd: Int32
-    private var buffer: [UInt8] = []
-    private var position = 0
-    private var hash = SHA256()
-    private var ended = false
-
-    init(fd: Int32) { self.fd = fd }
-
-    /// Exactly `count` bytes, nil when the stream ends first.
-    mutating func read(_ count: Int) throws(PartitionError) -> [UInt8]? {
-        try fill(count)
-        guard buffer.count - position >= count else { return nil }
-        defer { position += count }
-        return Array(buffer[position..<(position + count)])
-    }
-
-    /// false when the stream ends first.
-    mutating func skip(_ count: UInt64) throws(PartitionError) -> Bool {
-        var left = count
-        while left > 0 {
-            if position == buffer.count {
-                try fill(1)
-                if position == buffer.count { return false }
-            }
-            let take = Int(min(UInt64(buffer.count - position), left))
-            position += take
-            left -= UInt64(take)
-        }
-        return true
-    }
-
-    /// Reads what is left (the padding after the end marker belongs to the diff_id).
-    mutating func drain() throws(PartitionError) {
-        while !ended {
-            position = buffer.count
-            try fill(1)
-        }
-    }
-
-    mutating func digest() -> String { hash.finishDigest() }
-
-    private mutating func fill(_ count: Int) throws(PartitionError) {
-        if position > 0 && (position == buffer.count || position > 1 << 20) {
-            buffer.removeFirst(position)
-            position = 0
-        }
-        let chunk = 1 << 16
-        while buffer.count - position < count && !ended {
-            let got = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: chunk) { space -> Int in
-                let n = POSIX.retryingInterrupts { Glibc.read(fd, space.baseAddress, chunk) }
-                if n > 0 {
-                    let bytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(space)[..<n])
-                    hash.update(bytes)
-                    buffer.append(contentsOf: bytes)
-                }
-                return n
-            }
-            if got < 0 { throw POSIX.failure("read a layer") }
-            if got == 0 { ended = true }
         }
     }
 }
